@@ -1,0 +1,53 @@
+package dev.lora4j.processor.internal;
+
+import javax.annotation.processing.Messager;
+import javax.lang.model.element.AnnotationValue;
+import javax.tools.Diagnostic;
+
+/**
+ * Reports errors on annotated fields, pinned to the annotation (and to the offending attribute
+ * value when it is written in source), and remembers whether any error was reported.
+ */
+public final class Reporter {
+
+    private final Messager messager;
+    private int errorCount;
+
+    /** @param messager where diagnostics go */
+    public Reporter(Messager messager) {
+        this.messager = messager;
+    }
+
+    /** Reports an error about the whole annotation on {@code field}. */
+    public void error(LoraField field, String message) {
+        errorCount++;
+        messager.printMessage(Diagnostic.Kind.ERROR, message, field.field(), field.annotation());
+    }
+
+    /** Reports an error about one attribute of the annotation on {@code field}. */
+    public void error(LoraField field, String attribute, String message) {
+        AnnotationValue value = field.explicitValue(attribute);
+        if (value == null) {
+            error(field, message);
+            return;
+        }
+        errorCount++;
+        messager.printMessage(Diagnostic.Kind.ERROR, message, field.field(), field.annotation(), value);
+    }
+
+    /** Reports an error not tied to a field. */
+    public void error(String message) {
+        errorCount++;
+        messager.printMessage(Diagnostic.Kind.ERROR, message);
+    }
+
+    /** Whether any error was reported. */
+    public boolean hasErrors() {
+        return errorCount > 0;
+    }
+
+    /** How many errors were reported. */
+    public int errorCount() {
+        return errorCount;
+    }
+}

@@ -1,0 +1,273 @@
+package dev.lora4j.autograd;
+
+import dev.lora4j.autograd.internal.BackwardFunction;
+import dev.lora4j.autograd.internal.Shapes;
+import java.util.Arrays;
+import java.util.Random;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Fused layer functions with hand-written gradients: the building blocks the layers in
+ * {@code dev.lora4j.nn} call, usable directly in a custom forward pass.
+ */
+public final class Functional {
+
+    /** The value written to masked attention scores before the softmax. */
+    public static final double MASKED_SCORE = -1e9;
+
+    private Functional() {}
+
+    /**
+     * {@code x·Wᵀ + b} for {@code W [out, in]} (or {@code x·W + b} for {@code W [in, out]} when
+     * {@code weightIsInOut}), applied to the last dimension of x. A frozen weight gets no
+     * gradient computed at all.
+     *
+     * @param bias may be {@code null}
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias, boolean weightIsInOut) {
+        long in = weightIsInOut ? weight.size(0) : weight.size(1);
+        if (Shapes.last(x.shape()) != in) {
+            throw new IllegalArgumentException("linear: input's last dimension is " + Shapes.last(x.shape())
+                    + " but the weight " + Arrays.toString(weight.shape()) + " expects " + in);
+        }
+        long out = weightIsInOut ? weight.size(1) : weight.size(0);
+        INDArray rows = Shapes.asRows(x.value());
+        INDArray y = Nd4j.gemm(rows, weight.value(), false, !weightIsInOut);
+        if (bias != null) {
+            y.addiRowVector(bias.value());
+        }
+        long[] outShape = Shapes.withLast(x.shape(), out);
+        BackwardFunction step = g -> {
+            INDArray gRows = Shapes.asRows(g);
+            if (x.requiresGrad()) {
+                x.accumulateGradient(Nd4j.gemm(gRows, weight.value(), false, weightIsInOut).reshape(x.shape()));
+            }
+            if (weight.requiresGrad()) {
+                weight.accumulateGradient(weightIsInOut
+                        ? Nd4j.gemm(rows, gRows, true, false)
+                        : Nd4j.gemm(gRows, rows, true, false));
+            }
+            if (bias != null && bias.requiresGrad()) {
+                bias.accumulateGradient(gRows.sum(0).reshape(bias.shape()));
+            }
+        };
+        Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
+        return Tensor.result(y.reshape(outShape), step, inputs);
+    }
+
+    /**
+     * The LoRA update {@code s · (x·Aᵀ)·Bᵀ} for {@code A [r, in]}, {@code B [out, r]}, computed
+     * through the rank-r bottleneck: ΔW = B·A is never formed.
+     */
+    public static Tensor loraDelta(Tensor x, Tensor a, Tensor b, double scaling) {
+        long in = a.size(1);
+        if (Shapes.last(x.shape()) != in) {
+            throw new IllegalArgumentException("lora: input's last dimension is " + Shapes.last(x.shape())
+                    + " but lora_A " + Arrays.toString(a.shape()) + " expects " + in);
+        }
+        INDArray rows = Shapes.asRows(x.value());
+        INDArray h = Nd4j.gemm(rows, a.value(), false, true);
+        INDArray y = Nd4j.gemm(h, b.value(), false, true);
+        if (scaling != 1.0) {
+            y.muli(scaling);
+        }
+        long[] outShape = Shapes.withLast(x.shape(), b.size(0));
+        BackwardFunction step = g -> {
+            INDArray gRows = Shapes.asRows(g);
+            if (b.requiresGrad()) {
+                b.accumulateGradient(Nd4j.gemm(gRows, h, true, false).muli(scaling));
+            }
+            INDArray gh = Nd4j.gemm(gRows, b.value(), false, false).muli(scaling);
+            if (a.requiresGrad()) {
+                a.accumulateGradient(Nd4j.gemm(gh, rows, true, false));
+            }
+            if (x.requiresGrad()) {
+                x.accumulateGradient(Nd4j.gemm(gh, a.value(), false, false).reshape(x.shape()));
+            }
+        };
+        return Tensor.result(y.reshape(outShape), step, x, a, b);
+    }
+
+    /** Layer normalisation over the last dimension with a learned scale and shift. */
+    public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, double epsilon) {
+        long[] shape = x.shape();
+        long d = Shapes.last(shape);
+        INDArray rows = Shapes.asRows(x.value());
+        INDArray mean = rows.mean(1);
+        INDArray centered = rows.subColumnVector(mean);
+        INDArray variance = centered.mul(centered).mean(1);
+        INDArray invStd = Transforms.pow(variance.addi(epsilon), -0.5, false);
+        INDArray normalized = centered.muliColumnVector(invStd);
+        INDArray y = normalized.mulRowVector(gamma.value());
+        if (beta != null) {
+            y.addiRowVector(beta.value());
+        }
+        BackwardFunction step = g -> {
+            INDArray gRows = Shapes.asRows(g);
+            if (gamma.requiresGrad()) {
+                gamma.accumulateGradient(gRows.mul(normalized).sum(0).reshape(gamma.shape()));
+            }
+            if (beta != null && beta.requiresGrad()) {
+                beta.accumulateGradient(gRows.sum(0).reshape(beta.shape()));
+            }
+            if (x.requiresGrad()) {
+                // dx = invStd · (dn − mean(dn) − n·mean(dn·n)), dn = g·γ
+                INDArray dn = gRows.mulRowVector(gamma.value());
+                INDArray meanDn = dn.mean(1);
+                INDArray meanDnN = dn.mul(normalized).mean(1);
+                INDArray dx = dn.subColumnVector(meanDn)
+                        .subi(normalized.mulColumnVector(meanDnN))
+                        .muliColumnVector(invStd);
+                x.accumulateGradient(dx.reshape(shape));
+            }
+        };
+        Tensor[] inputs = beta == null ? new Tensor[] {x, gamma} : new Tensor[] {x, gamma, beta};
+        if (d == 0) {
+            throw new IllegalArgumentException("layerNorm over an empty dimension");
+        }
+        return Tensor.result(y.reshape(shape), step, inputs);
+    }
+
+    /**
+     * Inverted dropout: each element is zeroed with probability p and the survivors scaled by
+     * 1/(1−p). With p = 0 the input itself is returned.
+     */
+    public static Tensor dropout(Tensor x, double p, Random random) {
+        if (p < 0 || p >= 1) {
+            throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
+        }
+        if (p == 0) {
+            return x;
+        }
+        long n = x.value().length();
+        double keepScale = 1.0 / (1.0 - p);
+        double[] maskValues = new double[Math.toIntExact(n)];
+        for (int i = 0; i < maskValues.length; i++) {
+            maskValues[i] = random.nextDouble() >= p ? keepScale : 0.0;
+        }
+        INDArray mask = Nd4j.createFromArray(maskValues).castTo(x.dataType()).reshape(x.shape());
+        return Tensor.result(x.value().mul(mask), g -> x.accumulateGradient(g.mul(mask)), x);
+    }
+
+    /**
+     * Looks up rows of {@code weight [vocabulary, dim]}: the result has the ids' shape plus a last
+     * dimension of size dim. The gradient is scattered back into the looked-up rows.
+     *
+     * @param ids integer ids, any shape
+     */
+    public static Tensor embedding(INDArray ids, Tensor weight) {
+        long vocabulary = weight.size(0);
+        int[] flat = ids.reshape(ids.length()).toIntVector();
+        for (int i = 0; i < flat.length; i++) {
+            if (flat[i] < 0 || flat[i] >= vocabulary) {
+                throw new IndexOutOfBoundsException("embedding id " + flat[i] + " at position " + i
+                        + " is outside the vocabulary [0, " + vocabulary + ")");
+            }
+        }
+        long dim = weight.size(1);
+        INDArray rows = Nd4j.pullRows(weight.value(), 1, flat);
+        long[] outShape = Arrays.copyOf(ids.shape(), ids.rank() + 1);
+        outShape[ids.rank()] = dim;
+        return Tensor.result(rows.reshape(outShape), g -> {
+            INDArray gRows = g.reshape('c', flat.length, dim);
+            INDArray dw = Nd4j.zeros(weight.dataType(), weight.shape());
+            for (int i = 0; i < flat.length; i++) {
+                dw.getRow(flat[i]).addi(gRows.getRow(i));
+            }
+            weight.accumulateGradient(dw);
+        }, weight);
+    }
+
+    /**
+     * Mean softmax cross-entropy of {@code logits [..., classes]} against integer targets (one per
+     * row); rows whose target equals {@code ignoreIndex} count neither in the loss nor the mean.
+     */
+    public static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex) {
+        INDArray rows = Shapes.asRows(logits.value());
+        long classes = rows.size(1);
+        if (rows.size(0) != targets.length) {
+            throw new IllegalArgumentException("crossEntropy: " + rows.size(0) + " rows of logits but "
+                    + targets.length + " targets");
+        }
+        INDArray logProbabilities = SoftmaxOps.logSoftmaxRows(rows);
+        double total = 0;
+        int counted = 0;
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i] == ignoreIndex) {
+                continue;
+            }
+            if (targets[i] < 0 || targets[i] >= classes) {
+                throw new IndexOutOfBoundsException("target " + targets[i] + " at row " + i
+                        + " is outside the classes [0, " + classes + ")");
+            }
+            total -= logProbabilities.getDouble(i, targets[i]);
+            counted++;
+        }
+        int count = counted;
+        double loss = count == 0 ? 0.0 : total / count;
+        INDArray out = Nd4j.scalar(logits.dataType(), loss);
+        return Tensor.result(out, g -> {
+            INDArray dx = Transforms.exp(logProbabilities, true);
+            double factor = count == 0 ? 0.0 : g.getDouble(0) / count;
+            for (int i = 0; i < targets.length; i++) {
+                if (targets[i] == ignoreIndex) {
+                    dx.getRow(i).assign(0.0);
+                } else {
+                    dx.putScalar(i, targets[i], dx.getDouble(i, targets[i]) - 1.0);
+                }
+            }
+            logits.accumulateGradient(dx.muli(factor).reshape(logits.shape()));
+        }, logits);
+    }
+
+    /** Mean squared error between predictions and targets of the same shape. */
+    public static Tensor mse(Tensor predictions, Tensor targets) {
+        if (!Arrays.equals(predictions.shape(), targets.shape())) {
+            throw new IllegalArgumentException("mse: predictions " + Arrays.toString(predictions.shape())
+                    + " and targets " + Arrays.toString(targets.shape()) + " differ in shape");
+        }
+        Tensor diff = predictions.sub(targets);
+        return diff.mul(diff).mean();
+    }
+
+    /**
+     * Scaled dot-product attention over {@code [batch, heads, time, headDim]} inputs:
+     * {@code softmax(q·kᵀ/√d + mask)·v}.
+     *
+     * @param causal whether position t may only attend to positions ≤ t
+     * @param keyMask {@code [batch, time]} with 1 for real tokens and 0 for padding, or {@code null}
+     */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal, INDArray keyMask) {
+        long headDim = q.size(-1);
+        Tensor scores = q.matmulTransposed(k).mul(1.0 / Math.sqrt(headDim));
+        long time = q.size(-2);
+        long keys = k.size(-2);
+        if (causal) {
+            scores = scores.add(Tensor.constant(causalMask(time, keys, q.dataType())));
+        }
+        if (keyMask != null) {
+            scores = scores.add(Tensor.constant(paddingMask(keyMask, q.dataType())));
+        }
+        return scores.softmax().matmul(v);
+    }
+
+    /** {@code [time, keys]}: 0 where key ≤ query position, {@link #MASKED_SCORE} above. */
+    static INDArray causalMask(long time, long keys, DataType type) {
+        INDArray mask = Nd4j.zeros(type, time, keys);
+        for (long t = 0; t < time; t++) {
+            for (long s = t + 1; s < keys; s++) {
+                mask.putScalar(t, s, MASKED_SCORE);
+            }
+        }
+        return mask;
+    }
+
+    /** {@code [batch, 1, 1, keys]}: 0 for real tokens, {@link #MASKED_SCORE} for padding. */
+    static INDArray paddingMask(INDArray keyMask, DataType type) {
+        INDArray m = keyMask.castTo(type).rsub(1.0).muli(MASKED_SCORE);
+        return m.reshape(keyMask.size(0), 1, 1, keyMask.size(1));
+    }
+}

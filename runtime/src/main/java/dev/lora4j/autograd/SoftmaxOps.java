@@ -1,0 +1,47 @@
+package dev.lora4j.autograd;
+
+import dev.lora4j.autograd.internal.Shapes;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/** Softmax and log-softmax over the last dimension, computed stably (max subtracted). */
+final class SoftmaxOps {
+
+    private SoftmaxOps() {}
+
+    /** Softmax of each row of a matrix; a new array. */
+    static INDArray softmaxRows(INDArray rows) {
+        INDArray max = rows.max(1);
+        INDArray e = Transforms.exp(rows.subColumnVector(max), false);
+        return e.diviColumnVector(e.sum(1));
+    }
+
+    /** Log-softmax of each row of a matrix; a new array. */
+    static INDArray logSoftmaxRows(INDArray rows) {
+        INDArray shifted = rows.subColumnVector(rows.max(1));
+        INDArray logSum = Transforms.log(Transforms.exp(shifted, true).sum(1), false);
+        return shifted.subiColumnVector(logSum);
+    }
+
+    static Tensor softmax(Tensor x) {
+        long[] shape = x.shape();
+        INDArray y = softmaxRows(Shapes.asRows(x.value()));
+        return Tensor.result(y.reshape(shape), g -> {
+            INDArray gy = Shapes.asRows(g);
+            INDArray dot = gy.mul(y).sum(1);
+            INDArray dx = gy.subColumnVector(dot).muli(y);
+            x.accumulateGradient(dx.reshape(shape));
+        }, x);
+    }
+
+    static Tensor logSoftmax(Tensor x) {
+        long[] shape = x.shape();
+        INDArray y = logSoftmaxRows(Shapes.asRows(x.value()));
+        return Tensor.result(y.reshape(shape), g -> {
+            INDArray gy = Shapes.asRows(g);
+            INDArray p = Transforms.exp(y, true);
+            INDArray dx = gy.sub(p.muliColumnVector(gy.sum(1)));
+            x.accumulateGradient(dx.reshape(shape));
+        }, x);
+    }
+}
