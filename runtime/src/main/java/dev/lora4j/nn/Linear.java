@@ -2,7 +2,9 @@ package dev.lora4j.nn;
 
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.lora.LoraLinear;
 import java.util.Random;
+import java.util.function.BiConsumer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -17,6 +19,7 @@ public class Linear extends Module implements UnaryModule {
     protected final boolean fanInFanOut;
     protected final Parameter weight;
     protected final Parameter bias;
+    private transient LoraLinear lora;
 
     /** A layer with a bias, initialised as PyTorch does. */
     public Linear(long inFeatures, long outFeatures) {
@@ -60,9 +63,41 @@ public class Linear extends Module implements UnaryModule {
         return new Linear(new Parameter(weight.dup()), bias == null ? null : new Parameter(bias.dup()), false);
     }
 
+    /**
+     * {@code x·Wᵀ + b}, plus the updates of the active LoRA adapters when any are attached. A
+     * subclass that overrides this should call {@code super.forward} to keep its adapters.
+     */
     @Override
     public Tensor forward(Tensor x) {
-        return Functional.linear(x, weight, bias, fanInFanOut);
+        Tensor y = Functional.linear(x, weight, bias, fanInFanOut);
+        LoraLinear adapters = lora;
+        return adapters == null ? y : adapters.addUpdates(x, y, isTraining());
+    }
+
+    /** The LoRA adapters attached to this layer, created on first call. */
+    public LoraLinear attachLora() {
+        if (lora == null) {
+            lora = new LoraLinear(this);
+        }
+        return lora;
+    }
+
+    /** The attached LoRA adapters, or {@code null} when none are attached. */
+    public LoraLinear lora() {
+        return lora;
+    }
+
+    /** Removes all adapters without merging them (the base weight stays as it is). */
+    public void detachLora() {
+        lora = null;
+    }
+
+    @Override
+    protected void visitDirectParameters(BiConsumer<String, Parameter> visitor) {
+        super.visitDirectParameters(visitor);
+        if (lora != null) {
+            lora.visitParameters(visitor);
+        }
     }
 
     /** The weight parameter. */

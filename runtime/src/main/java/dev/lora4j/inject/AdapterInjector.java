@@ -1,0 +1,84 @@
+package dev.lora4j.inject;
+
+import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.nn.Embedding;
+import dev.lora4j.nn.Init;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Module;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The one place that decides how an adapter is put on a layer. The configuration-driven path
+ * ({@link #inject}), the annotation-driven agent and the reflective {@code inject(model)} all
+ * end in {@link #attach}.
+ */
+public final class AdapterInjector {
+
+    private AdapterInjector() {}
+
+    /**
+     * Attaches adapter {@code adapterName} to every layer of {@code root} that {@code config}
+     * targets.
+     *
+     * @return the adapted layers by module path
+     * @throws IllegalArgumentException when no module matches the targets (the message lists the
+     *     module paths that exist), or a targeted module is not an adaptable layer
+     */
+    public static Map<String, LoraLayer> inject(Module root, String adapterName, LoraConfig config) {
+        Random random = config.seed() == null ? Init.random() : new Random(config.seed());
+        Map<String, Module> modules = root.namedModules();
+        Map<String, LoraLayer> adapted = new LinkedHashMap<>();
+        for (Map.Entry<String, Module> entry : modules.entrySet()) {
+            String path = entry.getKey();
+            if (path.isEmpty() || !config.targets(path)) {
+                continue;
+            }
+            adapted.put(path, attach(entry.getValue(), path, adapterName, config.specFor(path), random));
+        }
+        if (adapted.isEmpty()) {
+            throw new IllegalArgumentException("no module matches " + config.describeTargets()
+                    + "; the model's modules are " + describe(modules));
+        }
+        return adapted;
+    }
+
+    /**
+     * Attaches one adapter to one layer.
+     *
+     * @param where the layer's path or {@code Class#field}, for error messages
+     * @throws IllegalArgumentException when the layer cannot be adapted or already has an adapter
+     *     of that name
+     */
+    public static LoraLayer attach(Module layer, String where, String adapterName, AdapterSpec spec, Random random) {
+        LoraLayer lora;
+        if (layer instanceof Linear linear) {
+            lora = linear.attachLora();
+        } else if (layer instanceof Embedding embedding) {
+            lora = embedding.attachLora();
+        } else {
+            throw new IllegalArgumentException(where + " is a " + layer.getClass().getName()
+                    + ", which cannot be adapted; LoRA applies to Linear and Embedding layers");
+        }
+        if (lora.adapter(adapterName) != null) {
+            throw new IllegalArgumentException(where + " already has an adapter named '" + adapterName + "'");
+        }
+        lora.addAdapter(adapterName, spec, random);
+        return lora;
+    }
+
+    private static String describe(Map<String, Module> modules) {
+        List<String> lines = new ArrayList<>();
+        modules.forEach((path, module) -> {
+            if (!path.isEmpty()) {
+                lines.add(path + " (" + module.getClass().getSimpleName() + ")");
+            }
+        });
+        return lines.toString();
+    }
+}

@@ -1,0 +1,43 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.api.LoRA;
+import dev.lora4j.api.LoraInit;
+
+/**
+ * The settings of one adapter on one layer.
+ *
+ * @param rank {@code r}, at least 1
+ * @param alpha the scaling numerator, positive
+ * @param dropout the dropout probability on the adapter's input, in [0, 1)
+ * @param rslora whether the scaling is {@code alpha/√r} instead of {@code alpha/r}
+ * @param init how A and B start
+ */
+public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init) {
+
+    /** Validates every field; the message names the field and the value. */
+    public AdapterSpec {
+        if (rank < 1) {
+            throw new IllegalArgumentException("LoRA rank must be at least 1, got " + rank);
+        }
+        if (!(alpha > 0) || Double.isInfinite(alpha)) {
+            throw new IllegalArgumentException("LoRA alpha must be positive and finite, got " + alpha);
+        }
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
+        }
+        if (init == null) {
+            throw new IllegalArgumentException("LoRA init must be set");
+        }
+    }
+
+    /** The multiplier of {@code B·A}: {@code alpha/r}, or {@code alpha/√r} with rsLoRA. */
+    public double scaling() {
+        return rslora ? alpha / Math.sqrt(rank) : alpha / rank;
+    }
+
+    /** The spec an annotation describes (alpha defaults to the rank). */
+    public static AdapterSpec of(LoRA annotation) {
+        double alpha = Double.isNaN(annotation.alpha()) ? annotation.rank() : annotation.alpha();
+        return new AdapterSpec(annotation.rank(), alpha, annotation.dropout(), annotation.rslora(), annotation.init());
+    }
+}

@@ -1,0 +1,355 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.api.BiasMode;
+import dev.lora4j.api.LoraInit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Which layers of a model get an adapter and how, in PEFT's terms ({@code LoraConfig}).
+ *
+ * <p>Targets are either a list of module-name suffixes (a module matches {@code q} when its path
+ * is {@code q} or ends in {@code .q}) or one regular expression that must match the whole path.
+ * {@code rankPattern} and {@code alphaPattern} override r and alpha per module: a key matches a
+ * module when the regular expression {@code (.*\.)?(key)} matches its whole path, so a plain name
+ * matches as a suffix and a regex works too (as PEFT 0.14+ does); the first matching key in
+ * insertion order wins.
+ *
+ * <pre>{@code
+ * LoraConfig config = LoraConfig.builder()
+ *     .rank(8).alpha(16).dropout(0.05)
+ *     .targetModules("query", "value")
+ *     .modulesToSave("classifier")
+ *     .build();
+ * }</pre>
+ */
+public final class LoraConfig {
+
+    private final int rank;
+    private final double alpha;
+    private final double dropout;
+    private final boolean rslora;
+    private final LoraInit init;
+    private final List<String> targetModules;
+    private final String targetRegex;
+    private final List<String> excludeModules;
+    private final Map<String, Integer> rankPattern;
+    private final Map<String, Double> alphaPattern;
+    private final boolean fanInFanOut;
+    private final BiasMode bias;
+    private final List<String> modulesToSave;
+    private final Long seed;
+
+    private LoraConfig(Builder b) {
+        this.rank = b.rank;
+        this.alpha = Double.isNaN(b.alpha) ? b.rank : b.alpha;
+        this.dropout = b.dropout;
+        this.rslora = b.rslora;
+        this.init = b.init;
+        this.targetModules = List.copyOf(b.targetModules);
+        this.targetRegex = b.targetRegex;
+        this.excludeModules = List.copyOf(b.excludeModules);
+        this.rankPattern = Collections.unmodifiableMap(new LinkedHashMap<>(b.rankPattern));
+        this.alphaPattern = Collections.unmodifiableMap(new LinkedHashMap<>(b.alphaPattern));
+        this.fanInFanOut = b.fanInFanOut;
+        this.bias = b.bias;
+        this.modulesToSave = List.copyOf(b.modulesToSave);
+        this.seed = b.seed;
+    }
+
+    /** A builder with PEFT's defaults: r = 8, alpha = r, no dropout, Kaiming init, bias none. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this config's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.rank = rank;
+        b.alpha = alpha;
+        b.dropout = dropout;
+        b.rslora = rslora;
+        b.init = init;
+        b.targetModules = new ArrayList<>(targetModules);
+        b.targetRegex = targetRegex;
+        b.excludeModules = new ArrayList<>(excludeModules);
+        b.rankPattern = new LinkedHashMap<>(rankPattern);
+        b.alphaPattern = new LinkedHashMap<>(alphaPattern);
+        b.fanInFanOut = fanInFanOut;
+        b.bias = bias;
+        b.modulesToSave = new ArrayList<>(modulesToSave);
+        b.seed = seed;
+        return b;
+    }
+
+    /** Whether the module at {@code path} gets an adapter (before checking its type). */
+    public boolean targets(String path) {
+        if (matchesAny(excludeModules, path)) {
+            return false;
+        }
+        if (targetRegex != null) {
+            return Pattern.compile(targetRegex).matcher(path).matches();
+        }
+        return matchesAny(targetModules, path);
+    }
+
+    /** Whether {@code path} is one of the modules trained in full and saved with the adapter. */
+    public boolean savesModule(String path) {
+        return matchesAny(modulesToSave, path);
+    }
+
+    /** The adapter spec for the module at {@code path}, after rank and alpha patterns. */
+    public AdapterSpec specFor(String path) {
+        return new AdapterSpec(firstMatch(rankPattern, path, rank), firstMatch(alphaPattern, path, alpha),
+                dropout, rslora, init);
+    }
+
+    private static <T> T firstMatch(Map<String, T> patterns, String path, T fallback) {
+        for (Map.Entry<String, T> entry : patterns.entrySet()) {
+            if (patternMatches(entry.getKey(), path)) {
+                return entry.getValue();
+            }
+        }
+        return fallback;
+    }
+
+    /** A description of the targets for error messages, e.g. {@code target_modules [q, v]}. */
+    public String describeTargets() {
+        String targets = targetRegex != null ? "target regex '" + targetRegex + "'" : "target_modules " + targetModules;
+        return excludeModules.isEmpty() ? targets : targets + " excluding " + excludeModules;
+    }
+
+    static boolean matchesAny(List<String> names, String path) {
+        for (String name : names) {
+            if (path.equals(name) || path.endsWith("." + name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean patternMatches(String key, String path) {
+        return Pattern.compile("(.*\\.)?(" + key + ")").matcher(path).matches();
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public double alpha() {
+        return alpha;
+    }
+
+    public double dropout() {
+        return dropout;
+    }
+
+    public boolean rslora() {
+        return rslora;
+    }
+
+    public LoraInit init() {
+        return init;
+    }
+
+    public List<String> targetModules() {
+        return targetModules;
+    }
+
+    /** The whole-path target regex, or {@code null} when targets are a suffix list. */
+    public String targetRegex() {
+        return targetRegex;
+    }
+
+    public List<String> excludeModules() {
+        return excludeModules;
+    }
+
+    /** Per-module rank overrides, in the order given. */
+    public Map<String, Integer> rankPattern() {
+        return rankPattern;
+    }
+
+    /** Per-module alpha overrides, in the order given. */
+    public Map<String, Double> alphaPattern() {
+        return alphaPattern;
+    }
+
+    public boolean fanInFanOut() {
+        return fanInFanOut;
+    }
+
+    public BiasMode bias() {
+        return bias;
+    }
+
+    public List<String> modulesToSave() {
+        return modulesToSave;
+    }
+
+    /** The seed for the adapters' initial values and dropout, or {@code null} for the shared generator. */
+    public Long seed() {
+        return seed;
+    }
+
+    @Override
+    public String toString() {
+        return "LoraConfig{r=" + rank + ", alpha=" + alpha + ", dropout=" + dropout + ", rslora=" + rslora
+                + ", init=" + init + ", " + describeTargets() + ", rankPattern=" + rankPattern()
+                + ", alphaPattern=" + alphaPattern() + ", fanInFanOut=" + fanInFanOut + ", bias=" + bias.peftName()
+                + ", modulesToSave=" + modulesToSave + "}";
+    }
+
+    /** Builds a {@link LoraConfig}; {@link #build()} validates every field. */
+    public static final class Builder {
+        private int rank = 8;
+        private double alpha = Double.NaN;
+        private double dropout = 0.0;
+        private boolean rslora;
+        private LoraInit init = LoraInit.KAIMING_UNIFORM;
+        private List<String> targetModules = new ArrayList<>();
+        private String targetRegex;
+        private List<String> excludeModules = new ArrayList<>();
+        private Map<String, Integer> rankPattern = new LinkedHashMap<>();
+        private Map<String, Double> alphaPattern = new LinkedHashMap<>();
+        private boolean fanInFanOut;
+        private BiasMode bias = BiasMode.NONE;
+        private List<String> modulesToSave = new ArrayList<>();
+        private Long seed;
+
+        private Builder() {}
+
+        /** {@code r}: at least 1. */
+        public Builder rank(int rank) {
+            this.rank = rank;
+            return this;
+        }
+
+        /** {@code lora_alpha}: positive; defaults to the rank. */
+        public Builder alpha(double alpha) {
+            this.alpha = alpha;
+            return this;
+        }
+
+        /** {@code lora_dropout}: in [0, 1). */
+        public Builder dropout(double dropout) {
+            this.dropout = dropout;
+            return this;
+        }
+
+        /** Scaling {@code alpha/√r} instead of {@code alpha/r}. */
+        public Builder rslora(boolean rslora) {
+            this.rslora = rslora;
+            return this;
+        }
+
+        /** How A and B start. */
+        public Builder init(LoraInit init) {
+            this.init = init;
+            return this;
+        }
+
+        /** Module-name suffixes to adapt (replaces a regex given before). */
+        public Builder targetModules(String... names) {
+            this.targetModules = new ArrayList<>(Arrays.asList(names));
+            this.targetRegex = null;
+            return this;
+        }
+
+        /** A regular expression the whole module path must match (replaces suffixes given before). */
+        public Builder targetRegex(String regex) {
+            this.targetRegex = regex;
+            this.targetModules = new ArrayList<>();
+            return this;
+        }
+
+        /** Module-name suffixes never to adapt. */
+        public Builder excludeModules(String... names) {
+            this.excludeModules = new ArrayList<>(Arrays.asList(names));
+            return this;
+        }
+
+        /** Overrides the rank of modules matching {@code key}. */
+        public Builder rankPattern(String key, int rank) {
+            this.rankPattern.put(key, rank);
+            return this;
+        }
+
+        /** Overrides alpha of modules matching {@code key}. */
+        public Builder alphaPattern(String key, double alpha) {
+            this.alphaPattern.put(key, alpha);
+            return this;
+        }
+
+        /** Whether the targeted layers store their weight {@code [in, out]}. */
+        public Builder fanInFanOut(boolean fanInFanOut) {
+            this.fanInFanOut = fanInFanOut;
+            return this;
+        }
+
+        /** Which biases train. */
+        public Builder bias(BiasMode bias) {
+            this.bias = bias;
+            return this;
+        }
+
+        /** Modules trained in full and saved with the adapter, e.g. a classifier head. */
+        public Builder modulesToSave(String... names) {
+            this.modulesToSave = new ArrayList<>(Arrays.asList(names));
+            return this;
+        }
+
+        /** Seeds the adapters' initial values and dropout. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Validates and builds; an error names the field and the value. */
+        public LoraConfig build() {
+            double effectiveAlpha = Double.isNaN(alpha) ? rank : alpha;
+            new AdapterSpec(rank, effectiveAlpha, dropout, rslora, init);
+            rankPattern.forEach((key, r) -> {
+                checkPattern("rank_pattern", key);
+                if (r == null || r < 1) {
+                    throw new IllegalArgumentException("rank_pattern['" + key + "'] must be at least 1, got " + r);
+                }
+            });
+            alphaPattern.forEach((key, a) -> {
+                checkPattern("alpha_pattern", key);
+                if (a == null || !(a > 0) || a.isInfinite()) {
+                    throw new IllegalArgumentException("alpha_pattern['" + key + "'] must be positive, got " + a);
+                }
+            });
+            if (targetRegex != null) {
+                checkPattern("target regex", targetRegex);
+            }
+            if (targetRegex == null && targetModules.isEmpty()) {
+                throw new IllegalArgumentException("target_modules is empty: name the layers to adapt, e.g. targetModules(\"q\", \"v\")");
+            }
+            for (String name : targetModules) {
+                if (name == null || name.isBlank()) {
+                    throw new IllegalArgumentException("target_modules contains an empty name");
+                }
+            }
+            Objects.requireNonNull(bias, "bias");
+            return new LoraConfig(this);
+        }
+
+        private static void checkPattern(String field, String regex) {
+            try {
+                Pattern.compile(regex);
+            } catch (PatternSyntaxException e) {
+                throw new IllegalArgumentException(field + " '" + regex + "' is not a valid regular expression: "
+                        + e.getDescription());
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.autograd.Functional;
+import dev.lora4j.autograd.Tensor;
+import dev.lora4j.nn.Embedding;
+import dev.lora4j.nn.Init;
+import dev.lora4j.nn.Parameter;
+import java.util.Random;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * LoRA on an {@link Embedding}, as PEFT computes it: {@code y = W[ids] + s·Aᵀ[ids]·Bᵀ} with
+ * {@code A [r, vocabulary]} and {@code B [dim, r]}; by default A starts at zero and B standard
+ * normal. PEFT applies no dropout to embedding adapters, and neither does this class.
+ */
+public final class LoraEmbedding extends LoraLayer {
+
+    private final Embedding base;
+
+    /** Adapters for {@code base}; attach through {@link Embedding#attachLora()}. */
+    public LoraEmbedding(Embedding base) {
+        this.base = base;
+    }
+
+    @Override
+    public Parameter baseWeight() {
+        return base.weight();
+    }
+
+    @Override
+    public String aName() {
+        return "lora_embedding_A";
+    }
+
+    @Override
+    public String bName() {
+        return "lora_embedding_B";
+    }
+
+    @Override
+    protected Parameter[] createFactors(AdapterSpec spec, Random random) {
+        long vocabulary = base.vocabulary();
+        long dim = base.dim();
+        int r = spec.rank();
+        INDArray a = spec.init() == dev.lora4j.api.LoraInit.RANDOM
+                ? Init.normal(random, 1.0, r, vocabulary)
+                : Nd4j.zeros(base.weight().dataType(), r, vocabulary);
+        INDArray b = Init.normal(random, 1.0, dim, r);
+        return new Parameter[] {
+            new Parameter(DataTypes.match(a, base.weight())), new Parameter(DataTypes.match(b, base.weight()))
+        };
+    }
+
+    @Override
+    public INDArray deltaWeight(LoraAdapter adapter) {
+        // [vocabulary, dim] = (B·A)ᵀ = Aᵀ·Bᵀ
+        return Nd4j.gemm(adapter.a().value(), adapter.b().value(), true, true).muli(adapter.scaling());
+    }
+
+    /** Adds the active adapters' updates for {@code ids} to the base lookup {@code y}. */
+    public Tensor addUpdates(INDArray ids, Tensor y) {
+        Tensor out = y;
+        for (LoraAdapter adapter : unmergedActive()) {
+            Tensor afterA = Functional.embedding(ids, adapter.a().transpose());
+            out = out.add(afterA.matmulTransposed(adapter.b()).mul(adapter.scaling()));
+        }
+        return out;
+    }
+
+    /** The adapted layer. */
+    public Embedding base() {
+        return base;
+    }
+}

@@ -1,0 +1,95 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.autograd.Functional;
+import dev.lora4j.autograd.Tensor;
+import dev.lora4j.nn.Init;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Parameter;
+import java.util.List;
+import java.util.Random;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * LoRA on a {@link Linear} layer, computed as PEFT does:
+ * {@code y = base(x) + Σ s·B(A(dropout(x)))} over the active, unmerged adapters, with
+ * {@code A [r, in]} and {@code B [out, r]}. The update is never formed as a matrix in the
+ * forward or backward pass; only merging forms {@code s·B·A}.
+ */
+public final class LoraLinear extends LoraLayer {
+
+    private final Linear base;
+
+    /** Adapters for {@code base}; attach through {@link Linear#attachLora()}. */
+    public LoraLinear(Linear base) {
+        this.base = base;
+    }
+
+    @Override
+    public Parameter baseWeight() {
+        return base.weight();
+    }
+
+    @Override
+    public String aName() {
+        return "lora_A";
+    }
+
+    @Override
+    public String bName() {
+        return "lora_B";
+    }
+
+    @Override
+    protected Parameter[] createFactors(AdapterSpec spec, Random random) {
+        long in = base.inFeatures();
+        long out = base.outFeatures();
+        int r = spec.rank();
+        INDArray a;
+        INDArray b;
+        switch (spec.init()) {
+            case KAIMING_UNIFORM -> {
+                a = Init.kaimingUniform(random, in, r, in);
+                b = Nd4j.zeros(base.weight().dataType(), out, r);
+            }
+            case GAUSSIAN -> {
+                a = Init.normal(random, 1.0 / r, r, in);
+                b = Nd4j.zeros(base.weight().dataType(), out, r);
+            }
+            case RANDOM -> {
+                a = Init.kaimingUniform(random, in, r, in);
+                b = Init.kaimingUniform(random, r, out, r);
+            }
+            default -> throw new IllegalArgumentException("unknown init " + spec.init());
+        }
+        return new Parameter[] {
+            new Parameter(DataTypes.match(a, base.weight())), new Parameter(DataTypes.match(b, base.weight()))
+        };
+    }
+
+    @Override
+    public INDArray deltaWeight(LoraAdapter adapter) {
+        // [out, in] = B·A; [in, out] = (B·A)ᵀ = Aᵀ·Bᵀ
+        INDArray delta = base.isFanInFanOut()
+                ? Nd4j.gemm(adapter.a().value(), adapter.b().value(), true, true)
+                : Nd4j.gemm(adapter.b().value(), adapter.a().value(), false, false);
+        return delta.muli(adapter.scaling());
+    }
+
+    /** Adds the active adapters' updates for input {@code x} to the base output {@code y}. */
+    public Tensor addUpdates(Tensor x, Tensor y, boolean training) {
+        List<LoraAdapter> adapters = unmergedActive();
+        Tensor out = y;
+        for (LoraAdapter adapter : adapters) {
+            double p = adapter.spec().dropout();
+            Tensor input = training && p > 0 ? Functional.dropout(x, p, adapter.dropoutRandom()) : x;
+            out = out.add(Functional.loraDelta(input, adapter.a(), adapter.b(), adapter.scaling()));
+        }
+        return out;
+    }
+
+    /** The adapted layer. */
+    public Linear base() {
+        return base;
+    }
+}

@@ -1,0 +1,327 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.api.BiasMode;
+import dev.lora4j.inject.AdapterInjector;
+import dev.lora4j.lora.internal.ModulesToSave;
+import dev.lora4j.nn.Embedding;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Module;
+import dev.lora4j.nn.Parameter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A model with LoRA adapters: PEFT's {@code PeftModel} for a lora4j {@link Module}.
+ *
+ * <p>{@link #wrap} freezes every base weight and attaches the adapter {@code default} to the
+ * targeted layers; the model object itself is adapted in place and keeps its own forward code.
+ * Several adapters can live on one model, one active set at a time. Merging folds the active
+ * adapters into the base weights ({@code W ← W + s·B·A}) so inference costs what the base costs;
+ * unmerging takes them out again.
+ *
+ * <pre>{@code
+ * LoraModel<MyModel> lora = LoraModel.wrap(new MyModel(), LoraConfig.builder()
+ *         .rank(8).alpha(16).targetModules("query", "value").build());
+ * System.out.println(lora.summary());
+ * // ... train lora.model() ...
+ * lora.merge();
+ * }</pre>
+ *
+ * @param <M> the model's type
+ */
+public final class LoraModel<M extends Module> {
+
+    /** The name of the first adapter, as in PEFT. */
+    public static final String DEFAULT_ADAPTER = "default";
+
+    private final M model;
+    private final Map<String, LoraConfig> configs = new LinkedHashMap<>();
+    private final ModulesToSave modulesToSave = new ModulesToSave();
+    private List<String> active = List.of();
+    private boolean disabled;
+    private boolean unloaded;
+
+    private LoraModel(M model) {
+        this.model = model;
+    }
+
+    /** Freezes {@code model} and attaches the adapter {@code default} as {@code config} says. */
+    public static <M extends Module> LoraModel<M> wrap(M model, LoraConfig config) {
+        return wrap(model, DEFAULT_ADAPTER, config);
+    }
+
+    /** Freezes {@code model} and attaches an adapter named {@code adapterName}. */
+    public static <M extends Module> LoraModel<M> wrap(M model, String adapterName, LoraConfig config) {
+        model.freeze();
+        LoraModel<M> lora = new LoraModel<>(model);
+        lora.addAdapter(adapterName, config);
+        lora.setActiveAdapters(adapterName);
+        return lora;
+    }
+
+    /**
+     * Takes over a model whose layers already carry adapters (attached by the agent or by
+     * annotation injection): the adapters found become the active set.
+     */
+    public static <M extends Module> LoraModel<M> of(M model, Map<String, LoraConfig> configs) {
+        LoraModel<M> lora = new LoraModel<>(model);
+        lora.configs.putAll(configs);
+        List<String> names = new ArrayList<>();
+        for (LoraLayer layer : lora.layers().values()) {
+            for (String name : layer.adapters().keySet()) {
+                if (!names.contains(name)) {
+                    names.add(name);
+                }
+            }
+        }
+        lora.active = List.copyOf(names.isEmpty() ? List.of() : List.of(names.get(0)));
+        return lora;
+    }
+
+    /** The adapted model (the same object that was wrapped). */
+    public M model() {
+        return model;
+    }
+
+    /**
+     * Adds another adapter with its own targets and settings. It starts inactive (frozen) unless
+     * it is the first; {@link #setActiveAdapters} switches to it.
+     */
+    public void addAdapter(String name, LoraConfig config) {
+        checkUsable();
+        checkName(name);
+        if (configs.containsKey(name)) {
+            throw new IllegalArgumentException("adapter '" + name + "' already exists; adapters: " + configs.keySet());
+        }
+        Map<String, LoraLayer> adapted = AdapterInjector.inject(model, name, config);
+        configs.put(name, config);
+        applyBiasMode(config.bias(), adapted.keySet());
+        model.namedModules().forEach((path, module) -> {
+            if (!path.isEmpty() && config.savesModule(path)) {
+                modulesToSave.register(path, module);
+            }
+        });
+        List<String> keep = active.isEmpty() ? List.of(name) : active;
+        layers().values().forEach(layer -> layer.setActive(keep));
+    }
+
+    /** Makes {@code names} the active adapters: they apply in the forward pass and train. */
+    public void setActiveAdapters(String... names) {
+        checkUsable();
+        if (names.length == 0) {
+            throw new IllegalArgumentException("name at least one adapter; use disableAdapters() to turn them off");
+        }
+        for (String name : names) {
+            if (!configs.containsKey(name)) {
+                throw new IllegalArgumentException("no adapter named '" + name + "'; adapters: " + configs.keySet());
+            }
+        }
+        active = List.of(names);
+        layers().values().forEach(layer -> layer.setActive(active));
+        if (!disabled) {
+            modulesToSave.activate(names[0]);
+        }
+    }
+
+    /** The active adapter names. */
+    public List<String> activeAdapters() {
+        return active;
+    }
+
+    /** Every adapter name, in the order added. */
+    public Set<String> adapterNames() {
+        return Collections.unmodifiableSet(configs.keySet());
+    }
+
+    /** The configuration an adapter was created with. */
+    public LoraConfig config(String adapter) {
+        LoraConfig config = configs.get(adapter);
+        if (config == null) {
+            throw new IllegalArgumentException("no adapter named '" + adapter + "'; adapters: " + configs.keySet());
+        }
+        return config;
+    }
+
+    /** Removes an adapter from every layer (unmerging it first where merged). */
+    public void deleteAdapter(String name) {
+        config(name);
+        for (LoraLayer layer : layers().values()) {
+            if (layer.adapter(name) != null) {
+                layer.deleteAdapter(name);
+            }
+        }
+        configs.remove(name);
+        modulesToSave.delete(name);
+        List<String> remaining = new ArrayList<>(active);
+        remaining.remove(name);
+        active = List.copyOf(remaining);
+    }
+
+    /** Switches every adapter off: the model computes its base output (merged adapters are unmerged). */
+    public void disableAdapters() {
+        checkUsable();
+        layers().values().forEach(layer -> layer.setDisabled(true));
+        modulesToSave.activate(null);
+        disabled = true;
+    }
+
+    /** Switches the active adapters back on. */
+    public void enableAdapters() {
+        checkUsable();
+        layers().values().forEach(layer -> layer.setDisabled(false));
+        if (!active.isEmpty()) {
+            modulesToSave.activate(active.get(0));
+        }
+        disabled = false;
+    }
+
+    /** Whether adapters are switched off. */
+    public boolean isDisabled() {
+        return disabled;
+    }
+
+    /** The layers carrying adapters, by module path. */
+    public Map<String, LoraLayer> layers() {
+        Map<String, LoraLayer> layers = new LinkedHashMap<>();
+        model.namedModules().forEach((path, module) -> {
+            LoraLayer layer = module instanceof Linear linear ? linear.lora()
+                    : module instanceof Embedding embedding ? embedding.lora() : null;
+            if (layer != null) {
+                layers.put(path, layer);
+            }
+        });
+        return layers;
+    }
+
+    /** The modules trained in full with the adapters, by path. */
+    public Map<String, Module> modulesToSave() {
+        return Collections.unmodifiableMap(modulesToSave.modules());
+    }
+
+    /** Folds the active adapters into the base weights: {@code W ← W + s·B·A}. */
+    public void merge() {
+        merge(active.toArray(String[]::new));
+    }
+
+    /** Folds the named adapters into the base weights. */
+    public void merge(String... adapters) {
+        checkUsable();
+        checkKnown(adapters);
+        List<String> names = Arrays.asList(adapters);
+        layers().values().forEach(layer -> layer.merge(present(layer, names)));
+    }
+
+    /**
+     * Like {@link #merge()}, but first computes every merged weight and checks it: when any would
+     * hold NaN or infinity, nothing changes and the error names the layer.
+     *
+     * @throws IllegalStateException naming the first layer whose merged weight is not finite
+     */
+    public void safeMerge() {
+        checkUsable();
+        Map<LoraLayer, INDArray> mergedWeights = new LinkedHashMap<>();
+        for (Map.Entry<String, LoraLayer> entry : layers().entrySet()) {
+            LoraLayer layer = entry.getValue();
+            List<String> names = present(layer, active);
+            INDArray merged = layer.mergedWeight(names);
+            if (!isFinite(merged)) {
+                throw new IllegalStateException("safe merge refused: merging " + names + " into " + entry.getKey()
+                        + ".weight would give NaN or infinite values; the model is unchanged");
+            }
+            mergedWeights.put(layer, merged);
+        }
+        mergedWeights.forEach((layer, weight) -> layer.commitMerge(weight, present(layer, active)));
+    }
+
+    /** Takes every merged adapter out of the base weights again: {@code W ← W − s·B·A}. */
+    public void unmerge() {
+        checkUsable();
+        layers().values().forEach(layer -> layer.unmerge(new ArrayList<>(layer.merged())));
+    }
+
+    /**
+     * Removes every adapter without merging (merged ones are unmerged first) and gives back the
+     * base model, frozen as it was wrapped. This LoraModel cannot be used afterwards.
+     */
+    public M unload() {
+        unmerge();
+        modulesToSave.activate(null);
+        detachAll();
+        return model;
+    }
+
+    /** Merges the active adapters (safely) and removes all adapters; gives back the plain model. */
+    public M mergeAndUnload() {
+        safeMerge();
+        detachAll();
+        return model;
+    }
+
+    /** Counts trainable and all parameters. */
+    public ParameterSummary summary() {
+        return ParameterSummary.of(model);
+    }
+
+    private void detachAll() {
+        for (Module module : model.namedModules().values()) {
+            if (module instanceof Linear linear) {
+                linear.detachLora();
+            } else if (module instanceof Embedding embedding) {
+                embedding.detachLora();
+            }
+        }
+        unloaded = true;
+    }
+
+    private void applyBiasMode(BiasMode mode, Set<String> adaptedPaths) {
+        if (mode == BiasMode.NONE) {
+            return;
+        }
+        model.namedModules().forEach((path, module) -> {
+            if (mode == BiasMode.ALL || adaptedPaths.contains(path)) {
+                Parameter bias = module.directParameters().get("bias");
+                if (bias != null) {
+                    bias.setTrainable(true);
+                }
+            }
+        });
+    }
+
+    private static List<String> present(LoraLayer layer, List<String> names) {
+        List<String> out = new ArrayList<>();
+        for (String name : names) {
+            if (layer.adapter(name) != null) {
+                out.add(name);
+            }
+        }
+        return out;
+    }
+
+    private void checkKnown(String... adapters) {
+        for (String name : adapters) {
+            config(name);
+        }
+    }
+
+    private void checkUsable() {
+        if (unloaded) {
+            throw new IllegalStateException("the adapters were unloaded; wrap the model again to add adapters");
+        }
+    }
+
+    private static void checkName(String name) {
+        if (name == null || name.isBlank() || name.contains(".") || name.contains("/")) {
+            throw new IllegalArgumentException("adapter name '" + name + "' must be non-empty and contain no '.' or '/'");
+        }
+    }
+
+    static boolean isFinite(INDArray array) {
+        return !array.isInfinite().any() && !array.isNaN().any();
+    }
+}
