@@ -67,20 +67,29 @@ public final class LoraModel<M extends Module> {
 
     /**
      * Takes over a model whose layers already carry adapters (attached by the agent or by
-     * annotation injection): the adapters found become the active set.
+     * annotation injection): every parameter that is not a LoRA factor is frozen, the adapters'
+     * settings are described as one {@link LoraConfig} per adapter name (targets as exact module
+     * paths, per-module rank and alpha as patterns), and the first adapter name becomes active.
+     *
+     * @throws IllegalArgumentException when the model carries no adapter
      */
-    public static <M extends Module> LoraModel<M> of(M model, Map<String, LoraConfig> configs) {
+    public static <M extends Module> LoraModel<M> adopt(M model) {
         LoraModel<M> lora = new LoraModel<>(model);
-        lora.configs.putAll(configs);
-        List<String> names = new ArrayList<>();
-        for (LoraLayer layer : lora.layers().values()) {
-            for (String name : layer.adapters().keySet()) {
-                if (!names.contains(name)) {
-                    names.add(name);
-                }
-            }
+        Map<String, LoraLayer> layers = lora.layers();
+        if (layers.isEmpty()) {
+            throw new IllegalArgumentException(model.getClass().getName()
+                    + " carries no adapter: annotate layer fields with @LoRA (and run with the agent or inject),"
+                    + " or wrap it with a LoraConfig");
         }
-        lora.active = List.copyOf(names.isEmpty() ? List.of() : List.of(names.get(0)));
+        Set<Parameter> factors = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        layers.values().forEach(layer -> layer.visitParameters((name, p) -> factors.add(p)));
+        model.parameters().forEach(p -> {
+            if (!factors.contains(p)) {
+                p.setTrainable(false);
+            }
+        });
+        lora.configs.putAll(ConfigDescription.describe(layers));
+        lora.setActiveAdapters(lora.configs.keySet().iterator().next());
         return lora;
     }
 

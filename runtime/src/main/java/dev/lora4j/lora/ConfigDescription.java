@@ -1,0 +1,44 @@
+package dev.lora4j.lora;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Describes adapters that were attached layer by layer (through annotations) as one
+ * {@link LoraConfig} per adapter name: the targets are the full module paths, r and alpha are
+ * the first layer's, and layers that differ get {@code rank_pattern}/{@code alpha_pattern}
+ * entries keyed by their full path (PEFT reads both the same way).
+ */
+final class ConfigDescription {
+
+    private ConfigDescription() {}
+
+    static Map<String, LoraConfig> describe(Map<String, LoraLayer> layers) {
+        Map<String, Map<String, AdapterSpec>> byAdapter = new LinkedHashMap<>();
+        layers.forEach((path, layer) -> layer.adapters().forEach((name, adapter) ->
+                byAdapter.computeIfAbsent(name, k -> new LinkedHashMap<>()).put(path, adapter.spec())));
+        Map<String, LoraConfig> configs = new LinkedHashMap<>();
+        byAdapter.forEach((name, specs) -> configs.put(name, describeOne(specs)));
+        return configs;
+    }
+
+    private static LoraConfig describeOne(Map<String, AdapterSpec> specs) {
+        AdapterSpec first = specs.values().iterator().next();
+        LoraConfig.Builder builder = LoraConfig.builder()
+                .rank(first.rank())
+                .alpha(first.alpha())
+                .dropout(first.dropout())
+                .rslora(first.rslora())
+                .init(first.init())
+                .targetModules(specs.keySet().toArray(String[]::new));
+        specs.forEach((path, spec) -> {
+            if (spec.rank() != first.rank()) {
+                builder.rankPattern(path, spec.rank());
+            }
+            if (spec.alpha() != first.alpha()) {
+                builder.alphaPattern(path, spec.alpha());
+            }
+        });
+        return builder.build();
+    }
+}

@@ -1,0 +1,111 @@
+package dev.lora4j.inject;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.Lora;
+import dev.lora4j.api.LoRA;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.nn.Embedding;
+import dev.lora4j.nn.LayerNorm;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Module;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class AnnotationInjectorTest {
+
+    static final class Block extends Module {
+        @LoRA(rank = 4, alpha = 8)
+        final Linear q = new Linear(12, 12);
+        final Linear k = new Linear(12, 12);
+        @LoRA(rank = 2)
+        final Linear v = new Linear(12, 12);
+        final LayerNorm norm = new LayerNorm(12);
+    }
+
+    static class Model extends Module {
+        @LoRA(rank = 3, alpha = 6)
+        final Embedding tokens = new Embedding(20, 12);
+        final List<Block> blocks = new ArrayList<>(List.of(new Block(), new Block()));
+        @LoRA(rank = 1)
+        final Linear[] heads = {new Linear(12, 5), new Linear(12, 7)};
+    }
+
+    static final class SubModel extends Model {
+        final Linear extra = new Linear(5, 5);
+    }
+
+    @Test
+    void injectAdaptsExactlyTheAnnotatedFieldsAndFreezesTheRest() {
+        Model model = new Model();
+        LoraModel<Model> lora = Lora.inject(model);
+        assertEquals(List.of("tokens", "blocks.0.q", "blocks.0.v", "blocks.1.q", "blocks.1.v", "heads.0", "heads.1"),
+                List.copyOf(lora.layers().keySet()));
+        long expected = 3 * (20 + 12) + 2 * (4 * (12 + 12) + 2 * (12 + 12)) + (12 + 5) + (12 + 7);
+        assertEquals(expected, model.trainableParameterCount(), "Σ r·(in+out)");
+        model.namedParameters().forEach((name, p) -> assertEquals(name.contains("lora_"), p.isTrainable(), name));
+        assertEquals(2.0, lora.layers().get("blocks.0.q").adapter("default").scaling(), 1e-12);
+        assertEquals(1.0, lora.layers().get("blocks.0.v").adapter("default").scaling(), 1e-12, "alpha defaults to rank");
+        assertEquals(0, AnnotationInjector.injectTree(model), "a second injection adds nothing");
+        assertEquals(expected, model.trainableParameterCount());
+    }
+
+    @Test
+    void theDescribedConfigNamesEveryAdaptedPathWithPerModuleRanks() {
+        LoraModel<Model> lora = Lora.inject(new Model());
+        LoraConfig config = lora.config("default");
+        assertEquals(3, config.rank());
+        assertEquals(List.of("tokens", "blocks.0.q", "blocks.0.v", "blocks.1.q", "blocks.1.v", "heads.0", "heads.1"),
+                config.targetModules());
+        assertEquals(4, config.specFor("blocks.1.q").rank());
+        assertEquals(2, config.specFor("blocks.1.v").rank());
+        assertEquals(1, config.specFor("heads.1").rank());
+        assertEquals(8.0, config.specFor("blocks.0.q").alpha(), 1e-12);
+    }
+
+    @Test
+    void aSubclassOfAnAnnotatedModelIsAdaptedAndTwoInstancesAreIndependent() {
+        SubModel a = new SubModel();
+        SubModel b = new SubModel();
+        Lora.inject(a);
+        Lora.inject(b);
+        assertTrue(a.heads[0].lora() != null);
+        assertFalse(a.extra.lora() != null);
+        assertTrue(a.heads[0].lora().adapter("default").a() != b.heads[0].lora().adapter("default").a(),
+                "each instance has its own adapter");
+    }
+
+    static final class WrongType extends Module {
+        @LoRA
+        final LayerNorm norm = new LayerNorm(4);
+    }
+
+    static final class StaticField extends Module {
+        @LoRA
+        static Linear shared = new Linear(2, 2);
+    }
+
+    @Test
+    void badFieldsFailNamingClassAndField() {
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class, () -> Lora.inject(new WrongType()));
+        assertTrue(wrong.getMessage().contains(WrongType.class.getName() + "#norm"), wrong.getMessage());
+        IllegalArgumentException statik = assertThrows(IllegalArgumentException.class, () -> Lora.inject(new StaticField()));
+        assertTrue(statik.getMessage().contains("StaticField#shared"), statik.getMessage());
+    }
+
+    @Test
+    void aModelWithoutAnnotationsCannotBeAdopted() {
+        Module plain = new Module() {
+            final Linear only = new Linear(2, 2);
+        };
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> Lora.inject(plain));
+        assertTrue(error.getMessage().contains("carries no adapter"), error.getMessage());
+        assertNull(((Linear) plain.namedChildren().get("only")).lora());
+    }
+}
