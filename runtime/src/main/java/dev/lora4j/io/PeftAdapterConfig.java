@@ -1,0 +1,694 @@
+package dev.lora4j.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.lora4j.api.BiasMode;
+import dev.lora4j.api.LoraInit;
+import dev.lora4j.io.internal.AtomicFile;
+import dev.lora4j.io.internal.PeftJson;
+import dev.lora4j.io.internal.PeftPatterns;
+import dev.lora4j.io.internal.TensorBytes;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * A PEFT LoRA {@code adapter_config.json}: typed accessors over the JSON object, which is kept whole
+ * so fields lora4j does not know (PEFT adds some in most releases) are written back unchanged.
+ *
+ * <p>Reading validates the fields lora4j uses, each with a one-line {@link PeftConfigException}
+ * naming the file and field: {@code peft_type} must be {@code "LORA"}; {@code r} an integer ≥ 1;
+ * {@code lora_alpha} a number &gt; 0; {@code 0 ≤ lora_dropout < 1}; {@code bias} one of {@code
+ * none}, {@code all}, {@code lora_only}; and the other known fields must have PEFT's JSON types.
+ * Absent or null fields take PEFT's {@code LoraConfig} defaults in the accessors ({@code r} 8,
+ * {@code lora_alpha} 8, dropout 0, bias none, flags false, {@code init_lora_weights} true).
+ *
+ * <p>Instances are immutable; the {@code with...} methods return modified copies. {@link
+ * #write(Path)} writes atomically, formatted as PEFT formats it (sorted keys, two-space indent), so
+ * a file PEFT wrote comes back byte for byte.
+ */
+public final class PeftAdapterConfig {
+
+    /** The file name PEFT uses inside an adapter directory. */
+    public static final String FILE_NAME = "adapter_config.json";
+
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    private final ObjectNode json;
+    private final String source;
+
+    private PeftAdapterConfig(ObjectNode json, String source) {
+        this.json = json;
+        this.source = source;
+        new Validator(json, source).validate();
+    }
+
+    /**
+     * Reads {@code path}, or {@code path/adapter_config.json} when {@code path} is a directory.
+     *
+     * @throws PeftConfigException if the file is not valid JSON or not a valid LoRA config
+     * @throws IOException if it cannot be read
+     */
+    public static PeftAdapterConfig read(Path path) throws IOException {
+        Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (CharacterCodingException e) {
+            throw new PeftConfigException(file + ": not valid UTF-8", e);
+        }
+        return parse(text, file.toString());
+    }
+
+    /**
+     * Parses config JSON; {@code source} names it in error messages.
+     *
+     * @throws PeftConfigException if it is not valid JSON or not a valid LoRA config
+     */
+    public static PeftAdapterConfig parse(String text, String source) {
+        JsonNode root;
+        try {
+            root = PeftJson.MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new PeftConfigException(source + ": not valid JSON" + where + ": "
+                    + firstLine(e.getOriginalMessage()), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new PeftConfigException(source + ": expected a JSON object, found "
+                    + (root == null || root.isMissingNode() ? "nothing" : root.getNodeType()));
+        }
+        return new PeftAdapterConfig((ObjectNode) root, source);
+    }
+
+    /**
+     * A config from a JSON object (copied).
+     *
+     * @throws PeftConfigException if it is not a valid LoRA config
+     */
+    public static PeftAdapterConfig fromJson(ObjectNode json, String source) {
+        return new PeftAdapterConfig(json.deepCopy(), source);
+    }
+
+    /**
+     * A new LoRA config with every field PEFT's {@code LoraConfig} writes, set to PEFT's defaults
+     * except {@code r}, {@code lora_alpha} and {@code target_modules}. No {@code peft_version} is
+     * written (lora4j is not PEFT); {@code inference_mode} starts false.
+     */
+    public static PeftAdapterConfig lora(int r, double loraAlpha, TargetModules targetModules) {
+        ObjectNode o = NODES.objectNode();
+        o.put("peft_type", "LORA");
+        o.put("r", r);
+        o.set("lora_alpha", number(loraAlpha));
+        o.put("lora_dropout", 0.0);
+        o.set("target_modules", toJson(Objects.requireNonNull(targetModules, "targetModules")));
+        o.set("exclude_modules", NullNode.instance);
+        o.put("fan_in_fan_out", false);
+        o.put("bias", "none");
+        o.put("use_rslora", false);
+        o.put("use_dora", false);
+        o.set("modules_to_save", NullNode.instance);
+        o.put("init_lora_weights", true);
+        o.set("layers_to_transform", NullNode.instance);
+        o.set("layers_pattern", NullNode.instance);
+        o.set("rank_pattern", NODES.objectNode());
+        o.set("alpha_pattern", NODES.objectNode());
+        o.set("task_type", NullNode.instance);
+        o.set("base_model_name_or_path", NullNode.instance);
+        o.set("revision", NullNode.instance);
+        o.put("inference_mode", false);
+        return new PeftAdapterConfig(o, "new LoRA config");
+    }
+
+    /**
+     * Writes the config to {@code path} (or {@code path/adapter_config.json} for a directory)
+     * atomically, formatted like PEFT: keys sorted, two-space indent, no trailing newline.
+     */
+    public void write(Path path) throws IOException {
+        Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        byte[] bytes = toJsonString().getBytes(StandardCharsets.UTF_8);
+        try (AtomicFile out = AtomicFile.create(file)) {
+            TensorBytes.writeFully(ByteBuffer.wrap(bytes), out.channel());
+            out.commit();
+        }
+    }
+
+    /** The JSON text {@link #write(Path)} writes. */
+    public String toJsonString() {
+        return PeftJson.write(json);
+    }
+
+    /** A copy of the whole JSON object, unknown fields included. */
+    public ObjectNode toJson() {
+        return json.deepCopy();
+    }
+
+    /** A copy of any field's JSON value (known or not), or {@code null} when absent. */
+    public JsonNode get(String field) {
+        JsonNode v = json.get(field);
+        return v == null ? null : v.deepCopy();
+    }
+
+    /** Where the config came from, as used in error messages. */
+    public String source() {
+        return source;
+    }
+
+    // ---- typed accessors -------------------------------------------------------------------
+
+    /** {@code peft_type}; always {@code "LORA"} for a valid config. */
+    public String peftType() {
+        return json.get("peft_type").textValue();
+    }
+
+    /** {@code r}, the default rank (8 when absent). */
+    public int r() {
+        return present("r") ? json.get("r").intValue() : 8;
+    }
+
+    /** {@code lora_alpha}, the default alpha (8 when absent). */
+    public double loraAlpha() {
+        return present("lora_alpha") ? json.get("lora_alpha").doubleValue() : 8.0;
+    }
+
+    /** {@code lora_dropout} (0 when absent). */
+    public double loraDropout() {
+        return present("lora_dropout") ? json.get("lora_dropout").doubleValue() : 0.0;
+    }
+
+    /** {@code target_modules}: a list or a regex; empty when absent or null. */
+    public Optional<TargetModules> targetModules() {
+        return modules("target_modules");
+    }
+
+    /** {@code exclude_modules}: a list or a regex; empty when absent or null. */
+    public Optional<TargetModules> excludeModules() {
+        return modules("exclude_modules");
+    }
+
+    /** {@code fan_in_fan_out}: whether the base weights are stored transposed (GPT-2's Conv1D). */
+    public boolean fanInFanOut() {
+        return flag("fan_in_fan_out");
+    }
+
+    /** {@code bias} (NONE when absent). */
+    public BiasMode bias() {
+        return present("bias") ? BiasMode.fromPeftName(json.get("bias").textValue()) : BiasMode.NONE;
+    }
+
+    /** {@code use_rslora}: scaling {@code alpha / sqrt(r)} instead of {@code alpha / r}. */
+    public boolean useRslora() {
+        return flag("use_rslora");
+    }
+
+    /** {@code use_dora}. */
+    public boolean useDora() {
+        return flag("use_dora");
+    }
+
+    /** {@code inference_mode}. */
+    public boolean inferenceMode() {
+        return flag("inference_mode");
+    }
+
+    /** {@code modules_to_save}, in file order with duplicates; empty when absent or null. */
+    public List<String> modulesToSave() {
+        return strings("modules_to_save");
+    }
+
+    /** {@code rank_pattern}, in file order; empty when absent or null. */
+    public Map<String, Integer> rankPattern() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        if (present("rank_pattern")) {
+            json.get("rank_pattern").fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().intValue()));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** {@code alpha_pattern}, in file order; empty when absent or null. */
+    public Map<String, Double> alphaPattern() {
+        Map<String, Double> out = new LinkedHashMap<>();
+        if (present("alpha_pattern")) {
+            json.get("alpha_pattern").fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().doubleValue()));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * {@code init_lora_weights} as found: a {@link Boolean}, or a {@link String} such as {@code
+     * "gaussian"} or {@code "pissa"}; {@code true} when absent or null.
+     */
+    public Object initLoraWeights() {
+        if (!present("init_lora_weights")) {
+            return Boolean.TRUE;
+        }
+        JsonNode v = json.get("init_lora_weights");
+        return v.isBoolean() ? (Object) v.booleanValue() : v.textValue();
+    }
+
+    /**
+     * {@code init_lora_weights} as a lora4j initialisation: true → KAIMING_UNIFORM, "gaussian" →
+     * GAUSSIAN, false → RANDOM; empty for the other PEFT schemes (PiSSA, OLoRA, LoftQ, ...).
+     */
+    public Optional<LoraInit> loraInit() {
+        Object v = initLoraWeights();
+        if (Boolean.TRUE.equals(v)) {
+            return Optional.of(LoraInit.KAIMING_UNIFORM);
+        }
+        if (Boolean.FALSE.equals(v)) {
+            return Optional.of(LoraInit.RANDOM);
+        }
+        return "gaussian".equals(v) ? Optional.of(LoraInit.GAUSSIAN) : Optional.empty();
+    }
+
+    /** {@code task_type}, e.g. {@code "SEQ_CLS"} or {@code "CAUSAL_LM"}. */
+    public Optional<String> taskType() {
+        return text("task_type");
+    }
+
+    /** {@code base_model_name_or_path}. */
+    public Optional<String> baseModelNameOrPath() {
+        return text("base_model_name_or_path");
+    }
+
+    /** {@code revision} of the base model. */
+    public Optional<String> revision() {
+        return text("revision");
+    }
+
+    /** {@code peft_version} of the PEFT release that wrote the file. */
+    public Optional<String> peftVersion() {
+        return text("peft_version");
+    }
+
+    /** {@code layers_to_transform} (a single int in the file becomes a one-element list); empty = all. */
+    public List<Integer> layersToTransform() {
+        if (!present("layers_to_transform")) {
+            return List.of();
+        }
+        JsonNode v = json.get("layers_to_transform");
+        if (v.isNumber()) {
+            return List.of(v.intValue());
+        }
+        List<Integer> out = new ArrayList<>();
+        v.forEach(n -> out.add(n.intValue()));
+        return Collections.unmodifiableList(out);
+    }
+
+    /** {@code layers_pattern} (a single string becomes a one-element list); empty when absent. */
+    public List<String> layersPattern() {
+        if (present("layers_pattern") && json.get("layers_pattern").isTextual()) {
+            return List.of(json.get("layers_pattern").textValue());
+        }
+        return strings("layers_pattern");
+    }
+
+    // ---- per-module values -----------------------------------------------------------------
+
+    /**
+     * The rank PEFT gives {@code module} (a base-model module name such as {@code
+     * distilbert.transformer.layer.0.attention.q_lin}): the value of the first {@code rank_pattern}
+     * key, in file order, that matches the module, else {@code r}. A key matches when, read as a
+     * regex, it matches the whole name or the part after some dot — {@code (.*\.)?(key)} must match
+     * the whole name — so a plain suffix {@code q_lin}, a full name, and a regex like {@code
+     * layer\.[0-2]\.attention\.q_lin} all work (PEFT ≥ 0.14's {@code get_pattern_key}).
+     */
+    public int rankFor(String module) {
+        Map<String, Integer> pattern = rankPattern();
+        return pattern.getOrDefault(PeftPatterns.patternKey(pattern.keySet(), module), r());
+    }
+
+    /** The alpha PEFT gives {@code module}: {@code alpha_pattern} by the rule of {@link #rankFor}, else {@code lora_alpha}. */
+    public double alphaFor(String module) {
+        Map<String, Double> pattern = alphaPattern();
+        return pattern.getOrDefault(PeftPatterns.patternKey(pattern.keySet(), module), loraAlpha());
+    }
+
+    /** The adapter scaling for {@code module}: {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
+    public double scalingFor(String module) {
+        double r = rankFor(module);
+        return alphaFor(module) / (useRslora() ? Math.sqrt(r) : r);
+    }
+
+    /**
+     * Whether PEFT puts an adapter on {@code module}: not excluded by {@code exclude_modules}, not
+     * inside a {@code modules_to_save} module, and selected by {@code target_modules} (see {@link
+     * TargetModules#matches}); for the list form, {@code layers_to_transform} then restricts the
+     * layer index. False when there are no target modules.
+     *
+     * @throws UnsupportedOperationException for {@code "all-linear"}, which needs the model
+     */
+    public boolean targets(String module) {
+        Optional<TargetModules> exclude = excludeModules();
+        if (exclude.isPresent() && exclude.get().matches(module)) {
+            return false;
+        }
+        if (PeftPatterns.isInModulesToSave(module, modulesToSave())) {
+            return false;
+        }
+        Optional<TargetModules> targets = targetModules();
+        if (targets.isEmpty() || !targets.get().matches(module)) {
+            return false;
+        }
+        List<Integer> layers = layersToTransform();
+        if (targets.get().isRegex() || layers.isEmpty()) {
+            return true;
+        }
+        return PeftPatterns.inLayers(module, layers, layersPattern());
+    }
+
+    // ---- modified copies ---------------------------------------------------------------------
+
+    /** A copy with {@code field} set to {@code value} (a JSON value; {@code null} for JSON null). */
+    public PeftAdapterConfig withField(String field, JsonNode value) {
+        ObjectNode copy = json.deepCopy();
+        copy.set(field, value == null ? NullNode.instance : value.deepCopy());
+        return new PeftAdapterConfig(copy, source);
+    }
+
+    /** A copy with {@code r}. */
+    public PeftAdapterConfig withR(int r) {
+        return withField("r", IntNode.valueOf(r));
+    }
+
+    /** A copy with {@code lora_alpha} (written as an integer when whole). */
+    public PeftAdapterConfig withLoraAlpha(double alpha) {
+        return withField("lora_alpha", number(alpha));
+    }
+
+    /** A copy with {@code lora_dropout}. */
+    public PeftAdapterConfig withLoraDropout(double dropout) {
+        return withField("lora_dropout", DoubleNode.valueOf(dropout));
+    }
+
+    /** A copy with {@code target_modules}. */
+    public PeftAdapterConfig withTargetModules(TargetModules targets) {
+        return withField("target_modules", toJson(targets));
+    }
+
+    /** A copy with {@code exclude_modules} ({@code null} for none). */
+    public PeftAdapterConfig withExcludeModules(TargetModules exclude) {
+        return withField("exclude_modules", exclude == null ? null : toJson(exclude));
+    }
+
+    /** A copy with {@code modules_to_save} ({@code null} for none). */
+    public PeftAdapterConfig withModulesToSave(List<String> modules) {
+        return withField("modules_to_save", modules == null ? null : stringArray(modules));
+    }
+
+    /** A copy with {@code rank_pattern} (iteration order kept). */
+    public PeftAdapterConfig withRankPattern(Map<String, Integer> pattern) {
+        ObjectNode o = NODES.objectNode();
+        pattern.forEach((k, v) -> o.put(k, v));
+        return withField("rank_pattern", o);
+    }
+
+    /** A copy with {@code alpha_pattern} (iteration order kept; whole values written as integers). */
+    public PeftAdapterConfig withAlphaPattern(Map<String, Double> pattern) {
+        ObjectNode o = NODES.objectNode();
+        pattern.forEach((k, v) -> o.set(k, number(v)));
+        return withField("alpha_pattern", o);
+    }
+
+    /** A copy with {@code bias}. */
+    public PeftAdapterConfig withBias(BiasMode bias) {
+        return withField("bias", TextNode.valueOf(bias.peftName()));
+    }
+
+    /** A copy with {@code use_rslora}. */
+    public PeftAdapterConfig withUseRslora(boolean rslora) {
+        return withField("use_rslora", NODES.booleanNode(rslora));
+    }
+
+    /** A copy with {@code init_lora_weights}: KAIMING_UNIFORM → true, GAUSSIAN → "gaussian", RANDOM → false. */
+    public PeftAdapterConfig withInitLoraWeights(LoraInit init) {
+        switch (init) {
+            case GAUSSIAN:
+                return withField("init_lora_weights", TextNode.valueOf("gaussian"));
+            case RANDOM:
+                return withField("init_lora_weights", NODES.booleanNode(false));
+            default:
+                return withField("init_lora_weights", NODES.booleanNode(true));
+        }
+    }
+
+    /** A copy with {@code task_type} ({@code null} for none). */
+    public PeftAdapterConfig withTaskType(String taskType) {
+        return withField("task_type", taskType == null ? null : TextNode.valueOf(taskType));
+    }
+
+    /** A copy with {@code base_model_name_or_path} ({@code null} for none). */
+    public PeftAdapterConfig withBaseModelNameOrPath(String base) {
+        return withField("base_model_name_or_path", base == null ? null : TextNode.valueOf(base));
+    }
+
+    /** A copy with {@code inference_mode}. */
+    public PeftAdapterConfig withInferenceMode(boolean inferenceMode) {
+        return withField("inference_mode", NODES.booleanNode(inferenceMode));
+    }
+
+    /** Equal when the JSON objects are equal (the source name is ignored). */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PeftAdapterConfig && json.equals(((PeftAdapterConfig) o).json);
+    }
+
+    @Override
+    public int hashCode() {
+        return json.hashCode();
+    }
+
+    /** The JSON text, as written. */
+    @Override
+    public String toString() {
+        return toJsonString();
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------
+
+    private boolean present(String field) {
+        JsonNode v = json.get(field);
+        return v != null && !v.isNull();
+    }
+
+    private boolean flag(String field) {
+        return present(field) && json.get(field).booleanValue();
+    }
+
+    private Optional<String> text(String field) {
+        return present(field) ? Optional.of(json.get(field).textValue()) : Optional.empty();
+    }
+
+    private List<String> strings(String field) {
+        if (!present(field)) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        json.get(field).forEach(n -> out.add(n.textValue()));
+        return Collections.unmodifiableList(out);
+    }
+
+    private Optional<TargetModules> modules(String field) {
+        if (!present(field)) {
+            return Optional.empty();
+        }
+        JsonNode v = json.get(field);
+        return Optional.of(v.isTextual() ? TargetModules.regex(v.textValue()) : TargetModules.names(strings(field)));
+    }
+
+    private static JsonNode toJson(TargetModules modules) {
+        return modules.isRegex() ? TextNode.valueOf(modules.regex()) : stringArray(modules.names());
+    }
+
+    private static ArrayNode stringArray(List<String> values) {
+        ArrayNode a = NODES.arrayNode();
+        values.forEach(a::add);
+        return a;
+    }
+
+    private static JsonNode number(double v) {
+        if (v == Math.rint(v) && Math.abs(v) <= Integer.MAX_VALUE) {
+            return IntNode.valueOf((int) v);
+        }
+        return DoubleNode.valueOf(v);
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    /** Checks the known fields of one config object. */
+    private static final class Validator {
+        private final ObjectNode json;
+        private final String source;
+
+        Validator(ObjectNode json, String source) {
+            this.json = json;
+            this.source = source;
+        }
+
+        void validate() {
+            JsonNode type = json.get("peft_type");
+            if (type == null || type.isNull()) {
+                throw fail("peft_type", "is missing; expected \"LORA\"");
+            }
+            if (!type.isTextual() || !type.textValue().equals("LORA")) {
+                throw fail("peft_type", "must be \"LORA\", got " + type);
+            }
+            JsonNode r = value("r");
+            if (r != null && (!r.isIntegralNumber() || !r.canConvertToInt() || r.intValue() < 1)) {
+                throw fail("r", "must be an integer >= 1, got " + r);
+            }
+            JsonNode alpha = value("lora_alpha");
+            if (alpha != null && (!alpha.isNumber() || !(alpha.doubleValue() > 0) || Double.isInfinite(alpha.doubleValue()))) {
+                throw fail("lora_alpha", "must be a number > 0, got " + alpha);
+            }
+            JsonNode dropout = value("lora_dropout");
+            if (dropout != null && (!dropout.isNumber() || !(dropout.doubleValue() >= 0 && dropout.doubleValue() < 1))) {
+                throw fail("lora_dropout", "must be a number in [0, 1), got " + dropout);
+            }
+            JsonNode bias = value("bias");
+            if (bias != null && !(bias.isTextual() && List.of("none", "all", "lora_only").contains(bias.textValue()))) {
+                throw fail("bias", "must be \"none\", \"all\" or \"lora_only\", got " + bias);
+            }
+            modules("target_modules");
+            modules("exclude_modules");
+            for (String f : List.of("fan_in_fan_out", "use_rslora", "use_dora", "inference_mode", "lora_bias")) {
+                JsonNode v = value(f);
+                if (v != null && !v.isBoolean()) {
+                    throw fail(f, "must be true or false, got " + v);
+                }
+            }
+            for (String f : List.of("task_type", "base_model_name_or_path", "revision", "peft_version")) {
+                JsonNode v = value(f);
+                if (v != null && !v.isTextual()) {
+                    throw fail(f, "must be a string or null, got " + v);
+                }
+            }
+            stringList("modules_to_save");
+            JsonNode layersPattern = value("layers_pattern");
+            if (layersPattern != null && !layersPattern.isTextual()) {
+                stringList("layers_pattern");
+            }
+            layers();
+            JsonNode init = value("init_lora_weights");
+            if (init != null && !init.isBoolean() && !init.isTextual()) {
+                throw fail("init_lora_weights", "must be true, false or a string such as \"gaussian\", got " + init);
+            }
+            patternMap("rank_pattern", true);
+            patternMap("alpha_pattern", false);
+        }
+
+        private JsonNode value(String field) {
+            JsonNode v = json.get(field);
+            return v == null || v.isNull() ? null : v;
+        }
+
+        private void modules(String field) {
+            JsonNode v = value(field);
+            if (v == null) {
+                return;
+            }
+            if (v.isTextual()) {
+                if (!v.textValue().equals(TargetModules.ALL_LINEAR)) {
+                    regex(field, v.textValue(), v.textValue());
+                }
+                return;
+            }
+            stringList(field);
+        }
+
+        private void stringList(String field) {
+            JsonNode v = value(field);
+            if (v == null) {
+                return;
+            }
+            if (!v.isArray()) {
+                throw fail(field, "must be a list of strings" + (field.endsWith("_modules") ? " or a regex string" : "")
+                        + ", got " + v);
+            }
+            for (JsonNode item : v) {
+                if (!item.isTextual()) {
+                    throw fail(field, "must hold only strings, found " + item);
+                }
+            }
+        }
+
+        private void layers() {
+            JsonNode v = value("layers_to_transform");
+            if (v == null) {
+                return;
+            }
+            List<JsonNode> items = new ArrayList<>();
+            if (v.isArray()) {
+                v.forEach(items::add);
+            } else {
+                items.add(v);
+            }
+            for (JsonNode item : items) {
+                if (!item.isIntegralNumber() || !item.canConvertToInt() || item.intValue() < 0) {
+                    throw fail("layers_to_transform", "must be a layer index or a list of them (integers >= 0), got " + v);
+                }
+            }
+        }
+
+        private void patternMap(String field, boolean integers) {
+            JsonNode v = value(field);
+            if (v == null) {
+                return;
+            }
+            if (!v.isObject()) {
+                throw fail(field, "must be an object mapping module patterns to values, got " + v);
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                JsonNode n = e.getValue();
+                boolean ok = integers
+                        ? n.isIntegralNumber() && n.canConvertToInt() && n.intValue() >= 1
+                        : n.isNumber() && n.doubleValue() > 0 && !Double.isInfinite(n.doubleValue());
+                if (!ok) {
+                    throw fail(field, "value for '" + e.getKey() + "' must be "
+                            + (integers ? "an integer >= 1" : "a number > 0") + ", got " + n);
+                }
+                regex(field, "(.*\\.)?(" + e.getKey() + ")", e.getKey());
+            }
+        }
+
+        private void regex(String field, String regex, String shown) {
+            try {
+                Pattern.compile(regex);
+            } catch (PatternSyntaxException e) {
+                throw fail(field, "'" + shown + "' is not a valid regular expression: " + e.getDescription());
+            }
+        }
+
+        private PeftConfigException fail(String field, String problem) {
+            return new PeftConfigException(source + ": field '" + field + "' " + problem);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package dev.lora4j.io;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * PEFT's {@code target_modules} (or {@code exclude_modules}): either a list of module-name
+ * suffixes or a single regular expression.
+ *
+ * <p>Matching follows PEFT: a regex must match the whole module name ({@code re.fullmatch}); a list
+ * entry matches a module whose name equals it or ends with {@code "." + entry}. Module names are the
+ * base model's own ({@code distilbert.transformer.layer.0.attention.q_lin}), without PEFT's {@code
+ * base_model.model.} prefix. Regexes are compiled with {@link Pattern}, whose syntax agrees with
+ * Python's {@code re} for the usual constructs. PEFT's special value {@code "all-linear"} needs the
+ * model to expand and is reported by {@link #isAllLinear()} rather than matched.
+ */
+public final class TargetModules {
+
+    /** PEFT's shorthand for "every linear layer except the output layer". */
+    public static final String ALL_LINEAR = "all-linear";
+
+    private final List<String> names;
+    private final String regex;
+    private final Pattern pattern;
+
+    private TargetModules(List<String> names, String regex) {
+        this.names = names;
+        this.regex = regex;
+        this.pattern = regex == null || regex.equals(ALL_LINEAR) ? null : Pattern.compile(regex);
+    }
+
+    /** A list of module-name suffixes (kept in order, duplicates included, as PEFT writes them). */
+    public static TargetModules names(List<String> names) {
+        for (String name : names) {
+            Objects.requireNonNull(name, "target module name");
+        }
+        return new TargetModules(List.copyOf(names), null);
+    }
+
+    /** A list of module-name suffixes. */
+    public static TargetModules names(String... names) {
+        return names(List.of(names));
+    }
+
+    /**
+     * A regular expression that must match a whole module name.
+     *
+     * @throws java.util.regex.PatternSyntaxException if it does not compile
+     */
+    public static TargetModules regex(String regex) {
+        return new TargetModules(null, Objects.requireNonNull(regex, "regex"));
+    }
+
+    /** Whether this is a single regex (a JSON string) rather than a list. */
+    public boolean isRegex() {
+        return regex != null;
+    }
+
+    /** Whether this is PEFT's {@code "all-linear"} shorthand. */
+    public boolean isAllLinear() {
+        return ALL_LINEAR.equals(regex);
+    }
+
+    /**
+     * The names of the list form (unmodifiable).
+     *
+     * @throws IllegalStateException for the regex form
+     */
+    public List<String> names() {
+        if (names == null) {
+            throw new IllegalStateException("target modules are the regex '" + regex + "', not a list");
+        }
+        return names;
+    }
+
+    /**
+     * The regex of the regex form.
+     *
+     * @throws IllegalStateException for the list form
+     */
+    public String regex() {
+        if (regex == null) {
+            throw new IllegalStateException("target modules are the list " + names + ", not a regex");
+        }
+        return regex;
+    }
+
+    /**
+     * Whether {@code moduleName} is selected: a full regex match, or equality with or a
+     * {@code "." + name} suffix of a list entry.
+     *
+     * @throws UnsupportedOperationException for {@code "all-linear"}, which needs the model
+     */
+    public boolean matches(String moduleName) {
+        if (isAllLinear()) {
+            throw new UnsupportedOperationException("'all-linear' target modules depend on the model's layer types");
+        }
+        if (pattern != null) {
+            return pattern.matcher(moduleName).matches();
+        }
+        for (String name : names) {
+            if (moduleName.equals(name) || moduleName.endsWith("." + name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TargetModules
+                && Objects.equals(names, ((TargetModules) o).names)
+                && Objects.equals(regex, ((TargetModules) o).regex);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(names, regex);
+    }
+
+    /** The list or the quoted regex. */
+    @Override
+    public String toString() {
+        return regex != null ? "\"" + regex + "\"" : names.toString();
+    }
+}

@@ -1,0 +1,127 @@
+package dev.lora4j.io.internal;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+
+/**
+ * Writes a file all-or-nothing: the bytes go to a temporary file {@code .<name>.tmp-<random>} in
+ * the destination's directory, which {@link #commit()} flushes to disk ({@code force(true)}) and
+ * renames over the destination atomically. Until then the destination is untouched; {@link
+ * #abort()} (or {@link #close()} without a commit) deletes the temporary file.
+ */
+public final class AtomicFile implements Closeable {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Path target;
+    private final Path temp;
+    private final FileChannel channel;
+    private boolean finished;
+
+    private AtomicFile(Path target, Path temp, FileChannel channel) {
+        this.target = target;
+        this.temp = temp;
+        this.channel = channel;
+    }
+
+    /** Creates the temporary file next to {@code target}, with the default permissions. */
+    public static AtomicFile create(Path target) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        String name = absolute.getFileName().toString();
+        for (int attempt = 0; ; attempt++) {
+            Path temp = dir.resolve("." + name + ".tmp-" + Long.toUnsignedString(RANDOM.nextLong(), 36));
+            try {
+                FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                return new AtomicFile(absolute, temp, channel);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt >= 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** The channel writing the temporary file. */
+    public FileChannel channel() {
+        return channel;
+    }
+
+    /** The temporary file's path. */
+    public Path tempPath() {
+        return temp;
+    }
+
+    /**
+     * Flushes the temporary file to disk and renames it over the destination. On failure the
+     * temporary file is deleted and the destination keeps its old content.
+     */
+    public void commit() throws IOException {
+        if (finished) {
+            throw new IllegalStateException("already committed or aborted: " + target);
+        }
+        finished = true;
+        try {
+            channel.force(true);
+            channel.close();
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("cannot replace " + target + " atomically on this file system", e);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            deleteTemp(e);
+            throw e;
+        }
+        syncDirectory(target.getParent());
+    }
+
+    /** Deletes the temporary file; the destination is left as it was. Safe to call repeatedly. */
+    public void abort() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        deleteTemp(null);
+    }
+
+    /** Aborts unless {@link #commit()} ran. */
+    @Override
+    public void close() {
+        abort();
+    }
+
+    private void deleteTemp(Throwable primary) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            if (primary != null) {
+                primary.addSuppressed(e);
+            }
+        }
+        try {
+            Files.deleteIfExists(temp);
+        } catch (IOException e) {
+            if (primary != null) {
+                primary.addSuppressed(e);
+            }
+        }
+    }
+
+    /** Makes the rename durable where the platform allows opening a directory (Linux, macOS). */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // best effort: the data itself is already on disk
+        }
+    }
+}
