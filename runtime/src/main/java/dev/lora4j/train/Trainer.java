@@ -1,0 +1,101 @@
+package dev.lora4j.train;
+
+import dev.lora4j.api.TrainingListener;
+import dev.lora4j.nn.Module;
+import dev.lora4j.train.internal.TrainingRun;
+import jakarta.inject.Inject;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Trains a model's trainable parameters on batches of any type.
+ *
+ * <p>Each step: {@link Optimizer#zeroGrad()} → the task's loss → {@code backward()} → clipping to
+ * {@link TrainingConfig#maxGradNorm()} (the global norm is always computed and reported) →
+ * {@link Optimizer#step(double)} with the scheduled rate. The model is in training mode for steps
+ * and in evaluation mode (grad mode off) for validation; <b>{@code fit} leaves it in evaluation
+ * mode</b>.
+ *
+ * <p><b>Validation</b> runs every {@link TrainingConfig#evalEverySteps()} steps and/or at the end of
+ * each epoch, and once more after the last step if that step was not evaluated (so the final weights
+ * compete for "best"). {@code val_loss} is always computed; {@code val_accuracy} with a
+ * {@link Predictor}; more with an {@link Evaluator}.
+ *
+ * <p><b>Best weights.</b> When the monitored metric improves, the values of the parameters that
+ * were trainable at the start of {@code fit} are copied (frozen ones never change, so they are not
+ * copied); at the end, if {@link TrainingConfig#restoreBestWeights()}, those copies are written back,
+ * so the model holds exactly the weights of the best evaluation. Optimizer state is not restored.
+ *
+ * <p><b>Early stopping</b> ends training after {@link TrainingConfig#patience()} evaluations in a row
+ * without an improvement larger than {@link TrainingConfig#minDelta()}.
+ *
+ * <p><b>Non-finite values.</b> A NaN or infinite loss (checked before backward) or gradient norm
+ * (checked after backward) is never turned into an update: the gradients are dropped and the event
+ * recorded; then the step is skipped or training stops, per {@link TrainingConfig#nonFinitePolicy()}.
+ *
+ * <p>A trainer is stateless between calls; each {@code fit} creates its own optimizer through the
+ * {@link OptimizerFactory} and its schedule through the {@link ScheduleFactory}.
+ */
+public final class Trainer {
+
+    private final TrainingConfig config;
+    private final OptimizerFactory optimizers;
+    private final ScheduleFactory schedules;
+    private final List<TrainingListener> listeners;
+
+    /**
+     * A trainer.
+     *
+     * @param listeners notified in iteration order (Guice's multibinder keeps binding order)
+     */
+    @Inject
+    public Trainer(TrainingConfig config, OptimizerFactory optimizers, ScheduleFactory schedules,
+            Set<TrainingListener> listeners) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.optimizers = Objects.requireNonNull(optimizers, "optimizers");
+        this.schedules = Objects.requireNonNull(schedules, "schedules");
+        this.listeners = List.copyOf(listeners);
+    }
+
+    /** The configuration. */
+    public TrainingConfig config() {
+        return config;
+    }
+
+    /** A trainer like this one with another configuration. */
+    public Trainer withConfig(TrainingConfig newConfig) {
+        return new Trainer(newConfig, optimizers, schedules, new LinkedHashSet<>(listeners));
+    }
+
+    /** Trains without validation (no evaluation, early stopping or best-weight restoring). */
+    public <B> TrainingResult fit(Module model, List<B> training, TrainingTask<B> task) {
+        return fit(model, training, List.of(), task);
+    }
+
+    /**
+     * Trains {@code model} on {@code training} for the configured epochs or steps.
+     *
+     * @param training the batches of one epoch (shuffled per epoch when configured)
+     * @param validation the validation batches; may be empty
+     * @param task the loss and batch size of a batch, and optional metrics
+     */
+    public <B> TrainingResult fit(Module model, List<B> training, List<B> validation, TrainingTask<B> task) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(task, "task");
+        if (training.isEmpty()) {
+            throw new IllegalArgumentException("no training batches");
+        }
+        if (model.trainableParameterCount() == 0) {
+            throw new IllegalStateException("the model has no trainable parameters");
+        }
+        long epochSteps = Math.multiplyExact((long) config.epochs(), training.size());
+        long planned = Math.min(config.maxSteps(), epochSteps);
+        Optimizer optimizer = optimizers.create(model);
+        LearningRateSchedule schedule = schedules.create(config.learningRate(),
+                Math.min(config.warmupSteps(), planned), planned);
+        return new TrainingRun<>(model, training, validation, task, config, optimizer, schedule, listeners, planned)
+                .run();
+    }
+}
