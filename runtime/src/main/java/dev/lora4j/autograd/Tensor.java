@@ -150,8 +150,11 @@ public class Tensor {
                     + " does not match tensor shape " + Arrays.toString(value.shape()));
         }
         if (grad == null) {
-            grad = gradient;
-            gradOwned = false;
+            // a leaf keeps its own copy: its buffer outlives the pass and may be changed in place
+            // (zeroGrad, clipping), so it must not be shared with another tensor's gradient
+            boolean leaf = backward == null;
+            grad = leaf ? gradient.dup() : gradient;
+            gradOwned = leaf;
         } else {
             if (!gradOwned) {
                 grad = grad.dup();
