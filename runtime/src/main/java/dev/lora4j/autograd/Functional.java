@@ -3,9 +3,12 @@ package dev.lora4j.autograd;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.Shapes;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -17,6 +20,9 @@ public final class Functional {
 
     /** The value written to masked attention scores before the softmax. */
     public static final double MASKED_SCORE = -1e9;
+
+    /** Causal masks by shape and type; read-only once made. */
+    private static final Map<String, INDArray> CAUSAL_MASKS = new ConcurrentHashMap<>();
 
     private Functional() {}
 
@@ -172,11 +178,10 @@ public final class Functional {
         long[] outShape = Arrays.copyOf(ids.shape(), ids.rank() + 1);
         outShape[ids.rank()] = dim;
         return Tensor.result(rows.reshape(outShape), g -> {
+            // one native scatter-add: dW[ids[i]] += g[i] (repeated ids accumulate)
             INDArray gRows = g.reshape('c', flat.length, dim);
-            INDArray dw = Nd4j.zeros(weight.dataType(), weight.shape());
-            for (int i = 0; i < flat.length; i++) {
-                dw.getRow(flat[i]).addi(gRows.getRow(i));
-            }
+            INDArray zeros = Nd4j.zeros(weight.dataType(), weight.shape());
+            INDArray dw = Nd4j.exec(new ScatterAdd(zeros, Nd4j.createFromArray(flat), gRows))[0];
             weight.accumulateGradient(dw);
         }, weight);
     }
@@ -187,12 +192,13 @@ public final class Functional {
      */
     public static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex) {
         INDArray rows = Shapes.asRows(logits.value());
-        long classes = rows.size(1);
+        int classes = Math.toIntExact(rows.size(1));
         if (rows.size(0) != targets.length) {
             throw new IllegalArgumentException("crossEntropy: " + rows.size(0) + " rows of logits but "
                     + targets.length + " targets");
         }
-        INDArray logProbabilities = SoftmaxOps.logSoftmaxRows(rows);
+        // log-probabilities in one native pass, then the picking done on a Java copy (no per-element native calls)
+        double[] logProbabilities = SoftmaxOps.logSoftmaxRows(rows).castTo(DataType.DOUBLE).data().asDouble();
         double total = 0;
         int counted = 0;
         for (int i = 0; i < targets.length; i++) {
@@ -203,23 +209,26 @@ public final class Functional {
                 throw new IndexOutOfBoundsException("target " + targets[i] + " at row " + i
                         + " is outside the classes [0, " + classes + ")");
             }
-            total -= logProbabilities.getDouble(i, targets[i]);
+            total -= logProbabilities[i * classes + targets[i]];
             counted++;
         }
         int count = counted;
-        double loss = count == 0 ? 0.0 : total / count;
-        INDArray out = Nd4j.scalar(logits.dataType(), loss);
+        INDArray out = Nd4j.scalar(logits.dataType(), count == 0 ? 0.0 : total / count);
         return Tensor.result(out, g -> {
-            INDArray dx = Transforms.exp(logProbabilities, true);
+            // d/dlogits = (softmax − onehot) / count on counted rows, 0 on ignored rows
             double factor = count == 0 ? 0.0 : g.getDouble(0) / count;
+            double[] dx = new double[logProbabilities.length];
             for (int i = 0; i < targets.length; i++) {
                 if (targets[i] == ignoreIndex) {
-                    dx.getRow(i).assign(0.0);
-                } else {
-                    dx.putScalar(i, targets[i], dx.getDouble(i, targets[i]) - 1.0);
+                    continue;
                 }
+                int base = i * classes;
+                for (int c = 0; c < classes; c++) {
+                    dx[base + c] = Math.exp(logProbabilities[base + c]) * factor;
+                }
+                dx[base + targets[i]] -= factor;
             }
-            logits.accumulateGradient(dx.muli(factor).reshape(logits.shape()));
+            logits.accumulateGradient(Nd4j.createFromArray(dx).castTo(logits.dataType()).reshape(logits.shape()));
         }, logits);
     }
 
@@ -256,13 +265,15 @@ public final class Functional {
 
     /** {@code [time, keys]}: 0 where key ≤ query position, {@link #MASKED_SCORE} above. */
     static INDArray causalMask(long time, long keys, DataType type) {
-        INDArray mask = Nd4j.zeros(type, time, keys);
-        for (long t = 0; t < time; t++) {
-            for (long s = t + 1; s < keys; s++) {
-                mask.putScalar(t, s, MASKED_SCORE);
+        return CAUSAL_MASKS.computeIfAbsent(time + "x" + keys + ":" + type, k -> {
+            double[] mask = new double[Math.toIntExact(time * keys)];
+            for (int t = 0; t < time; t++) {
+                for (int s = t + 1; s < keys; s++) {
+                    mask[t * (int) keys + s] = MASKED_SCORE;
+                }
             }
-        }
-        return mask;
+            return Nd4j.createFromArray(mask).castTo(type).reshape(time, keys);
+        });
     }
 
     /** {@code [batch, 1, 1, keys]}: 0 for real tokens, {@link #MASKED_SCORE} for padding. */
