@@ -39,7 +39,7 @@ public final class NamesFineTune {
     public record Settings(int pretrainSteps, int loraSteps, int rank, double alpha, long seed) {
         /** The default run (about a minute on two cores). */
         public static Settings standard() {
-            return new Settings(2000, 1200, 8, 16, 7);
+            return new Settings(1200, 600, 8, 16, 7);
         }
 
         /** A short run for tests. */
