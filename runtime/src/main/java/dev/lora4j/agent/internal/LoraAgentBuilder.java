@@ -3,6 +3,7 @@ package dev.lora4j.agent.internal;
 import static net.bytebuddy.matcher.ElementMatchers.any;
 import static net.bytebuddy.matcher.ElementMatchers.isBootstrapClassLoader;
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
+import static net.bytebuddy.matcher.ElementMatchers.isExtensionClassLoader;
 import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
@@ -62,7 +63,7 @@ public final class LoraAgentBuilder {
         }
         return builder
                 .ignore(ignoredTypes())
-                .or(any(), isBootstrapClassLoader())
+                .or(any(), isBootstrapClassLoader().or(isExtensionClassLoader()))
                 .type(new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice()))
                 .transform((type, description, loader, module, domain) -> type.visit(CONSTRUCTOR_EXIT))
                 .assureReadEdgeTo(instrumentation, AgentHooks.class);
@@ -73,7 +74,10 @@ public final class LoraAgentBuilder {
         return CONSTRUCTOR_EXIT;
     }
 
-    /** Types the agent never looks at: {@link #IGNORED_PREFIXES}, the {@code Lora} facade, synthetic types. */
+    /**
+     * Types the agent never looks at: {@link #IGNORED_PREFIXES}, the {@code Lora} facade, synthetic
+     * types (besides everything the bootstrap and platform class loaders define).
+     */
     static ElementMatcher.Junction<TypeDescription> ignoredTypes() {
         ElementMatcher.Junction<TypeDescription> ignored = named("dev.lora4j.Lora");
         for (String prefix : IGNORED_PREFIXES) {

@@ -34,6 +34,8 @@ public class TinyLm extends Module {
     private final transient CrossEntropyLoss loss = new CrossEntropyLoss();
 
     /**
+     * A model with randomly initialised weights (from {@code Init}'s shared generator).
+     *
      * @param vocabulary number of token ids
      * @param dim model width; a multiple of {@code heads}
      * @param heads attention heads per block
