@@ -34,6 +34,6 @@ final class Installation implements AgentInstallation {
 
     @Override
     public String toString() {
-        return "lora4j agent (" + mode + ", " + listener.transformed().size() + " classes instrumented)";
+        return "lora4j agent (" + mode + ", classes instrumented: " + listener.transformed().size() + ")";
     }
 }
