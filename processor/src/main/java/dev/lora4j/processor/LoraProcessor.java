@@ -1,5 +1,6 @@
 package dev.lora4j.processor;
 
+import dev.lora4j.api.LoraIndex;
 import dev.lora4j.processor.internal.FieldRule;
 import dev.lora4j.processor.internal.LoraField;
 import dev.lora4j.processor.internal.Messages;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.testing.compile.Compilation;
 import com.google.testing.compile.JavaFileObjects;
+import dev.lora4j.api.LoraIndex;
 import java.io.IOException;
 import java.io.StringReader;
 import java.util.List;

@@ -1,15 +1,21 @@
-package dev.lora4j.processor;
+package dev.lora4j.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.io.StringReader;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -67,5 +73,39 @@ class LoraIndexTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LoraIndex.parse(new StringReader("# lora4j index v2\na.B\tx\n")));
         assertTrue(e.getMessage().contains("line 1") && e.getMessage().contains("version"), e.getMessage());
+    }
+
+    @Test
+    void loadMergesEveryIndexALoaderSees(@TempDir Path dir) throws IOException {
+        Path one = write(dir.resolve("one"), "# lora4j index v1\na.B\tx\nc.D\tq\n");
+        Path two = write(dir.resolve("two"), "# lora4j index v1\na.B\ty,x\ne.F\tv\n");
+        try (URLClassLoader loader = new URLClassLoader(
+                new java.net.URL[] {one.toUri().toURL(), two.toUri().toURL()}, null)) {
+            Map<String, List<String>> loaded = LoraIndex.load(loader);
+            assertEquals(Map.of("a.B", List.of("x", "y"), "c.D", List.of("q"), "e.F", List.of("v")), loaded);
+        }
+    }
+
+    @Test
+    void loadNamesTheMalformedResource(@TempDir Path dir) throws IOException {
+        Path bad = write(dir, "# lora4j index v1\nno-tab\n");
+        try (URLClassLoader loader = new URLClassLoader(new java.net.URL[] {bad.toUri().toURL()}, null)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraIndex.load(loader));
+            assertTrue(e.getMessage().contains("line 2") && e.getMessage().contains(dir.toUri().getPath()), e.getMessage());
+        }
+    }
+
+    @Test
+    void loadWithoutAnyIndexIsEmpty(@TempDir Path dir) throws IOException {
+        try (URLClassLoader loader = new URLClassLoader(new java.net.URL[] {dir.toUri().toURL()}, null)) {
+            assertTrue(LoraIndex.load(loader).isEmpty());
+        }
+    }
+
+    private static Path write(Path root, String text) throws IOException {
+        Path file = root.resolve(LoraIndex.RESOURCE);
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, text, StandardCharsets.UTF_8);
+        return root;
     }
 }

@@ -1,18 +1,23 @@
-package dev.lora4j.processor;
+package dev.lora4j.api;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.Reader;
 import java.io.UncheckedIOException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Enumeration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The index of {@code @LoRA} fields that {@link LoraProcessor} writes at compile time and the agent
- * reads at run time, so that it knows which classes to instrument without scanning the classpath.
+ * The index of {@link LoRA @LoRA} fields that the lora4j annotation processor writes at compile
+ * time and the agent reads at run time, so that it knows which classes to instrument without
+ * scanning the classpath. Only the JDK is needed to read or write it.
  *
  * <h2>Format (version 1)</h2>
  *
@@ -27,15 +32,16 @@ import java.util.Map;
  * <ul>
  *   <li>The first line is the header {@value #HEADER}.
  *   <li>Then one line per class that declares {@code @LoRA} fields, sorted by the class's binary name
- *       (as {@link javax.lang.model.util.Elements#getBinaryName}, so nested classes use {@code $}):
+ *       (as {@code javax.lang.model.util.Elements#getBinaryName} gives it, so nested classes use
+ *       {@code $}):
  *       the binary name, one tab, then the names of its annotated fields in declaration order,
  *       separated by commas, without spaces.
  *   <li>When reading, blank lines and other lines starting with {@code #} are ignored; a first line
  *       that announces another version ({@code # lora4j index v2}) is rejected.
  * </ul>
  *
- * <p>Each compilation unit set (each jar) has its own index; a reader that wants all of them merges
- * the results of {@link #parse(Reader)} over {@code ClassLoader.getResources(RESOURCE)}.
+ * <p>Each compilation unit set (each jar) has its own index; {@link #load(ClassLoader)} merges all
+ * of them that a class loader sees.
  */
 public final class LoraIndex {
 
@@ -79,6 +85,49 @@ public final class LoraIndex {
             throw new UncheckedIOException("cannot read lora4j index", e);
         }
         return Collections.unmodifiableMap(result);
+    }
+
+    /**
+     * Reads and merges every index resource {@code loader} sees (its own and its parents'). A class
+     * listed in several indexes (say, the same jar twice on the classpath) gets the union of its
+     * fields, in first-seen order.
+     *
+     * @param loader where to look; {@code null} means the system class loader
+     * @return binary class name to annotated field names; unmodifiable
+     * @throws IllegalArgumentException on a malformed index, naming the resource's URL and line
+     * @throws UncheckedIOException if a resource cannot be read
+     */
+    public static Map<String, List<String>> load(ClassLoader loader) {
+        ClassLoader from = loader == null ? ClassLoader.getSystemClassLoader() : loader;
+        Map<String, List<String>> merged = new LinkedHashMap<>();
+        try {
+            Enumeration<URL> resources = from.getResources(RESOURCE);
+            while (resources.hasMoreElements()) {
+                URL url = resources.nextElement();
+                merge(merged, read(url));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + RESOURCE, e);
+        }
+        return Collections.unmodifiableMap(merged);
+    }
+
+    private static Map<String, List<String>> read(URL url) {
+        try (Reader reader = new InputStreamReader(url.openStream(), StandardCharsets.UTF_8)) {
+            return parse(reader);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read lora4j index " + url, e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " in " + url, e);
+        }
+    }
+
+    private static void merge(Map<String, List<String>> into, Map<String, List<String>> more) {
+        more.forEach((className, fields) -> into.merge(className, fields, (a, b) -> {
+            List<String> union = new ArrayList<>(a);
+            b.stream().filter(f -> !union.contains(f)).forEach(union::add);
+            return List.copyOf(union);
+        }));
     }
 
     private static void parseLine(int number, String line, Map<String, List<String>> result) {

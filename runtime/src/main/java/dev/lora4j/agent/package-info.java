@@ -1,0 +1,25 @@
+/**
+ * The lora4j Java agent: adapters on {@link dev.lora4j.api.LoRA @LoRA} fields, attached when a
+ * model's constructor finishes, without calling {@code Lora.inject}.
+ *
+ * <p>Three ways to start it, all ending in the same installer, each idempotent:
+ *
+ * <ul>
+ *   <li>{@code java -javaagent:lora4j-runtime-<version>.jar -cp <the runtime jar and its
+ *       dependencies, your classes> ...}: {@link dev.lora4j.agent.LoraAgent#premain}; or, for one
+ *       jar with everything, {@code -javaagent:lora4j-runtime-<version>-all.jar};
+ *   <li>{@link dev.lora4j.agent.LoraAgent#install()} from inside the program (self-attach),
+ *       before the models are created: classes loaded earlier are retransformed, objects created
+ *       earlier are not adapted;
+ *   <li>attaching the runtime jar to a running JVM: {@link dev.lora4j.agent.LoraAgent#agentmain}.
+ * </ul>
+ *
+ * <p>The agent instruments the constructors of the classes named in
+ * {@code META-INF/lora4j/lora.index} (written by the lora4j annotation processor) and, as a
+ * fallback for classes compiled without the processor, of any class that declares a field
+ * annotated {@code @LoRA}; it logs once when the fallback is used. At constructor exit it calls
+ * {@link dev.lora4j.inject.AnnotationInjector#injectOwnFields}, the same insertion
+ * {@code Lora.inject} uses; the forward pass is not instrumented. The JDK, Byte Buddy, ND4J and
+ * lora4j's own runtime packages are never instrumented.
+ */
+package dev.lora4j.agent;

@@ -1,0 +1,73 @@
+package dev.lora4j.agent.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.api.LoRA;
+import dev.lora4j.nn.LayerNorm;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Module;
+import java.lang.reflect.InvocationTargetException;
+import net.bytebuddy.ByteBuddy;
+import net.bytebuddy.dynamic.loading.ClassLoadingStrategy;
+import org.junit.jupiter.api.Test;
+
+/** The advice woven as the agent weaves it, but into a copy of the class in a child loader: no agent needed. */
+class ConstructorAdviceTest {
+
+    public static class Block extends Module {
+        @LoRA(rank = 2, alpha = 4)
+        public final Linear q;
+        public final Linear k;
+
+        public Block() {
+            this(6);
+        }
+
+        public Block(int dim) {
+            q = new Linear(dim, dim);
+            k = new Linear(dim, dim);
+        }
+    }
+
+    public static class Unadaptable extends Module {
+        @LoRA
+        public final LayerNorm norm = new LayerNorm(4);
+    }
+
+    private static Class<?> woven(Class<?> type) {
+        return new ByteBuddy()
+                .decorate(type)
+                .visit(LoraAgentBuilder.constructorExit())
+                .make()
+                .load(type.getClassLoader(), ClassLoadingStrategy.Default.CHILD_FIRST)
+                .getLoaded();
+    }
+
+    @Test
+    void constructorsAttachAdaptersOnceAndOnlyToAnnotatedFields() throws ReflectiveOperationException {
+        Class<?> type = woven(Block.class);
+        for (Object block : new Object[] {type.getConstructor().newInstance(), type.getConstructor(int.class).newInstance(8)}) {
+            Linear q = (Linear) type.getField("q").get(block);
+            Linear k = (Linear) type.getField("k").get(block);
+            assertNotNull(q.lora(), "adapted at construction");
+            assertEquals(1, q.lora().adapters().size(), "the delegating constructor adds nothing");
+            assertNull(k.lora());
+            assertTrue(!q.weight().isTrainable() && q.lora().adapter("default").a().isTrainable());
+        }
+        assertNull(new Block().q.lora(), "the original class is untouched");
+    }
+
+    @Test
+    void aFieldThatCannotBeAdaptedFailsTheConstructorNamingIt() throws ReflectiveOperationException {
+        Class<?> type = woven(Unadaptable.class);
+        InvocationTargetException thrown = assertThrows(InvocationTargetException.class,
+                () -> type.getConstructor().newInstance());
+        assertTrue(thrown.getCause() instanceof IllegalArgumentException, String.valueOf(thrown.getCause()));
+        assertTrue(thrown.getCause().getMessage().contains(Unadaptable.class.getName() + "#norm"),
+                thrown.getCause().getMessage());
+    }
+}
