@@ -47,7 +47,8 @@ class AllInOneJarIT {
             assertTrue(names.stream().anyMatch(n -> n.endsWith("linux-x86_64/libnd4jcpu.so")), "ND4J's natives");
             List<String> foreign = names.stream()
                     .filter(n -> n.endsWith(".dll") || n.endsWith(".dylib") || n.endsWith(".jnilib")
-                            || (n.endsWith(".so") && !n.contains("linux-x86_64/") && !n.contains("linux-x86-64/")))
+                            || (n.endsWith(".so") && !n.contains("linux-x86_64/") && !n.contains("linux-x86-64/")
+                                    && !n.contains("Linux/x86_64/")))
                     .toList();
             assertEquals(List.of(), foreign, "natives for other platforms");
             List<String> signatures = names.stream()
