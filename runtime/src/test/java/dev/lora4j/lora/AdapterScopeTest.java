@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.nn.Init;
+import dev.lora4j.testing.Bitwise;
 import dev.lora4j.testing.TinyTransformer;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,21 +85,21 @@ class AdapterScopeTest {
         assertNotEquals(ref.get(0).get(0), ref.get(1).get(0));
         assertNotEquals(ref.get(0).get(0), ref.get(2).get(0));
 
-        assertEquals(ref.get(0).get(0), forward(ids), "no scope: the active set (a)");
+        assertTrue(Bitwise.equal(ref.get(0).get(0), forward(ids)), "no scope: the active set (a)");
         try (AdapterScope outer = lora.scope("b")) {
-            assertEquals(ref.get(1).get(0), forward(ids));
+            assertTrue(Bitwise.equal(ref.get(1).get(0), forward(ids)));
             try (AdapterScope inner = AdapterScope.none()) {
-                assertEquals(ref.get(2).get(0), forward(ids), "none: the base output");
+                assertTrue(Bitwise.equal(ref.get(2).get(0), forward(ids)), "none: the base output");
                 ExecutorService other = Executors.newSingleThreadExecutor();
-                assertEquals(ref.get(0).get(0), other.submit(() -> forward(ids)).get(), "other threads keep the active set");
+                assertTrue(Bitwise.equal(ref.get(0).get(0), other.submit(() -> forward(ids)).get()), "other threads keep the active set");
                 other.shutdown();
             }
-            assertEquals(ref.get(1).get(0), forward(ids), "closing restores the enclosing scope");
+            assertTrue(Bitwise.equal(ref.get(1).get(0), forward(ids)), "closing restores the enclosing scope");
         }
-        assertEquals(ref.get(0).get(0), forward(ids));
+        assertTrue(Bitwise.equal(ref.get(0).get(0), forward(ids)));
         lora.disableAdapters();
         try (AdapterScope s = lora.scope("a")) {
-            assertEquals(ref.get(0).get(0), forward(ids), "a scope applies its adapters even when the model is disabled");
+            assertTrue(Bitwise.equal(ref.get(0).get(0), forward(ids)), "a scope applies its adapters even when the model is disabled");
         }
         lora.enableAdapters();
     }
@@ -144,7 +145,7 @@ class AdapterScopeTest {
                     try (AdapterScope s = name.equals("none") ? AdapterScope.none() : AdapterScope.use(name)) {
                         out = forward(INPUTS.get(input));
                     }
-                    if (!out.equals(ref.get(choice).get(input))) {
+                    if (!Bitwise.equal(out, ref.get(choice).get(input))) {
                         mismatches.incrementAndGet();
                     }
                     served.incrementAndGet();
@@ -169,6 +170,6 @@ class AdapterScopeTest {
         assertEquals(0, errors);
         assertEquals(0, mismatches.get(), "every output equals the single-threaded reference bitwise");
         assertEquals(threads * requestsPerThread, served.get());
-        assertEquals(ref.get(0).get(0), forward(INPUTS.get(0)), "the model's own active set is undisturbed");
+        assertTrue(Bitwise.equal(ref.get(0).get(0), forward(INPUTS.get(0))), "the model's own active set is undisturbed");
     }
 }
