@@ -126,6 +126,13 @@ class AdapterLoadFailureTest {
     }
 
     @Test
+    void targetsThatSelectNothing() throws Exception {
+        Path dir = variant(t -> t.keySet().removeIf(k -> k.contains(".lora_")),
+                c -> c.withTargetModules(TargetModules.names("query")));
+        assertMentions(failsLeavingTheModelUntouched(dir, 6), "[query]", "select no module");
+    }
+
+    @Test
     void missingModulesToSaveTensor() throws Exception {
         Path dir = variant(t -> t.remove(P + "classifier.bias"));
         assertMentions(failsLeavingTheModelUntouched(dir, 6), P + "classifier.bias", "[6]", "is missing");

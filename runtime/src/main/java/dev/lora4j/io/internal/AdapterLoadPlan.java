@@ -131,6 +131,10 @@ public final class AdapterLoadPlan {
             for (AdapterTensors.Pair pair : tensors.pairs().values()) {
                 checkPairModule(pair, targeted);
             }
+            if (targeted.isEmpty()) {
+                throw error(PeftAdapterConfig.FILE_NAME + " target_modules "
+                        + peft.targetModules().map(Object::toString).orElse("null") + " select no module of the model");
+            }
             Map<String, AdapterSpec> specs = new LinkedHashMap<>();
             Map<String, INDArray[]> factors = new LinkedHashMap<>();
             LoraConfig config = PeftConfigMapping.fromPeft(peft, targeted);
