@@ -1,9 +1,12 @@
 package dev.lora4j;
 
 import dev.lora4j.inject.AnnotationInjector;
+import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Module;
+import java.io.IOException;
+import java.nio.file.Path;
 
 /**
  * The front door of lora4j.
@@ -12,7 +15,9 @@ import dev.lora4j.nn.Module;
  *   <li>{@link #wrap}: adapters on the layers a {@link LoraConfig} targets (PEFT's
  *       {@code get_peft_model});
  *   <li>{@link #inject}: adapters on the {@code @LoRA} fields, without the agent;
- *   <li>{@link #adopt}: a model whose adapters the agent already attached at construction.
+ *   <li>{@link #adopt}: a model whose adapters the agent already attached at construction;
+ *   <li>{@link #load}: a PEFT adapter directory onto a plain model (PEFT's
+ *       {@code PeftModel.from_pretrained}), and {@link #save} back (PEFT's {@code save_pretrained}).
  * </ul>
  */
 public final class Lora {
@@ -36,5 +41,23 @@ public final class Lora {
     /** Takes over a model whose {@code @LoRA} fields the agent adapted at construction. */
     public static <M extends Module> LoraModel<M> adopt(M model) {
         return LoraModel.adopt(model);
+    }
+
+    /**
+     * Freezes {@code model} and loads the PEFT adapter directory {@code dir} into it as adapter
+     * {@code default}; all-or-nothing (see {@link AdapterFiles}).
+     */
+    public static <M extends Module> LoraModel<M> load(M model, Path dir) throws IOException {
+        return AdapterFiles.load(model, dir);
+    }
+
+    /** Loads another PEFT adapter directory into {@code model} as adapter {@code name} (inactive). */
+    public static void load(LoraModel<?> model, Path dir, String name) throws IOException {
+        AdapterFiles.load(model, dir, name);
+    }
+
+    /** Saves every adapter of {@code model} in PEFT's layout ({@code default} in {@code dir}, others in subfolders). */
+    public static void save(LoraModel<?> model, Path dir) throws IOException {
+        AdapterFiles.save(model, dir);
     }
 }

@@ -6,11 +6,16 @@
  *       per tensor), {@link dev.lora4j.io.SafetensorsWriter} writes (atomically, whole or streamed
  *       tensor by tensor), {@link dev.lora4j.io.DType} lists the element types;</li>
  *   <li>PEFT's {@code adapter_config.json}: {@link dev.lora4j.io.PeftAdapterConfig}, which keeps
- *       fields it does not know and computes per-module rank, alpha and targeting as PEFT does.</li>
+ *       fields it does not know and computes per-module rank, alpha and targeting as PEFT does;</li>
+ *   <li>PEFT adapter directories: {@link dev.lora4j.io.AdapterFiles} saves a model's adapters and
+ *       loads them back, all-or-nothing;</li>
+ *   <li>merging an adapter directory into a safetensors checkpoint without a model: {@link
+ *       dev.lora4j.io.CheckpointMerger}.</li>
  * </ul>
  *
  * <p>Malformed content raises {@link dev.lora4j.io.SafetensorsException} or {@link
- * dev.lora4j.io.PeftConfigException} with a one-line message naming the file; I/O failures stay
+ * dev.lora4j.io.PeftConfigException} with a one-line message naming the file, adapters that do not fit a
+ * model or checkpoint raise {@link dev.lora4j.io.AdapterException} naming the tensor; I/O failures stay
  * {@link java.io.IOException}s.
  */
 package dev.lora4j.io;

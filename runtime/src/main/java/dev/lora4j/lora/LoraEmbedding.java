@@ -29,6 +29,11 @@ public final class LoraEmbedding extends LoraLayer {
     }
 
     @Override
+    protected String describeBase() {
+        return base.toString();
+    }
+
+    @Override
     public String aName() {
         return "lora_embedding_A";
     }

@@ -123,8 +123,17 @@ public abstract class LoraLayer {
         return java.util.Collections.unmodifiableSet(merged);
     }
 
-    /** The adapters the forward pass applies: active, not merged, layer enabled. */
+    /**
+     * The adapters the forward pass applies: those of the thread's {@link AdapterScope} when one
+     * is open, else the active, unmerged ones of an enabled layer.
+     *
+     * @throws IllegalStateException inside a scope when adapters are merged into this layer
+     */
     protected final List<LoraAdapter> unmergedActive() {
+        AdapterScope scope = AdapterScope.current();
+        if (scope != null) {
+            return scoped(scope);
+        }
         if (disabled || active.isEmpty()) {
             return List.of();
         }
@@ -136,6 +145,29 @@ public abstract class LoraLayer {
         }
         return out;
     }
+
+    private List<LoraAdapter> scoped(AdapterScope scope) {
+        if (!merged.isEmpty()) {
+            throw new IllegalStateException("adapters " + merged + " are merged into the weight of this "
+                    + getClass().getSimpleName() + " (" + describeBase() + "); unmerge them before choosing adapters"
+                    + " per thread with " + scope);
+        }
+        List<String> names = scope.adapters();
+        if (names.isEmpty()) {
+            return List.of();
+        }
+        List<LoraAdapter> out = new ArrayList<>(names.size());
+        for (String name : names) {
+            LoraAdapter adapter = adapters.get(name);
+            if (adapter != null) {
+                out.add(adapter);
+            }
+        }
+        return out;
+    }
+
+    /** The base layer, for messages, e.g. {@code Linear(768 -> 768)}. */
+    protected abstract String describeBase();
 
     /** The base weight with the given unmerged adapters added, as a new array; the layer is unchanged. */
     public INDArray mergedWeight(Collection<String> names) {

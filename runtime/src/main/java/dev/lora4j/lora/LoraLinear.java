@@ -31,6 +31,11 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
+    protected String describeBase() {
+        return base.toString();
+    }
+
+    @Override
     public String aName() {
         return "lora_A";
     }

@@ -4,6 +4,7 @@ import dev.lora4j.api.BiasMode;
 import dev.lora4j.inject.AdapterInjector;
 import dev.lora4j.lora.internal.ModulesToSave;
 import dev.lora4j.nn.Embedding;
+import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
@@ -13,6 +14,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -66,6 +68,27 @@ public final class LoraModel<M extends Module> {
     }
 
     /**
+     * Freezes {@code model} and attaches adapter {@code adapterName} to exactly the given layers,
+     * each with its own spec; {@code config} is recorded as the adapter's configuration (bias mode
+     * and {@code modules_to_save} apply as in {@link #wrap(Module, String, LoraConfig)}). Loaders use
+     * this to rebuild an adapter whose layers are known. Everything is checked before the model
+     * changes.
+     *
+     * @param layers specs by module path, in the order to attach
+     * @throws IllegalArgumentException for a path that is not a Linear or Embedding of the model
+     */
+    public static <M extends Module> LoraModel<M> wrap(M model, String adapterName, LoraConfig config,
+            Map<String, AdapterSpec> layers) {
+        checkName(adapterName);
+        checkLayers(model.namedModules(), adapterName, layers);
+        model.freeze();
+        LoraModel<M> lora = new LoraModel<>(model);
+        lora.addAdapter(adapterName, config, layers);
+        lora.setActiveAdapters(adapterName);
+        return lora;
+    }
+
+    /**
      * Takes over a model whose layers already carry adapters (attached by the agent or by
      * annotation injection): every parameter that is not a LoRA factor is frozen, the adapters'
      * settings are described as one {@link LoraConfig} per adapter name (targets as exact module
@@ -109,15 +132,128 @@ public final class LoraModel<M extends Module> {
             throw new IllegalArgumentException("adapter '" + name + "' already exists; adapters: " + configs.keySet());
         }
         Map<String, LoraLayer> adapted = AdapterInjector.inject(model, name, config);
+        register(name, config, adapted.keySet());
+    }
+
+    /**
+     * Adds an adapter on exactly the given layers, each with its own spec (rank, alpha, ...);
+     * {@code config} is recorded as its configuration. Starts inactive unless it is the first.
+     * Everything is checked before the model changes.
+     *
+     * @param layers specs by module path, in the order to attach
+     * @throws IllegalArgumentException for an existing name, an empty map, or a path that is not a
+     *     Linear or Embedding of the model
+     */
+    public void addAdapter(String name, LoraConfig config, Map<String, AdapterSpec> layers) {
+        checkUsable();
+        checkName(name);
+        if (configs.containsKey(name)) {
+            throw new IllegalArgumentException("adapter '" + name + "' already exists; adapters: " + configs.keySet());
+        }
+        Map<String, Module> modules = model.namedModules();
+        checkLayers(modules, name, layers);
+        Random random = config.seed() == null ? Init.random() : new Random(config.seed());
+        layers.forEach((path, spec) -> AdapterInjector.attach(modules.get(path), path, name, spec, random));
+        register(name, config, layers.keySet());
+    }
+
+    private void register(String name, LoraConfig config, Set<String> adaptedPaths) {
         configs.put(name, config);
-        applyBiasMode(config.bias(), adapted.keySet());
+        applyBiasMode(config.bias(), adaptedPaths);
         model.namedModules().forEach((path, module) -> {
             if (!path.isEmpty() && config.savesModule(path)) {
-                modulesToSave.register(path, module);
+                modulesToSave.register(path, module, name);
             }
         });
         List<String> keep = active.isEmpty() ? List.of(name) : active;
         layers().values().forEach(layer -> layer.setActive(keep));
+    }
+
+    private static void checkLayers(Map<String, Module> modules, String name, Map<String, AdapterSpec> layers) {
+        if (layers.isEmpty()) {
+            throw new IllegalArgumentException("adapter '" + name + "' needs at least one layer");
+        }
+        layers.forEach((path, spec) -> {
+            Module module = modules.get(path);
+            if (module == null || path.isEmpty()) {
+                throw new IllegalArgumentException("the model has no module '" + path + "'");
+            }
+            LoraLayer layer = module instanceof Linear linear ? linear.lora()
+                    : module instanceof Embedding embedding ? embedding.lora() : null;
+            if (!(module instanceof Linear) && !(module instanceof Embedding)) {
+                throw new IllegalArgumentException(path + " is a " + module.getClass().getName()
+                        + ", which cannot be adapted; LoRA applies to Linear and Embedding layers");
+            }
+            if (layer != null && layer.adapter(name) != null) {
+                throw new IllegalArgumentException(path + " already has an adapter named '" + name + "'");
+            }
+            java.util.Objects.requireNonNull(spec, "spec for " + path);
+        });
+    }
+
+    /**
+     * Adds adapter {@code newName} combining {@code adapters} with {@code weights}, as PEFT's
+     * {@code add_weighted_adapter} does; see {@link CombinationType} for the math. The new adapter
+     * has scaling 1 on every layer (its weights carry the sources' scalings), starts inactive, and
+     * has no {@code modules_to_save} and bias mode none. The {@link CombinationType#SVD} rank is
+     * the largest source rank.
+     *
+     * @throws IllegalArgumentException for unknown or repeated names, an existing {@code newName},
+     *     a weight count that differs from the adapter count, or (LINEAR) unequal ranks on a layer
+     */
+    public void addWeightedAdapter(List<String> adapters, List<Double> weights, String newName,
+            CombinationType combination) {
+        addWeightedAdapter(adapters, weights, newName, combination, 0);
+    }
+
+    /**
+     * Like {@link #addWeightedAdapter(List, List, String, CombinationType)}, with the target rank of
+     * an {@link CombinationType#SVD} combination ({@code 0}: the largest source rank; ignored by the
+     * other types).
+     */
+    public void addWeightedAdapter(List<String> adapters, List<Double> weights, String newName,
+            CombinationType combination, int svdRank) {
+        checkUsable();
+        checkName(newName);
+        if (configs.containsKey(newName)) {
+            throw new IllegalArgumentException("adapter '" + newName + "' already exists; adapters: " + configs.keySet());
+        }
+        for (String adapter : adapters) {
+            config(adapter);
+        }
+        WeightedAdapters.Result result = WeightedAdapters.combine(layers(), adapters, weights, combination, svdRank,
+                adapters.isEmpty() ? null : configs.get(adapters.get(0)));
+        addAdapter(newName, result.config(), result.specs());
+        Map<String, LoraLayer> all = layers();
+        result.factors().forEach((path, factors) -> {
+            LoraAdapter adapter = all.get(path).adapter(newName);
+            adapter.a().value().assign(factors[0]);
+            adapter.b().value().assign(factors[1]);
+        });
+    }
+
+    /**
+     * Opens a per-thread {@link AdapterScope} applying {@code adapters} (none: base output) on the
+     * calling thread, after checking them against this model.
+     *
+     * @throws IllegalArgumentException for an unknown adapter name
+     * @throws IllegalStateException when adapters are merged or the model has {@code modules_to_save}
+     *     (whose weights are swapped model-wide, so they cannot differ per thread)
+     */
+    public AdapterScope scope(String... adapters) {
+        checkUsable();
+        checkKnown(adapters);
+        for (Map.Entry<String, LoraLayer> entry : layers().entrySet()) {
+            if (!entry.getValue().merged().isEmpty()) {
+                throw new IllegalStateException("adapters " + entry.getValue().merged() + " are merged into "
+                        + entry.getKey() + "; unmerge before choosing adapters per thread");
+            }
+        }
+        if (!modulesToSave.modules().isEmpty()) {
+            throw new IllegalStateException("modules_to_save " + modulesToSave.modules().keySet()
+                    + " hold one adapter's weights for all threads; per-thread adapter choice needs a model without them");
+        }
+        return AdapterScope.use(adapters);
     }
 
     /** Makes {@code names} the active adapters: they apply in the forward pass and train. */
@@ -211,6 +347,52 @@ public final class LoraModel<M extends Module> {
     /** The modules trained in full with the adapters, by path. */
     public Map<String, Module> modulesToSave() {
         return Collections.unmodifiableMap(modulesToSave.modules());
+    }
+
+    /** The paths of the modules {@code adapter} trains in full and saves (its {@code modules_to_save}). */
+    public List<String> modulesToSave(String adapter) {
+        config(adapter);
+        List<String> out = new ArrayList<>();
+        modulesToSave.modules().keySet().forEach(path -> {
+            if (modulesToSave.owns(adapter, path)) {
+                out.add(path);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * {@code adapter}'s own values of the module to save at {@code path}, by parameter name
+     * (copies): the live values when {@code adapter} is the one in the module, else its stored copy
+     * (the original weights when it has none yet).
+     */
+    public Map<String, INDArray> moduleToSaveValues(String adapter, String path) {
+        config(adapter);
+        return modulesToSave.values(adapter, path);
+    }
+
+    /**
+     * Sets {@code adapter}'s values of the module to save at {@code path} (copied); they show in the
+     * module whenever {@code adapter} is the first active one.
+     *
+     * @throws IllegalArgumentException unless every parameter of the module is given
+     */
+    public void setModuleToSaveValues(String adapter, String path, Map<String, INDArray> values) {
+        checkUsable();
+        config(adapter);
+        modulesToSave.setValues(adapter, path, values);
+    }
+
+    /** The layers carrying {@code adapter}, by module path. */
+    public Map<String, LoraLayer> layers(String adapter) {
+        config(adapter);
+        Map<String, LoraLayer> out = new LinkedHashMap<>();
+        layers().forEach((path, layer) -> {
+            if (layer.adapter(adapter) != null) {
+                out.put(path, layer);
+            }
+        });
+        return out;
     }
 
     /** Folds the active adapters into the base weights: {@code W ← W + s·B·A}. */

@@ -1,0 +1,216 @@
+package dev.lora4j.cli.internal;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.io.AdapterException;
+import dev.lora4j.io.AdapterFiles;
+import dev.lora4j.io.PeftAdapterConfig;
+import dev.lora4j.io.SafetensorsFile;
+import dev.lora4j.io.TensorInfo;
+import dev.lora4j.io.internal.AdapterTensors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What an adapter directory holds, read from its config and the weights file's header only (no
+ * tensor data): each adapted module with its rank, alpha, scaling, factor shapes and parameter
+ * count, the other tensors, and totals.
+ */
+public final class AdapterInspection {
+
+    /** One adapted module. */
+    public record Module(String path, String kind, int r, double alpha, double scaling, long[] aShape, long[] bShape,
+            long parameters) {}
+
+    /** A tensor that is not a LoRA factor ({@code modules_to_save} parameter, bias). */
+    public record Other(String name, String dtype, long[] shape, long parameters) {}
+
+    private final Path dir;
+    private final PeftAdapterConfig config;
+    private final List<Module> modules;
+    private final List<Other> others;
+    private final long fileBytes;
+
+    private AdapterInspection(Path dir, PeftAdapterConfig config, List<Module> modules, List<Other> others, long fileBytes) {
+        this.dir = dir;
+        this.config = config;
+        this.modules = modules;
+        this.others = others;
+        this.fileBytes = fileBytes;
+    }
+
+    /**
+     * Reads {@code dir}.
+     *
+     * @throws AdapterException when a factor's rank disagrees with the config
+     */
+    public static AdapterInspection of(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new Errors.UserError(Files.exists(dir) ? dir + " is not a directory; name an adapter directory"
+                    : "no such file or directory: " + dir);
+        }
+        PeftAdapterConfig config = PeftAdapterConfig.read(dir.resolve(PeftAdapterConfig.FILE_NAME));
+        Path weights = dir.resolve(AdapterFiles.WEIGHTS_FILE);
+        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
+            AdapterTensors tensors = AdapterTensors.of(file.header(), file.path().toString());
+            List<Module> modules = new ArrayList<>();
+            for (AdapterTensors.Pair pair : tensors.pairs().values()) {
+                int r = config.rankFor(pair.module());
+                if (pair.rank() != r) {
+                    throw new AdapterException(file.path() + ": tensor '" + pair.a().name() + "' has shape "
+                            + Arrays.toString(pair.a().shape()) + " (rank " + pair.rank() + ") but "
+                            + PeftAdapterConfig.FILE_NAME + " gives " + pair.module() + " r=" + r);
+                }
+                modules.add(new Module(pair.module(), pair.embedding() ? "embedding" : "linear", r,
+                        config.alphaFor(pair.module()), config.scalingFor(pair.module()), pair.a().shape(),
+                        pair.b().shape(), pair.a().numElements() + pair.b().numElements()));
+            }
+            List<Other> others = new ArrayList<>();
+            for (TensorInfo info : tensors.others().values()) {
+                others.add(new Other(info.name(), info.dtype().safetensorsName(), info.shape(), info.numElements()));
+            }
+            return new AdapterInspection(dir, config, modules, others, Files.size(weights));
+        }
+    }
+
+    /** The adapted modules, in file order. */
+    public List<Module> modules() {
+        return modules;
+    }
+
+    /** The other tensors, in file order. */
+    public List<Other> others() {
+        return others;
+    }
+
+    /** Parameters in LoRA factors. */
+    public long loraParameters() {
+        return modules.stream().mapToLong(Module::parameters).sum();
+    }
+
+    /** Parameters in other tensors. */
+    public long otherParameters() {
+        return others.stream().mapToLong(Other::parameters).sum();
+    }
+
+    /** A human-readable report. */
+    public String text() {
+        StringBuilder out = new StringBuilder();
+        out.append("adapter  ").append(dir).append('\n');
+        out.append("config   peft_type ").append(config.peftType())
+                .append(", r ").append(config.r())
+                .append(", lora_alpha ").append(number(config.loraAlpha()))
+                .append(", lora_dropout ").append(number(config.loraDropout()))
+                .append(", use_rslora ").append(config.useRslora())
+                .append(", bias ").append(config.bias().peftName())
+                .append(", fan_in_fan_out ").append(config.fanInFanOut()).append('\n');
+        out.append("         target_modules ").append(config.targetModules().map(Object::toString).orElse("null"))
+                .append(", modules_to_save ").append(config.modulesToSave().isEmpty() ? "null" : config.modulesToSave())
+                .append('\n');
+        if (!config.rankPattern().isEmpty() || !config.alphaPattern().isEmpty()) {
+            out.append("         rank_pattern ").append(config.rankPattern())
+                    .append(", alpha_pattern ").append(config.alphaPattern()).append('\n');
+        }
+        out.append("         task_type ").append(config.taskType().orElse("null"))
+                .append(", base_model_name_or_path ").append(config.baseModelNameOrPath().orElse("null"))
+                .append(", peft_version ").append(config.peftVersion().orElse("null")).append('\n');
+        out.append('\n');
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"module", "kind", "r", "alpha", "scaling", "A", "B", "params"});
+        for (Module m : modules) {
+            rows.add(new String[] {m.path(), m.kind(), Integer.toString(m.r()), number(m.alpha()), number(m.scaling()),
+                Arrays.toString(m.aShape()), Arrays.toString(m.bShape()), count(m.parameters())});
+        }
+        table(out, rows);
+        if (!others.isEmpty()) {
+            out.append('\n');
+            List<String[]> otherRows = new ArrayList<>();
+            otherRows.add(new String[] {"other tensor (modules_to_save, bias)", "dtype", "shape", "params"});
+            for (Other o : others) {
+                otherRows.add(new String[] {o.name(), o.dtype(), Arrays.toString(o.shape()), count(o.parameters())});
+            }
+            table(out, otherRows);
+        }
+        out.append('\n').append("totals: ").append(modules.size()).append(" adapted modules, ")
+                .append(count(loraParameters())).append(" LoRA parameters; ")
+                .append(others.size()).append(" other tensors, ").append(count(otherParameters())).append(" parameters; ")
+                .append(count(loraParameters() + otherParameters())).append(" parameters in all, ")
+                .append(count(fileBytes)).append(" bytes on disk\n");
+        return out.toString();
+    }
+
+    /** The report as JSON: the whole config, the modules, the other tensors and totals. */
+    public ObjectNode json() {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        ObjectNode root = f.objectNode();
+        root.put("adapter", dir.toString());
+        root.set("config", config.toJson());
+        ArrayNode ms = root.putArray("modules");
+        for (Module m : modules) {
+            ObjectNode o = ms.addObject();
+            o.put("module", m.path());
+            o.put("kind", m.kind());
+            o.put("r", m.r());
+            o.put("alpha", m.alpha());
+            o.put("scaling", m.scaling());
+            shape(o.putArray("a_shape"), m.aShape());
+            shape(o.putArray("b_shape"), m.bShape());
+            o.put("parameters", m.parameters());
+        }
+        ArrayNode os = root.putArray("other_tensors");
+        for (Other t : others) {
+            ObjectNode o = os.addObject();
+            o.put("name", t.name());
+            o.put("dtype", t.dtype());
+            shape(o.putArray("shape"), t.shape());
+            o.put("parameters", t.parameters());
+        }
+        ObjectNode totals = root.putObject("totals");
+        totals.put("adapted_modules", modules.size());
+        totals.put("lora_parameters", loraParameters());
+        totals.put("other_tensors", others.size());
+        totals.put("other_parameters", otherParameters());
+        totals.put("parameters", loraParameters() + otherParameters());
+        totals.put("file_bytes", fileBytes);
+        return root;
+    }
+
+    private static void shape(ArrayNode array, long[] shape) {
+        for (long d : shape) {
+            array.add(d);
+        }
+    }
+
+    private static void table(StringBuilder out, List<String[]> rows) {
+        int[] widths = new int[rows.get(0).length];
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                widths[i] = Math.max(widths[i], row[i].length());
+            }
+        }
+        for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < row.length; i++) {
+                line.append(String.format(Locale.ROOT, "%-" + widths[i] + "s", row[i]));
+                if (i < row.length - 1) {
+                    line.append("  ");
+                }
+            }
+            out.append(line.toString().stripTrailing()).append('\n');
+        }
+    }
+
+    private static String number(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+    }
+
+    private static String count(long n) {
+        return String.format(Locale.ROOT, "%,d", n);
+    }
+}

@@ -1,0 +1,129 @@
+package dev.lora4j.io;
+
+import dev.lora4j.io.internal.AdapterDirectoryWriter;
+import dev.lora4j.io.internal.AdapterLoadPlan;
+import dev.lora4j.io.internal.AdapterStateDict;
+import dev.lora4j.io.internal.PeftConfigMapping;
+import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.nn.Module;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Saves and loads LoRA adapters in PEFT's directory layout, so adapters travel both ways between
+ * lora4j and Python's PEFT ({@code save_pretrained} / {@code PeftModel.from_pretrained}).
+ *
+ * <p>An adapter directory holds {@code adapter_config.json} and {@code adapter_model.safetensors}.
+ * {@link #save(LoraModel, Path)} writes the adapter {@code default} directly in the directory and
+ * every other adapter in a subdirectory of its name, as PEFT does. Tensor names and shapes are
+ * PEFT's: {@code base_model.model.<module path>.lora_A.weight [r, in]} and {@code .lora_B.weight
+ * [out, r]}; {@code .lora_embedding_A [r, vocabulary]} and {@code .lora_embedding_B [dim, r]} (no
+ * {@code .weight}: PEFT keeps embedding factors as bare parameters); {@code modules_to_save}
+ * parameters as {@code base_model.model.<path>.<name>}; biases when {@code bias} is not none.
+ * Base weights are never written. Each directory is replaced all-or-nothing (see {@link
+ * #save(LoraModel, Path)}).
+ *
+ * <p>Loading is all-or-nothing: the config and every tensor are checked against the model and read
+ * into memory before anything changes; any mismatch (a module the model lacks or that is not a
+ * Linear/Embedding, a wrong shape or rank, a missing tensor, a tensor that fits nothing, an integer
+ * dtype) is an {@link AdapterException} naming the tensor, and the model is left exactly as it was.
+ * Per-module ranks and alphas come from {@code rank_pattern}/{@code alpha_pattern}. F16, BF16 and
+ * F64 values are converted to the layer's type.
+ */
+public final class AdapterFiles {
+
+    /** The weights file of an adapter directory. */
+    public static final String WEIGHTS_FILE = AdapterLoadPlan.WEIGHTS_FILE;
+
+    private static final Map<String, String> METADATA = Map.of("format", "pt");
+
+    private AdapterFiles() {}
+
+    /** {@link #save(LoraModel, Path, AdapterSaveOptions)} without base model name or task type. */
+    public static void save(LoraModel<?> model, Path dir) throws IOException {
+        save(model, dir, AdapterSaveOptions.defaults());
+    }
+
+    /**
+     * Saves every adapter of {@code model}: {@code default} into {@code dir}, any other into {@code
+     * dir/<name>}. Each directory is written through staged files that replace the old ones only
+     * once both are complete on disk, so a failure leaves that directory's previous adapter intact.
+     */
+    public static void save(LoraModel<?> model, Path dir, AdapterSaveOptions options) throws IOException {
+        for (String adapter : model.adapterNames()) {
+            Path target = adapter.equals(LoraModel.DEFAULT_ADAPTER) ? dir : dir.resolve(adapter);
+            saveAdapter(model, adapter, target, options, AdapterDirectoryWriter.Checkpoint.NONE);
+        }
+    }
+
+    /** Saves one adapter directly into {@code dir} (no subdirectory), whatever its name. */
+    public static void saveAdapter(LoraModel<?> model, String adapter, Path dir, AdapterSaveOptions options)
+            throws IOException {
+        saveAdapter(model, adapter, dir, options, AdapterDirectoryWriter.Checkpoint.NONE);
+    }
+
+    static void saveAdapter(LoraModel<?> model, String adapter, Path dir, AdapterSaveOptions options,
+            AdapterDirectoryWriter.Checkpoint checkpoint) throws IOException {
+        PeftAdapterConfig config = peftConfig(model, adapter, options);
+        Map<String, INDArray> tensors = AdapterStateDict.of(model, adapter);
+        AdapterDirectoryWriter.write(dir, config, tensors, METADATA, checkpoint);
+    }
+
+    /** The {@code adapter_config.json} {@link #save} writes for {@code adapter}. */
+    public static PeftAdapterConfig peftConfig(LoraModel<?> model, String adapter, AdapterSaveOptions options) {
+        Map<String, AdapterSpec> specs = new LinkedHashMap<>();
+        for (Map.Entry<String, LoraLayer> e : model.layers(adapter).entrySet()) {
+            specs.put(e.getKey(), e.getValue().adapter(adapter).spec());
+        }
+        return PeftConfigMapping.toPeft(model.config(adapter), specs, model.model().namedModules().keySet(), options);
+    }
+
+    /**
+     * Loads the adapter in {@code dir} into {@code model} as adapter {@code name} (inactive unless it
+     * is the model's first adapter). All-or-nothing; see the class comment.
+     *
+     * @throws AdapterException for a mismatch, naming the tensor (the model is unchanged)
+     * @throws PeftConfigException for an invalid {@code adapter_config.json}
+     * @throws SafetensorsException for a malformed weights file
+     * @throws IllegalArgumentException when {@code model} already has an adapter called {@code name}
+     */
+    public static void load(LoraModel<?> model, Path dir, String name) throws IOException {
+        if (model.adapterNames().contains(name)) {
+            throw new IllegalArgumentException("adapter '" + name + "' already exists; adapters: " + model.adapterNames());
+        }
+        AdapterLoadPlan plan = AdapterLoadPlan.read(model.model(), dir, name);
+        model.addAdapter(name, plan.config(), plan.specs());
+        fill(model, name, plan);
+    }
+
+    /**
+     * Loads the adapter in {@code dir} into a plain model as adapter {@code default}: freezes the
+     * base as {@link LoraModel#wrap} does and makes the adapter active. All-or-nothing.
+     */
+    public static <M extends Module> LoraModel<M> load(M model, Path dir) throws IOException {
+        return load(model, dir, LoraModel.DEFAULT_ADAPTER);
+    }
+
+    /** Like {@link #load(Module, Path)}, under another adapter name. */
+    public static <M extends Module> LoraModel<M> load(M model, Path dir, String name) throws IOException {
+        AdapterLoadPlan plan = AdapterLoadPlan.read(model, dir, name);
+        LoraModel<M> lora = LoraModel.wrap(model, name, plan.config(), plan.specs());
+        fill(lora, name, plan);
+        return lora;
+    }
+
+    private static void fill(LoraModel<?> model, String name, AdapterLoadPlan plan) {
+        Map<String, LoraLayer> layers = model.layers(name);
+        plan.factors().forEach((path, ab) -> {
+            layers.get(path).adapter(name).a().value().assign(ab[0]);
+            layers.get(path).adapter(name).b().value().assign(ab[1]);
+        });
+        plan.modulesToSave().forEach((path, values) -> model.setModuleToSaveValues(name, path, values));
+        plan.biases().forEach((bias, value) -> bias.value().assign(value));
+    }
+}

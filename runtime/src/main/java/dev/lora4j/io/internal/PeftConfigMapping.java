@@ -1,0 +1,161 @@
+package dev.lora4j.io.internal;
+
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import dev.lora4j.api.LoraInit;
+import dev.lora4j.io.AdapterException;
+import dev.lora4j.io.AdapterSaveOptions;
+import dev.lora4j.io.PeftAdapterConfig;
+import dev.lora4j.io.TargetModules;
+import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.LoraConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Translates between lora4j's {@link LoraConfig} and PEFT's {@code adapter_config.json}, keeping
+ * what matters for PEFT exact: the written config makes PEFT put the adapter on exactly the layers
+ * that carry it here, with each layer's rank and alpha.
+ */
+public final class PeftConfigMapping {
+
+    private PeftConfigMapping() {}
+
+    /**
+     * The {@code adapter_config.json} for an adapter with configuration {@code config} that sits
+     * on {@code layers} (specs by module path) in a model whose module paths are {@code modules}.
+     * When PEFT's matching of the configured targets would select other layers (PEFT skips modules
+     * inside {@code modules_to_save}, for instance), the exact module paths are written instead;
+     * when a layer's rank or alpha differs from what the patterns give, an exact-path entry is put
+     * first in {@code rank_pattern}/{@code alpha_pattern}.
+     *
+     * @throws IllegalStateException if no such config can be written (never expected)
+     */
+    public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSpec> layers, Set<String> modules,
+            AdapterSaveOptions options) {
+        TargetModules targets = config.targetRegex() != null
+                ? TargetModules.regex(config.targetRegex())
+                : TargetModules.names(config.targetModules());
+        PeftAdapterConfig peft = PeftAdapterConfig.lora(config.rank(), config.alpha(), targets)
+                .withLoraDropout(config.dropout())
+                .withExcludeModules(config.excludeModules().isEmpty() ? null : TargetModules.names(config.excludeModules()))
+                .withModulesToSave(config.modulesToSave().isEmpty() ? null : config.modulesToSave())
+                .withRankPattern(config.rankPattern())
+                .withAlphaPattern(config.alphaPattern())
+                .withBias(config.bias())
+                .withUseRslora(config.rslora())
+                .withInitLoraWeights(config.init())
+                .withField("fan_in_fan_out", BooleanNode.valueOf(config.fanInFanOut()))
+                .withTaskType(options.taskType())
+                .withBaseModelNameOrPath(options.baseModelNameOrPath())
+                .withInferenceMode(true);
+        if (!targeted(peft, modules).equals(layers.keySet())) {
+            peft = peft.withTargetModules(TargetModules.names(new ArrayList<>(layers.keySet())))
+                    .withExcludeModules(null);
+            if (!targeted(peft, modules).equals(layers.keySet())) {
+                throw new IllegalStateException("cannot write target_modules that select exactly " + layers.keySet()
+                        + "; PEFT would select " + targeted(peft, modules));
+            }
+        }
+        Map<String, Integer> ranks = new LinkedHashMap<>();
+        Map<String, Double> alphas = new LinkedHashMap<>();
+        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+            if (peft.rankFor(e.getKey()) != e.getValue().rank()) {
+                ranks.put(e.getKey(), e.getValue().rank());
+            }
+            if (peft.alphaFor(e.getKey()) != e.getValue().alpha()) {
+                alphas.put(e.getKey(), e.getValue().alpha());
+            }
+        }
+        if (!ranks.isEmpty()) {
+            config.rankPattern().forEach(ranks::putIfAbsent);
+            peft = peft.withRankPattern(ranks);
+        }
+        if (!alphas.isEmpty()) {
+            config.alphaPattern().forEach(alphas::putIfAbsent);
+            peft = peft.withAlphaPattern(alphas);
+        }
+        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+            if (peft.rankFor(e.getKey()) != e.getValue().rank() || peft.alphaFor(e.getKey()) != e.getValue().alpha()) {
+                throw new IllegalStateException("cannot write rank_pattern/alpha_pattern giving " + e.getKey() + " r="
+                        + e.getValue().rank() + ", alpha=" + e.getValue().alpha());
+            }
+        }
+        return peft;
+    }
+
+    /** The module paths PEFT would adapt under {@code peft}. */
+    public static Set<String> targeted(PeftAdapterConfig peft, Set<String> modules) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String path : modules) {
+            if (!path.isEmpty() && peft.targets(path)) {
+                out.add(path);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The lora4j configuration of an adapter read from {@code peft} whose layers are {@code
+     * layers}. Targets are PEFT's when lora4j can express them (a list or a regex, an exclusion
+     * list, no {@code layers_to_transform}, not {@code "all-linear"}), else the exact module paths.
+     *
+     * @throws AdapterException for PEFT features lora4j does not implement (DoRA, LoRA bias)
+     */
+    public static LoraConfig fromPeft(PeftAdapterConfig peft, Set<String> layers) {
+        unsupported(peft);
+        LoraConfig.Builder b = LoraConfig.builder()
+                .rank(peft.r())
+                .alpha(peft.loraAlpha())
+                .dropout(peft.loraDropout())
+                .rslora(peft.useRslora())
+                .init(peft.loraInit().orElse(LoraInit.KAIMING_UNIFORM))
+                .fanInFanOut(peft.fanInFanOut())
+                .bias(peft.bias())
+                .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new));
+        peft.rankPattern().forEach(b::rankPattern);
+        peft.alphaPattern().forEach(b::alphaPattern);
+        Optional<TargetModules> targets = peft.targetModules();
+        Optional<TargetModules> exclude = peft.excludeModules();
+        boolean expressible = targets.isPresent() && !targets.get().isAllLinear()
+                && (exclude.isEmpty() || !exclude.get().isRegex())
+                && peft.layersToTransform().isEmpty();
+        if (expressible) {
+            if (targets.get().isRegex()) {
+                b.targetRegex(targets.get().regex());
+            } else {
+                b.targetModules(targets.get().names().toArray(String[]::new));
+            }
+            exclude.ifPresent(e -> b.excludeModules(e.names().toArray(String[]::new)));
+        } else {
+            b.targetModules(new ArrayList<>(layers).toArray(String[]::new));
+        }
+        return b.build();
+    }
+
+    /**
+     * Rejects configs whose adapters compute something lora4j does not.
+     *
+     * @throws AdapterException naming the field
+     */
+    public static void unsupported(PeftAdapterConfig peft) {
+        List<String> problems = new ArrayList<>();
+        if (peft.useDora()) {
+            problems.add("use_dora (DoRA)");
+        }
+        if (peft.get("lora_bias") != null && peft.get("lora_bias").asBoolean(false)) {
+            problems.add("lora_bias");
+        }
+        if (peft.get("target_parameters") != null && !peft.get("target_parameters").isNull()) {
+            problems.add("target_parameters");
+        }
+        if (!problems.isEmpty()) {
+            throw new AdapterException(peft.source() + ": " + String.join(", ", problems)
+                    + (problems.size() == 1 ? " is" : " are") + " not supported by lora4j");
+        }
+    }
+}
