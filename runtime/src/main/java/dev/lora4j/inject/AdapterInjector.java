@@ -1,5 +1,6 @@
 package dev.lora4j.inject;
 
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
@@ -56,15 +57,11 @@ public final class AdapterInjector {
      *     of that name
      */
     public static LoraLayer attach(Module layer, String where, String adapterName, AdapterSpec spec, Random random) {
-        LoraLayer lora;
-        if (layer instanceof Linear linear) {
-            lora = linear.attachLora();
-        } else if (layer instanceof Embedding embedding) {
-            lora = embedding.attachLora();
-        } else {
+        if (!(layer instanceof AdaptableLayer<?> adaptable)) {
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getName()
                     + ", which cannot be adapted; LoRA applies to Linear and Embedding layers");
         }
+        LoraLayer lora = adaptable.attachLora();
         if (lora.adapter(adapterName) != null) {
             throw new IllegalArgumentException(where + " already has an adapter named '" + adapterName + "'");
         }

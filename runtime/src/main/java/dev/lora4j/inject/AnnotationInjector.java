@@ -1,5 +1,6 @@
 package dev.lora4j.inject;
 
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.api.LoRA;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.nn.Init;
@@ -102,13 +103,8 @@ public final class AnnotationInjector {
     }
 
     private static boolean hasAdapter(Module layer, String adapter) {
-        if (layer instanceof dev.lora4j.nn.Linear linear) {
-            return linear.lora() != null && linear.lora().adapter(adapter) != null;
-        }
-        if (layer instanceof dev.lora4j.nn.Embedding embedding) {
-            return embedding.lora() != null && embedding.lora().adapter(adapter) != null;
-        }
-        return false;
+        return layer instanceof AdaptableLayer<?> adaptable && adaptable.lora() != null
+                && adaptable.lora().adapter(adapter) != null;
     }
 
     private static boolean isMany(Object value) {

@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.api.BiasMode;
 import dev.lora4j.inject.AdapterInjector;
 import dev.lora4j.lora.internal.ModulesToSave;
@@ -178,12 +179,11 @@ public final class LoraModel<M extends Module> {
             if (module == null || path.isEmpty()) {
                 throw new IllegalArgumentException("the model has no module '" + path + "'");
             }
-            LoraLayer layer = module instanceof Linear linear ? linear.lora()
-                    : module instanceof Embedding embedding ? embedding.lora() : null;
-            if (!(module instanceof Linear) && !(module instanceof Embedding)) {
+            if (!(module instanceof AdaptableLayer<?> adaptable)) {
                 throw new IllegalArgumentException(path + " is a " + module.getClass().getName()
                         + ", which cannot be adapted; LoRA applies to Linear and Embedding layers");
             }
+            LoraLayer layer = adaptable.lora();
             if (layer != null && layer.adapter(name) != null) {
                 throw new IllegalArgumentException(path + " already has an adapter named '" + name + "'");
             }
@@ -335,8 +335,7 @@ public final class LoraModel<M extends Module> {
     public Map<String, LoraLayer> layers() {
         Map<String, LoraLayer> layers = new LinkedHashMap<>();
         model.namedModules().forEach((path, module) -> {
-            LoraLayer layer = module instanceof Linear linear ? linear.lora()
-                    : module instanceof Embedding embedding ? embedding.lora() : null;
+            LoraLayer layer = module instanceof AdaptableLayer<?> adaptable ? adaptable.lora() : null;
             if (layer != null) {
                 layers.put(path, layer);
             }
@@ -461,10 +460,8 @@ public final class LoraModel<M extends Module> {
 
     private void detachAll() {
         for (Module module : model.namedModules().values()) {
-            if (module instanceof Linear linear) {
-                linear.detachLora();
-            } else if (module instanceof Embedding embedding) {
-                embedding.detachLora();
+            if (module instanceof AdaptableLayer<?> adaptable) {
+                adaptable.detachLora();
             }
         }
         unloaded = true;

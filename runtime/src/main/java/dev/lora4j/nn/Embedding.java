@@ -4,14 +4,12 @@ import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.lora.LoraEmbedding;
 import java.util.Random;
-import java.util.function.BiConsumer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** A lookup table {@code weight [vocabulary, dim]} from integer ids to vectors. */
-public class Embedding extends Module {
+public class Embedding extends AdaptableLayer<LoraEmbedding> {
 
     protected final Parameter weight;
-    private transient LoraEmbedding lora;
 
     /** A table initialised standard normal, as PyTorch does. */
     public Embedding(long vocabulary, long dim) {
@@ -34,37 +32,17 @@ public class Embedding extends Module {
     /** Looks up {@code ids} (any shape): the result has that shape plus a last dimension. */
     public Tensor forward(INDArray ids) {
         Tensor y = Functional.embedding(ids, weight);
-        LoraEmbedding adapters = lora;
+        LoraEmbedding adapters = lora();
         return adapters == null ? y : adapters.addUpdates(ids, y);
     }
 
-    /** The LoRA adapters attached to this table, created on first call. */
-    public LoraEmbedding attachLora() {
-        if (lora == null) {
-            lora = new LoraEmbedding(this);
-        }
-        return lora;
-    }
-
-    /** The attached LoRA adapters, or {@code null} when none are attached. */
-    public LoraEmbedding lora() {
-        return lora;
-    }
-
-    /** Removes all adapters without merging them. */
-    public void detachLora() {
-        lora = null;
-    }
-
     @Override
-    protected void visitDirectParameters(BiConsumer<String, Parameter> visitor) {
-        super.visitDirectParameters(visitor);
-        if (lora != null) {
-            lora.visitParameters(visitor);
-        }
+    protected LoraEmbedding newLora() {
+        return new LoraEmbedding(this);
     }
 
     /** The table. */
+    @Override
     public Parameter weight() {
         return weight;
     }

@@ -4,7 +4,6 @@ import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.lora.LoraLinear;
 import java.util.Random;
-import java.util.function.BiConsumer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -12,14 +11,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * PyTorch's {@code nn.Linear} does. A layer built {@link #fanInFanOut fan-in-fan-out} stores
  * {@code [in, out]} instead (as GPT-2's {@code Conv1D}) and computes {@code y = x·W + b}.
  */
-public class Linear extends Module implements UnaryModule {
+public class Linear extends AdaptableLayer<LoraLinear> implements UnaryModule {
 
     protected final long inFeatures;
     protected final long outFeatures;
     protected final boolean fanInFanOut;
     protected final Parameter weight;
     protected final Parameter bias;
-    private transient LoraLinear lora;
 
     /** A layer with a bias, initialised as PyTorch does. */
     public Linear(long inFeatures, long outFeatures) {
@@ -70,37 +68,17 @@ public class Linear extends Module implements UnaryModule {
     @Override
     public Tensor forward(Tensor x) {
         Tensor y = Functional.linear(x, weight, bias, fanInFanOut);
-        LoraLinear adapters = lora;
+        LoraLinear adapters = lora();
         return adapters == null ? y : adapters.addUpdates(x, y, isTraining());
     }
 
-    /** The LoRA adapters attached to this layer, created on first call. */
-    public LoraLinear attachLora() {
-        if (lora == null) {
-            lora = new LoraLinear(this);
-        }
-        return lora;
-    }
-
-    /** The attached LoRA adapters, or {@code null} when none are attached. */
-    public LoraLinear lora() {
-        return lora;
-    }
-
-    /** Removes all adapters without merging them (the base weight stays as it is). */
-    public void detachLora() {
-        lora = null;
-    }
-
     @Override
-    protected void visitDirectParameters(BiConsumer<String, Parameter> visitor) {
-        super.visitDirectParameters(visitor);
-        if (lora != null) {
-            lora.visitParameters(visitor);
-        }
+    protected LoraLinear newLora() {
+        return new LoraLinear(this);
     }
 
     /** The weight parameter. */
+    @Override
     public Parameter weight() {
         return weight;
     }

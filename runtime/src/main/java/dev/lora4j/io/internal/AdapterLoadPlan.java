@@ -7,6 +7,7 @@ import dev.lora4j.io.TensorInfo;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
@@ -180,7 +181,7 @@ public final class AdapterLoadPlan {
                 boolean selected = fromFile ? tensors.pairs().containsKey(path) : peft.targets(path);
                 if (selected) {
                     Module module = modules.get(path);
-                    if (!(module instanceof Linear) && !(module instanceof Embedding)) {
+                    if (!(module instanceof AdaptableLayer<?> adaptable)) {
                         String key = AdapterTensors.factorKey(path, false, true);
                         throw error(tensors.pairs().containsKey(path)
                                 ? "tensor '" + key + "': " + path + " is a " + module.getClass().getSimpleName()
@@ -188,7 +189,7 @@ public final class AdapterLoadPlan {
                                 : PeftAdapterConfig.FILE_NAME + " targets " + path + ", a " + module.getClass().getSimpleName()
                                         + ", which LoRA cannot adapt (only Linear and Embedding)");
                     }
-                    LoraLayer layer = module instanceof Linear l ? l.lora() : ((Embedding) module).lora();
+                    LoraLayer layer = adaptable.lora();
                     if (layer != null && layer.adapter(name) != null) {
                         throw error(path + " already carries an adapter named '" + name + "'");
                     }
@@ -206,7 +207,7 @@ public final class AdapterLoadPlan {
                         + pair.module() + "', which the model does not have");
             }
             if (!targeted.contains(pair.module())) {
-                if (!(module instanceof Linear) && !(module instanceof Embedding)) {
+                if (!(module instanceof AdaptableLayer<?>)) {
                     throw error("tensor '" + key + "': " + pair.module() + " is a " + module.getClass().getSimpleName()
                             + "; LoRA factors need a Linear or Embedding");
                 }
@@ -306,7 +307,7 @@ public final class AdapterLoadPlan {
         }
 
         private static Parameter baseWeight(Module module) {
-            return module instanceof Linear l ? l.weight() : ((Embedding) module).weight();
+            return ((AdaptableLayer<?>) module).weight();
         }
 
         private AdapterException error(String message) {

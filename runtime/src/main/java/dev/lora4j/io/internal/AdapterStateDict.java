@@ -1,12 +1,11 @@
 package dev.lora4j.io.internal;
 
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.api.BiasMode;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraEmbedding;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraModel;
-import dev.lora4j.nn.Embedding;
-import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import java.util.LinkedHashMap;
@@ -70,7 +69,7 @@ public final class AdapterStateDict {
     }
 
     private static boolean carriesAdapters(Module module) {
-        LoraLayer layer = module instanceof Linear l ? l.lora() : module instanceof Embedding e ? e.lora() : null;
+        LoraLayer layer = module instanceof AdaptableLayer<?> adaptable ? adaptable.lora() : null;
         return layer != null && !layer.adapters().isEmpty();
     }
 }

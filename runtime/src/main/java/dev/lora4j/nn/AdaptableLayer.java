@@ -1,0 +1,48 @@
+package dev.lora4j.nn;
+
+import dev.lora4j.lora.LoraLayer;
+import java.util.function.BiConsumer;
+
+/**
+ * A layer that can carry LoRA adapters: it holds them itself, so a field of the layer's type
+ * keeps its type when adapters are attached and the model's forward code needs no change.
+ *
+ * @param <L> the kind of adapters ({@link dev.lora4j.lora.LoraLinear}, {@link dev.lora4j.lora.LoraEmbedding})
+ */
+public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
+
+    private transient L lora;
+
+    /** New, empty adapters for this layer. */
+    protected abstract L newLora();
+
+    /** The weight that adapters merge into. */
+    public abstract Parameter weight();
+
+    /** The LoRA adapters attached to this layer, created on first call. */
+    public final L attachLora() {
+        if (lora == null) {
+            lora = newLora();
+        }
+        return lora;
+    }
+
+    /** The attached LoRA adapters, or {@code null} when none are attached. */
+    public final L lora() {
+        return lora;
+    }
+
+    /** Removes all adapters without merging them (the base weight stays as it is). */
+    public final void detachLora() {
+        lora = null;
+    }
+
+    /** The layer's own parameters, then its adapters' factors (e.g. {@code lora_A.default.weight}). */
+    @Override
+    protected void visitDirectParameters(BiConsumer<String, Parameter> visitor) {
+        super.visitDirectParameters(visitor);
+        if (lora != null) {
+            lora.visitParameters(visitor);
+        }
+    }
+}
