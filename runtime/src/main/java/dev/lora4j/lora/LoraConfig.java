@@ -46,6 +46,7 @@ public final class LoraConfig {
     private final BiasMode bias;
     private final List<String> modulesToSave;
     private final Long seed;
+    private final String peftOrigin;
 
     private LoraConfig(Builder b) {
         this.rank = b.rank;
@@ -62,6 +63,7 @@ public final class LoraConfig {
         this.bias = b.bias;
         this.modulesToSave = List.copyOf(b.modulesToSave);
         this.seed = b.seed;
+        this.peftOrigin = b.peftOrigin;
     }
 
     /** A builder with PEFT's defaults: r = 8, alpha = r, no dropout, Kaiming init, bias none. */
@@ -86,6 +88,7 @@ public final class LoraConfig {
         b.bias = bias;
         b.modulesToSave = new ArrayList<>(modulesToSave);
         b.seed = seed;
+        b.peftOrigin = peftOrigin;
         return b;
     }
 
@@ -199,6 +202,15 @@ public final class LoraConfig {
         return seed;
     }
 
+    /**
+     * The text of the {@code adapter_config.json} this config was read from, or {@code null}.
+     * Saving writes back the fields lora4j does not model (task_type, peft_version, unknown
+     * fields) from it, so a PEFT adapter keeps them through a load and a save.
+     */
+    public String peftOrigin() {
+        return peftOrigin;
+    }
+
     @Override
     public String toString() {
         return "LoraConfig{r=" + rank + ", alpha=" + alpha + ", dropout=" + dropout + ", rslora=" + rslora
@@ -223,6 +235,7 @@ public final class LoraConfig {
         private BiasMode bias = BiasMode.NONE;
         private List<String> modulesToSave = new ArrayList<>();
         private Long seed;
+        private String peftOrigin;
 
         private Builder() {}
 
@@ -309,6 +322,12 @@ public final class LoraConfig {
         /** Seeds the adapters' initial values and dropout. */
         public Builder seed(long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /** Records the {@code adapter_config.json} text this config came from (see {@link LoraConfig#peftOrigin()}). */
+        public Builder peftOrigin(String json) {
+            this.peftOrigin = json;
             return this;
         }
 

@@ -101,6 +101,27 @@ class AdapterFilesFixtureTest {
                 "with adapters off, modules_to_save show the base values again");
     }
 
+    @Test
+    void aLoadedPeftAdapterKeepsEveryConfigFieldThroughASave(@org.junit.jupiter.api.io.TempDir Path out) throws Exception {
+        LoraModel<DistilBertLike> lora = Lora.load(DistilBertLike.forFixture(7), fixture());
+        AdapterFiles.save(lora, out);
+        com.fasterxml.jackson.databind.JsonNode original = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(fixture().resolve("adapter_config.json").toFile());
+        com.fasterxml.jackson.databind.JsonNode saved = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.resolve("adapter_config.json").toFile());
+        List<String> lost = new ArrayList<>();
+        original.fieldNames().forEachRemaining(name -> {
+            if (!saved.has(name)) {
+                lost.add(name);
+            }
+        });
+        assertEquals(List.of(), lost, "fields of PEFT's file missing after load + save");
+        for (String field : List.of("task_type", "base_model_name_or_path", "peft_version", "r", "lora_alpha",
+                "target_modules", "alora_invocation_tokens", "megatron_core")) {
+            assertEquals(original.get(field), saved.get(field), field);
+        }
+    }
+
     static double maxAbsDiff(double[][] x, double[][] y) {
         double max = 0;
         for (int i = 0; i < x.length; i++) {

@@ -1,6 +1,8 @@
 package dev.lora4j.io.internal;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.AdapterSaveOptions;
@@ -9,6 +11,7 @@ import dev.lora4j.io.TargetModules;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraConfig;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -85,7 +88,29 @@ public final class PeftConfigMapping {
                         + e.getValue().rank() + ", alpha=" + e.getValue().alpha());
             }
         }
-        return peft;
+        return keepOriginFields(peft, config.peftOrigin());
+    }
+
+    /**
+     * Fills the fields that {@code computed} leaves missing or null from the config the adapter
+     * was loaded from (task_type, base_model_name_or_path, peft_version, fields unknown to
+     * lora4j), so that a load followed by a save drops nothing.
+     */
+    private static PeftAdapterConfig keepOriginFields(PeftAdapterConfig computed, String origin) {
+        if (origin == null) {
+            return computed;
+        }
+        ObjectNode original = PeftAdapterConfig.parse(origin, "the adapter's original adapter_config.json").toJson();
+        ObjectNode written = computed.toJson();
+        PeftAdapterConfig out = computed;
+        for (Iterator<Map.Entry<String, JsonNode>> it = original.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            JsonNode now = written.get(field.getKey());
+            if (now == null || now.isNull()) {
+                out = out.withField(field.getKey(), field.getValue());
+            }
+        }
+        return out;
     }
 
     /** The module paths PEFT would adapt under {@code peft}. */
@@ -116,7 +141,8 @@ public final class PeftConfigMapping {
                 .init(peft.loraInit().orElse(LoraInit.KAIMING_UNIFORM))
                 .fanInFanOut(peft.fanInFanOut())
                 .bias(peft.bias())
-                .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new));
+                .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new))
+                .peftOrigin(peft.toJsonString());
         peft.rankPattern().forEach(b::rankPattern);
         peft.alphaPattern().forEach(b::alphaPattern);
         Optional<TargetModules> targets = peft.targetModules();
