@@ -5,6 +5,7 @@ import dev.lora4j.Lora;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.guice.Lora4j;
+import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.CrossEntropyLoss;
@@ -14,6 +15,9 @@ import dev.lora4j.train.Trainer;
 import dev.lora4j.train.TrainingConfig;
 import dev.lora4j.train.TrainingResult;
 import dev.lora4j.train.TrainingTask;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -101,6 +105,14 @@ public final class NamesFineTune {
         lora.disableAdapters();
         double disabledMale = nll(model, male.test());
         lora.enableAdapters();
+
+        Path adapterDir = Path.of("runs", "names", "adapter");
+        try {
+            AdapterFiles.save(lora, adapterDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot save the adapter to " + adapterDir, e);
+        }
+        System.out.println("adapter saved in PEFT layout: " + adapterDir.toAbsolutePath());
 
         System.out.println("== 3. merge check");
         INDArray ids = NameData.batch(female.test()).ids();
