@@ -5,10 +5,6 @@ import dev.lora4j.autograd.GradMode;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.samples.tiny.TinyLm;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -62,11 +58,4 @@ public final class AgentOverhead {
                 () -> instrumented.forward(ids), () -> handBuilt.forward(ids), Math.max(3, rounds / 5), rounds, 5);
     }
 
-    /** Appends the result to {@code target/benchmarks/agent-overhead.json}. */
-    public void write(SideBySide.Result result) throws IOException {
-        Path dir = Path.of("target", "benchmarks");
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("agent-overhead.json"), result.json() + System.lineSeparator(),
-                StandardCharsets.UTF_8);
-    }
 }

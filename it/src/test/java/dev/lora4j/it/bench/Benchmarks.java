@@ -1,0 +1,63 @@
+package dev.lora4j.it.bench;
+
+import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.autograd.GradMode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The benchmark suite: every figure is a ratio of two things measured side by side in this run,
+ * plus the GEMM ceiling they can be compared with. Writes {@code it/target/benchmarks/results.json}
+ * and prints the rows for BENCHMARKS.md.
+ *
+ * <pre>
+ * mvn -B -ntp -q install -DskipTests
+ * mvn -B -ntp -q -pl it exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.lora4j.it.bench.Benchmarks
+ * </pre>
+ *
+ * {@code --rounds N} sets the timed rounds per comparison (default 40); {@code --smoke} runs a
+ * few rounds of everything, to check that it runs.
+ */
+public final class Benchmarks {
+
+    private Benchmarks() {}
+
+    /** Runs the suite. */
+    public static void main(String[] args) throws Exception {
+        boolean smoke = List.of(args).contains("--smoke");
+        int rounds = smoke ? 3 : 40;
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals("--rounds")) {
+                rounds = Integer.parseInt(args[i + 1]);
+            }
+        }
+        LoraAgent.install();
+        List<String> json = new ArrayList<>();
+        double ceiling = LayerBenchmarks.gemmCeiling(smoke ? 256 : 2048, smoke ? 2 : 10);
+        System.out.printf(Locale.ROOT, "GEMM ceiling (Nd4j.gemm, float32, %s², preallocated output): %.1f GFLOP/s%n",
+                smoke ? "256" : "2048", ceiling);
+        json.add(String.format(Locale.ROOT, "{\"name\": \"gemm_ceiling_gflops\", \"value\": %.2f}", ceiling));
+        List<SideBySide.Result> results = new ArrayList<>();
+        results.add(LayerBenchmarks.trainStep(smoke ? 128 : 1024, smoke ? 32 : 256, 8, rounds));
+        results.addAll(LayerBenchmarks.inference(smoke ? 128 : 1024, smoke ? 8 : 64, 8, rounds));
+        AgentOverhead agent = new AgentOverhead();
+        try (GradMode.Scope ignored = GradMode.disable()) {
+            results.add(agent.run(rounds));
+        }
+        for (SideBySide.Result result : results) {
+            System.out.println(result.line());
+            json.add(result.json());
+        }
+        Path dir = Path.of("target", "benchmarks");
+        Files.createDirectories(dir);
+        Path file = dir.resolve("results.json");
+        Files.writeString(file, "{\"date\": \"" + LocalDate.now() + "\", \"smoke\": " + smoke + ", \"results\": [\n  "
+                + String.join(",\n  ", json) + "\n]}\n", StandardCharsets.UTF_8);
+        System.out.println("written " + file.toAbsolutePath());
+    }
+}
