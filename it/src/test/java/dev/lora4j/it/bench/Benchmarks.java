@@ -53,6 +53,13 @@ public final class Benchmarks {
             System.out.println(result.line());
             json.add(result.json());
         }
+        List<ProcessBenchmarks.Pair> pairs = List.of(
+                ProcessBenchmarks.startup(smoke ? 1 : 5),
+                ProcessBenchmarks.mergeVersusCopy(smoke ? 16 : 1100, smoke ? 1 : 3, Path.of("target", "bench-merge")));
+        for (ProcessBenchmarks.Pair pair : pairs) {
+            System.out.println(pair.line());
+            json.add(pair.json());
+        }
         Path dir = Path.of("target", "benchmarks");
         Files.createDirectories(dir);
         Path file = dir.resolve("results.json");

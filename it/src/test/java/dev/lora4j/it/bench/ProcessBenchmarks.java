@@ -1,0 +1,188 @@
+package dev.lora4j.it.bench;
+
+import dev.lora4j.io.DType;
+import dev.lora4j.io.PeftAdapterConfig;
+import dev.lora4j.io.SafetensorsHeader;
+import dev.lora4j.io.SafetensorsWriter;
+import dev.lora4j.io.TargetModules;
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The figures that need child JVMs: JVM start to first forward with and without the agent, and
+ * the merge tool on a large checkpoint (heap capped at 512 MB) against copying the same file.
+ */
+public final class ProcessBenchmarks {
+
+    private ProcessBenchmarks() {}
+
+    /**
+     * A measured pair of medians.
+     *
+     * @param name what was compared
+     * @param runs runs of each
+     * @param medianA median of A, ms
+     * @param medianB median of B, ms
+     */
+    public record Pair(String name, int runs, double medianA, double medianB) {
+        /** A ÷ B. */
+        public double ratio() {
+            return medianA / medianB;
+        }
+
+        /** One line for a log. */
+        public String line() {
+            return String.format(Locale.ROOT, "%s: ratio %.3f, difference %.0f ms (A %.0f ms, B %.0f ms, median of %d)",
+                    name, ratio(), medianA - medianB, medianA, medianB, runs);
+        }
+
+        /** As JSON. */
+        public String json() {
+            return String.format(Locale.ROOT, "{\"name\": \"%s\", \"runs\": %d, \"median_a_ms\": %.1f, \"median_b_ms\": %.1f, "
+                    + "\"ratio\": %.4f}", name, runs, medianA, medianB, ratio());
+        }
+    }
+
+    /** The shaded runtime jar, found next to this module. */
+    static Path allJar() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("..", "runtime", "target"))) {
+            return files.filter(p -> p.getFileName().toString().endsWith("-all.jar")).findFirst()
+                    .orElseThrow(() -> new IOException("no runtime/target/*-all.jar: run mvn install first"));
+        }
+    }
+
+    static Path samplesJar() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("..", "samples", "target"))) {
+            return files.filter(p -> p.getFileName().toString().matches("lora4j-samples-.*\\d(-SNAPSHOT)?\\.jar"))
+                    .findFirst().orElseThrow(() -> new IOException("no samples jar in samples/target: run mvn install first"));
+        }
+    }
+
+    /** JVM start to first forward, with {@code -javaagent} ÷ without (the same classpath otherwise). */
+    public static Pair startup(int runs) throws IOException, InterruptedException {
+        Path all = allJar().toAbsolutePath();
+        String classpath = String.join(File.pathSeparator, all.toString(), samplesJar().toAbsolutePath().toString(),
+                Path.of("target", "test-classes").toAbsolutePath().toString());
+        List<Double> with = new ArrayList<>();
+        List<Double> without = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            with.add(firstForward(List.of("-javaagent:" + all), classpath));
+            without.add(firstForward(List.of(), classpath));
+        }
+        return new Pair("JVM start to first forward: with -javaagent / without", runs, median(with), median(without));
+    }
+
+    private static double firstForward(List<String> jvmArgs, String classpath) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx1g"));
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", classpath, FirstForward.class.getName()));
+        String output = run(command);
+        for (String line : output.split("\n")) {
+            if (line.startsWith("first-forward-ms ")) {
+                return Double.parseDouble(line.substring("first-forward-ms ".length()).trim());
+            }
+        }
+        throw new IOException("no first-forward-ms line in: " + output);
+    }
+
+    /**
+     * The merge CLI ({@code -Xmx512m}) on a synthetic checkpoint of {@code megabytes} MB ÷ copying
+     * the file; both read the same, warm file.
+     */
+    public static Pair mergeVersusCopy(int megabytes, int runs, Path work) throws IOException, InterruptedException {
+        Files.createDirectories(work);
+        Path base = work.resolve("base.safetensors");
+        Path adapter = work.resolve("adapter");
+        int layers = writeCheckpoint(base, adapter, megabytes);
+        Path merged = work.resolve("merged.safetensors");
+        Path copy = work.resolve("copy.safetensors");
+        List<String> merge = List.of(javaBinary(), "-Xmx512m", "-jar", allJar().toAbsolutePath().toString(), "merge",
+                "--base", base.toString(), "--adapter", adapter.toString(), "--out", merged.toString());
+        List<Double> mergeTimes = new ArrayList<>();
+        List<Double> copyTimes = new ArrayList<>();
+        Files.copy(base, copy, StandardCopyOption.REPLACE_EXISTING); // warm the page cache
+        for (int i = 0; i < runs; i++) {
+            long start = System.nanoTime();
+            run(merge);
+            mergeTimes.add((System.nanoTime() - start) / 1e6);
+            start = System.nanoTime();
+            Files.copy(base, copy, StandardCopyOption.REPLACE_EXISTING);
+            copyTimes.add((System.nanoTime() - start) / 1e6);
+        }
+        long size = Files.size(base);
+        for (Path p : List.of(base, merged, copy)) {
+            Files.deleteIfExists(p);
+        }
+        return new Pair(String.format(Locale.ROOT, "merge tool (-Xmx512m, %.2f GB float32 checkpoint, %d adapted layers) / file copy",
+                size / 1e9, layers), runs, median(mergeTimes), median(copyTimes));
+    }
+
+    /** A checkpoint of 1024×1024 float32 layers and an r=8 adapter on every second one. */
+    private static int writeCheckpoint(Path base, Path adapterDir, int megabytes) throws IOException {
+        int layers = Math.max(2, megabytes / 4);
+        SafetensorsHeader.Builder header = SafetensorsHeader.builder();
+        for (int i = 0; i < layers; i++) {
+            header.tensor("model.layers." + i + ".proj.weight", DType.F32, 1024, 1024);
+        }
+        Random random = new Random(5);
+        ByteBuffer block = ByteBuffer.allocate(1024 * 1024 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        try (SafetensorsWriter writer = SafetensorsWriter.open(base, header.build())) {
+            for (int i = 0; i < layers; i++) {
+                block.clear();
+                for (int j = 0; j < 1024 * 1024; j++) {
+                    block.putFloat((float) (random.nextGaussian() * 0.02));
+                }
+                block.flip();
+                writer.write(writer.nextTensor(), block);
+            }
+            writer.commit();
+        }
+        Files.createDirectories(adapterDir);
+        Map<String, org.nd4j.linalg.api.ndarray.INDArray> factors = new HashMap<>();
+        List<String> targets = new ArrayList<>();
+        for (int i = 0; i < layers; i += 2) {
+            String path = "model.layers." + i + ".proj";
+            targets.add(path);
+            factors.put("base_model.model." + path + ".lora_A.weight", Nd4j.randn(i, new long[] {8, 1024}).castTo(
+                    org.nd4j.linalg.api.buffer.DataType.FLOAT).muli(0.01));
+            factors.put("base_model.model." + path + ".lora_B.weight", Nd4j.randn(i + 1L, new long[] {1024, 8}).castTo(
+                    org.nd4j.linalg.api.buffer.DataType.FLOAT).muli(0.01));
+        }
+        SafetensorsWriter.write(adapterDir.resolve("adapter_model.safetensors"), factors, Map.of());
+        PeftAdapterConfig.lora(8, 16, TargetModules.names(targets)).write(adapterDir.resolve(PeftAdapterConfig.FILE_NAME));
+        return targets.size();
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static String run(List<String> command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int exit = process.waitFor();
+        if (exit != 0) {
+            throw new IOException("exit " + exit + " from " + command + ":\n" + output);
+        }
+        return output;
+    }
+
+    private static double median(List<Double> values) {
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return SideBySide.quantile(sorted, 0.5);
+    }
+}
