@@ -25,7 +25,6 @@ import net.bytebuddy.agent.ByteBuddyAgent;
  * LoraModel<MyModel> lora = Lora.adopt(model);
  * }</pre>
  *
- *
  * <h2>Target specs: classes without {@code @LoRA}</h2>
  *
  * <p>For model classes that cannot be annotated (third-party code), a {@link TargetSpec} names the
