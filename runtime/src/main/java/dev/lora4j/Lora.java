@@ -1,6 +1,7 @@
 package dev.lora4j;
 
 import dev.lora4j.inject.AnnotationInjector;
+import dev.lora4j.inject.TargetInjector;
 import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
@@ -15,10 +16,13 @@ import java.nio.file.Path;
  *   <li>{@link #wrap}: adapters on the layers a {@link LoraConfig} targets (PEFT's
  *       {@code get_peft_model});
  *   <li>{@link #inject}: adapters on the {@code @LoRA} fields, without the agent;
- *   <li>{@link #adopt}: a model whose adapters the agent already attached at construction;
+ *   <li>{@link #adopt}: a model whose adapters the agent already attached at construction, from
+ *       {@code @LoRA} fields or from a {@link dev.lora4j.agent.TargetSpec target spec};
  *   <li>{@link #load}: a PEFT adapter directory onto a plain model (PEFT's
  *       {@code PeftModel.from_pretrained}), and {@link #save} back (PEFT's {@code save_pretrained}).
  * </ul>
+ *
+ * <p>Kotlin users find the same operations as a DSL in {@link dev.lora4j.dsl.LoraDsl}.
  */
 public final class Lora {
 
@@ -35,12 +39,18 @@ public final class Lora {
      */
     public static <M extends Module> LoraModel<M> inject(M model) {
         AnnotationInjector.injectTree(model);
-        return LoraModel.adopt(model);
+        return adopt(model);
     }
 
-    /** Takes over a model whose {@code @LoRA} fields the agent adapted at construction. */
+    /**
+     * Takes over a model the agent adapted at construction: through its {@code @LoRA} fields, or
+     * through a target spec, whose {@link LoraConfig} then becomes the adapter's configuration (with
+     * its bias mode and {@code modules_to_save}).
+     */
     public static <M extends Module> LoraModel<M> adopt(M model) {
-        return LoraModel.adopt(model);
+        return TargetInjector.configOf(model)
+                .map(config -> LoraModel.adopt(model, LoraModel.DEFAULT_ADAPTER, config))
+                .orElseGet(() -> LoraModel.adopt(model));
     }
 
     /**

@@ -2,11 +2,15 @@ package dev.lora4j.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lora4j.Lora;
 import dev.lora4j.agent.AgentInstallation;
 import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.it.thirdparty.EarlyModel;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,6 +55,20 @@ class SelfAttachDoorTest extends FrontDoorContract {
         assertSame(installation, LoraAgent.install(), "installing again changes nothing");
         assertSame(installation, LoraAgent.installation().orElseThrow());
         assertEquals(ADAPTED, adaptedPaths(newModel()), "the constructor was instrumented: adapters without inject");
+    }
+
+    @Test
+    void aTargetSpecFileAddedAtRunTimeRetransformsItsAlreadyLoadedClass() {
+        assertNull(new EarlyModel().proj.lora(), "loaded and constructed before the spec");
+        Path spec = Path.of(System.getProperty("lora4j.agent.specs"), "early-model.json");
+        assertSame(installation, LoraAgent.install(spec));
+        assertSame(installation, LoraAgent.install(spec), "adding the same file again changes nothing");
+        assertEquals(1, installation.targetSpecs().size());
+        assertTrue(installation.transformedClasses().contains(EarlyModel.class.getName()));
+        EarlyModel model = new EarlyModel();
+        assertEquals(List.of("proj"), adaptedPaths(model));
+        assertEquals(2 * (4 + 4), model.trainableParameterCount());
+        assertEquals(installation.targetSpecs().get(0).config(), Lora.adopt(model).config("default"));
     }
 
     @Test

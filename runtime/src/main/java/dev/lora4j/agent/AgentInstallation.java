@@ -1,6 +1,7 @@
 package dev.lora4j.agent;
 
 import java.lang.instrument.Instrumentation;
+import java.util.List;
 import java.util.Set;
 
 /** The state of the lora4j agent in this JVM, the same object for every installation call. */
@@ -24,4 +25,7 @@ public interface AgentInstallation {
 
     /** Binary names of the classes whose constructors the agent instrumented so far; a snapshot. */
     Set<String> transformedClasses();
+
+    /** The target specs in force, in the order added; a snapshot. */
+    List<TargetSpec> targetSpecs();
 }

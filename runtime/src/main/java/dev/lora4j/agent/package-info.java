@@ -21,5 +21,12 @@
  * {@link dev.lora4j.inject.AnnotationInjector#injectOwnFields}, the same insertion
  * {@code Lora.inject} uses; the forward pass is not instrumented. The JDK, Byte Buddy, ND4J and
  * lora4j's own runtime packages are never instrumented.
+ *
+ * <p>Classes that cannot be annotated are named, with a PEFT-style config, in a {@link
+ * dev.lora4j.agent.TargetSpec}: {@code -javaagent:lora4j-runtime-<version>.jar=config=lora.json}, or
+ * {@link dev.lora4j.agent.LoraAgent#install(java.nio.file.Path)} in code. Their constructors are
+ * instrumented by name, and when the outermost one finishes the model is adapted as
+ * {@code Lora.wrap(model, config)} would (the rule for subclasses and nested models is in {@link
+ * dev.lora4j.agent.LoraAgent}).
  */
 package dev.lora4j.agent;

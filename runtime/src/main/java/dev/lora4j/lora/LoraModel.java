@@ -96,6 +96,43 @@ public final class LoraModel<M extends Module> {
      * @throws IllegalArgumentException when the model carries no adapter
      */
     public static <M extends Module> LoraModel<M> adopt(M model) {
+        LoraModel<M> lora = adoptLayers(model);
+        lora.setActiveAdapters(lora.configs.keySet().iterator().next());
+        return lora;
+    }
+
+    /**
+     * Like {@link #adopt(Module)}, for a model whose adapter {@code adapterName} was attached as
+     * {@code config} says (by the agent, from a target spec): {@code config} is recorded as that
+     * adapter's configuration, its bias mode and {@code modules_to_save} apply as in {@link #wrap},
+     * and it becomes the active adapter.
+     *
+     * @throws IllegalArgumentException when no layer carries an adapter named {@code adapterName}
+     */
+    public static <M extends Module> LoraModel<M> adopt(M model, String adapterName, LoraConfig config) {
+        LoraModel<M> lora = adoptLayers(model);
+        if (!lora.configs.containsKey(adapterName)) {
+            throw new IllegalArgumentException(model.getClass().getName() + " carries no adapter named '" + adapterName
+                    + "'; adapters: " + lora.configs.keySet());
+        }
+        lora.configs.put(adapterName, config);
+        Set<String> paths = new java.util.LinkedHashSet<>();
+        lora.layers().forEach((path, layer) -> {
+            if (layer.adapter(adapterName) != null) {
+                paths.add(path);
+            }
+        });
+        lora.applyBiasMode(config.bias(), paths);
+        model.namedModules().forEach((path, module) -> {
+            if (!path.isEmpty() && config.savesModule(path)) {
+                lora.modulesToSave.register(path, module);
+            }
+        });
+        lora.setActiveAdapters(adapterName);
+        return lora;
+    }
+
+    private static <M extends Module> LoraModel<M> adoptLayers(M model) {
         LoraModel<M> lora = new LoraModel<>(model);
         Map<String, LoraLayer> layers = lora.layers();
         if (layers.isEmpty()) {
@@ -111,7 +148,6 @@ public final class LoraModel<M extends Module> {
             }
         });
         lora.configs.putAll(ConfigDescription.describe(layers));
-        lora.setActiveAdapters(lora.configs.keySet().iterator().next());
         return lora;
     }
 

@@ -14,6 +14,7 @@ import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.asm.Advice;
 import net.bytebuddy.asm.AsmVisitorWrapper;
 import net.bytebuddy.description.type.TypeDescription;
+import net.bytebuddy.dynamic.DynamicType;
 import net.bytebuddy.matcher.ElementMatcher;
 
 /**
@@ -33,10 +34,13 @@ public final class LoraAgentBuilder {
             "org.junit.", "org.opentest4j.", "org.apiguardian.", "org.apache.maven.surefire.",
             "dev.lora4j.api.", "dev.lora4j.agent.", "dev.lora4j.autograd.", "dev.lora4j.inject.",
             "dev.lora4j.lora.", "dev.lora4j.nn.", "dev.lora4j.guice.", "dev.lora4j.train.", "dev.lora4j.io.",
-            "dev.lora4j.cli.", "dev.lora4j.processor.");
+            "dev.lora4j.cli.", "dev.lora4j.processor.", "dev.lora4j.dsl.", "dev.lora4j.pipeline.");
 
-    /** The constructor-exit advice, built once. */
+    /** The constructor-exit advice for {@code @LoRA} classes, built once. */
     private static final AsmVisitorWrapper CONSTRUCTOR_EXIT = Advice.to(ConstructorAdvice.class).on(isConstructor());
+
+    /** The constructor-exit advice for classes a target spec names, built once. */
+    private static final AsmVisitorWrapper TARGET_EXIT = Advice.to(TargetConstructorAdvice.class).on(isConstructor());
 
     private LoraAgentBuilder() {}
 
@@ -46,8 +50,12 @@ public final class LoraAgentBuilder {
      * @param retransform whether classes loaded before installation are retransformed (for a late
      *     attach); a {@code -javaagent:} start has nothing to catch up with
      * @param listener records transformed classes and logs failures
+     * @param targets the target specs, consulted by name at every class load (specs added later
+     *     apply to classes loaded later)
      */
-    public static AgentBuilder create(Instrumentation instrumentation, boolean retransform, TransformationListener listener) {
+    public static AgentBuilder create(Instrumentation instrumentation, boolean retransform, TransformationListener listener,
+            TargetRegistry targets) {
+        LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice(), targets);
         AgentBuilder builder = new AgentBuilder.Default()
                 .disableClassFormatChanges()
                 .with(AgentBuilder.TypeStrategy.Default.DECORATE)
@@ -64,14 +72,41 @@ public final class LoraAgentBuilder {
         return builder
                 .ignore(ignoredTypes())
                 .or(any(), isBootstrapClassLoader().or(isExtensionClassLoader()))
-                .type(new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice()))
-                .transform((type, description, loader, module, domain) -> type.visit(CONSTRUCTOR_EXIT))
+                .type(matcher)
+                .transform((type, description, loader, module, domain) -> {
+                    DynamicType.Builder<?> woven = type;
+                    if (matcher.isAnnotated(description, loader)) {
+                        woven = woven.visit(CONSTRUCTOR_EXIT);
+                    }
+                    if (matcher.isTarget(description)) {
+                        woven = woven.visit(TARGET_EXIT);
+                    }
+                    return woven;
+                })
                 .assureReadEdgeTo(instrumentation, AgentHooks.class);
     }
 
-    /** The advice on every constructor of a matched class. */
+    /** The advice on every constructor of a class with {@code @LoRA} fields. */
     static AsmVisitorWrapper constructorExit() {
         return CONSTRUCTOR_EXIT;
+    }
+
+    /** The advice on every constructor of a class a target spec names. */
+    static AsmVisitorWrapper targetExit() {
+        return TARGET_EXIT;
+    }
+
+    /** Whether the agent never instruments {@code className}, whatever names it. */
+    public static boolean isIgnored(String className) {
+        if (className.equals("dev.lora4j.Lora")) {
+            return true;
+        }
+        for (String prefix : IGNORED_PREFIXES) {
+            if (className.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -8,9 +8,10 @@ import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.utility.JavaModule;
 
 /**
- * Which classes get the constructor advice: those an index lists by name, and, for classes
- * compiled without the processor, those declaring a field annotated {@code dev.lora4j.api.LoRA}
- * (compared by name, from the class file: nothing is loaded).
+ * Which classes get constructor advice: those an index lists by name and, for classes compiled
+ * without the processor, those declaring a field annotated {@code dev.lora4j.api.LoRA} (compared by
+ * name, from the class file: nothing is loaded) get the {@code @LoRA} advice; those a {@link
+ * dev.lora4j.agent.TargetSpec} names get the target advice.
  */
 final class LoraTypeMatcher implements AgentBuilder.RawMatcher {
 
@@ -19,10 +20,12 @@ final class LoraTypeMatcher implements AgentBuilder.RawMatcher {
 
     private final IndexedClasses index;
     private final FallbackNotice notice;
+    private final TargetRegistry targets;
 
-    LoraTypeMatcher(IndexedClasses index, FallbackNotice notice) {
+    LoraTypeMatcher(IndexedClasses index, FallbackNotice notice, TargetRegistry targets) {
         this.index = index;
         this.notice = notice;
+        this.targets = targets;
     }
 
     @Override
@@ -30,6 +33,9 @@ final class LoraTypeMatcher implements AgentBuilder.RawMatcher {
             Class<?> classBeingRedefined, ProtectionDomain protectionDomain) {
         if (type.isInterface()) {
             return false;
+        }
+        if (isTarget(type)) {
+            return true;
         }
         if (index.lists(loader, type.getName())) {
             return true;
@@ -39,6 +45,16 @@ final class LoraTypeMatcher implements AgentBuilder.RawMatcher {
             return true;
         }
         return false;
+    }
+
+    /** Whether a target spec names {@code type}: it gets the target advice. */
+    boolean isTarget(TypeDescription type) {
+        return targets.names(type.getName());
+    }
+
+    /** Whether {@code type} is indexed or declares a {@code @LoRA} field: it gets the {@code @LoRA} advice. */
+    boolean isAnnotated(TypeDescription type, ClassLoader loader) {
+        return index.lists(loader, type.getName()) || declaresLoraField(type);
     }
 
     /** Whether {@code type} itself declares a field annotated {@code @LoRA}. */

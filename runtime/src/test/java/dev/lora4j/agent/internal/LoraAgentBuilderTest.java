@@ -22,10 +22,12 @@ class LoraAgentBuilderTest {
         "java.lang.String", "jdk.internal.misc.Unsafe", "sun.misc.Unsafe", "net.bytebuddy.ByteBuddy",
         "org.nd4j.linalg.factory.Nd4j", "org.bytedeco.javacpp.Loader", "dev.lora4j.Lora", "dev.lora4j.nn.Linear",
         "dev.lora4j.agent.internal.AgentHooks", "dev.lora4j.inject.AnnotationInjector", "dev.lora4j.api.LoRA",
+        "dev.lora4j.dsl.LoraDsl", "dev.lora4j.pipeline.FineTuning",
         "org.junit.jupiter.api.Test"
     })
     void ignoresTheJdkLibrariesAndLora4jItself(String name) {
         assertTrue(IGNORED.matches(named(name)), name);
+        assertTrue(LoraAgentBuilder.isIgnored(name), name + ": target specs are refused for it too");
     }
 
     @ParameterizedTest
@@ -35,5 +37,6 @@ class LoraAgentBuilderTest {
     })
     void looksAtUserClasses(String name) {
         assertFalse(IGNORED.matches(named(name)), name);
+        assertFalse(LoraAgentBuilder.isIgnored(name), name);
     }
 }

@@ -61,7 +61,7 @@ class LoraTypeMatcherTest {
         writeIndex(dir, LoraIndex.HEADER + "\n" + Plain.class.getName() + "\tq\n");
         try (URLClassLoader indexed = new URLClassLoader(new URL[] {dir.toUri().toURL()}, loader);
                 LogCapture log = new LogCapture()) {
-            LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice());
+            LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice(), new TargetRegistry());
             assertTrue(matcher.matches(describe(Plain.class), indexed, null, null, null));
             assertFalse(matcher.matches(describe(Plain.class), loader, null, null, null), "no index on this loader");
             assertTrue(log.at(Level.INFO).isEmpty(), "no fallback notice for an indexed class");
@@ -71,7 +71,7 @@ class LoraTypeMatcherTest {
     @Test
     void fallsBackToTheAnnotationByNameAndSaysSoOnce() {
         try (LogCapture log = new LogCapture()) {
-            LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice());
+            LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice(), new TargetRegistry());
             assertTrue(matcher.matches(describe(Annotated.class), loader, null, null, null));
             assertTrue(matcher.matches(describe(Annotated.class), loader, null, null, null));
             assertTrue(matcher.matches(describe(AlsoAnnotated.class), loader, null, null, null));
@@ -84,7 +84,7 @@ class LoraTypeMatcherTest {
 
     @Test
     void leavesClassesWithoutLoraFieldsAlone() {
-        LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice());
+        LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice(), new TargetRegistry());
         assertFalse(matcher.matches(describe(Plain.class), loader, null, null, null), "another annotation");
         assertFalse(matcher.matches(describe(SubOfAnnotated.class), loader, null, null, null), "holds, not declares");
         assertFalse(matcher.matches(describe(Other.class), loader, null, null, null), "an interface");
@@ -95,7 +95,7 @@ class LoraTypeMatcherTest {
         writeIndex(dir, LoraIndex.HEADER + "\nno tab here\n");
         try (URLClassLoader broken = new URLClassLoader(new URL[] {dir.toUri().toURL()}, loader);
                 LogCapture log = new LogCapture()) {
-            LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice());
+            LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice(), new TargetRegistry());
             assertFalse(matcher.matches(describe(Plain.class), broken, null, null, null));
             assertTrue(matcher.matches(describe(Annotated.class), broken, null, null, null));
             List<LogRecord> warnings = log.at(Level.WARNING);

@@ -1,0 +1,124 @@
+package dev.lora4j.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lora4j.api.LoraInit;
+import dev.lora4j.io.internal.PeftJson;
+import dev.lora4j.lora.LoraConfig;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+
+/**
+ * Turns a PEFT LoRA configuration ({@link PeftAdapterConfig}) into a lora4j {@link LoraConfig},
+ * strictly: whatever lora4j cannot do exactly as PEFT would is refused with a one-line {@link
+ * PeftConfigException} naming the source and the field, never silently approximated. Used for the
+ * agent's target specs ({@code -javaagent:lora4j.jar=config=lora.json}) and for any code that
+ * starts from a PEFT-style JSON file.
+ *
+ * <table>
+ *   <caption>Field by field</caption>
+ *   <tr><th>PEFT field</th><th>lora4j</th></tr>
+ *   <tr><td>{@code r} (default 8)</td><td>{@link LoraConfig#rank()}</td></tr>
+ *   <tr><td>{@code lora_alpha} (default 8, as in PEFT, whatever {@code r} is)</td><td>{@link LoraConfig#alpha()}</td></tr>
+ *   <tr><td>{@code lora_dropout}</td><td>{@link LoraConfig#dropout()}</td></tr>
+ *   <tr><td>{@code target_modules}: a list of names, or one regex string</td>
+ *       <td>{@link LoraConfig#targetModules()} (suffix match) or {@link LoraConfig#targetRegex()} (whole path);
+ *       required; {@code "all-linear"} is refused</td></tr>
+ *   <tr><td>{@code exclude_modules}: a list of names</td><td>{@link LoraConfig#excludeModules()}; a regex is refused</td></tr>
+ *   <tr><td>{@code rank_pattern}, {@code alpha_pattern}</td><td>the same, order kept (first matching key wins)</td></tr>
+ *   <tr><td>{@code modules_to_save}</td><td>{@link LoraConfig#modulesToSave()} (duplicates dropped)</td></tr>
+ *   <tr><td>{@code bias}</td><td>{@link LoraConfig#bias()}</td></tr>
+ *   <tr><td>{@code use_rslora}</td><td>{@link LoraConfig#rslora()}</td></tr>
+ *   <tr><td>{@code init_lora_weights}: true, false, {@code "gaussian"}</td>
+ *       <td>{@link LoraInit#KAIMING_UNIFORM}, {@link LoraInit#RANDOM}, {@link LoraInit#GAUSSIAN}; other schemes refused</td></tr>
+ *   <tr><td>{@code fan_in_fan_out}</td><td>{@link LoraConfig#fanInFanOut()}</td></tr>
+ *   <tr><td>{@code use_dora}, {@code lora_bias}, {@code target_parameters}, {@code layers_to_transform}</td>
+ *       <td>refused when set (lora4j does not implement them)</td></tr>
+ * </table>
+ *
+ * <p>Fields that do not change which layers are adapted or how ({@code task_type}, {@code
+ * base_model_name_or_path}, {@code inference_mode}, ...) are ignored.
+ */
+public final class PeftConfigConverter {
+
+    private PeftConfigConverter() {}
+
+    /**
+     * The lora4j configuration {@code peft} describes.
+     *
+     * @throws PeftConfigException naming {@link PeftAdapterConfig#source()} and the field, for a
+     *     missing {@code target_modules}, a PEFT feature lora4j does not implement, or a value
+     *     {@link LoraConfig.Builder#build()} rejects
+     */
+    public static LoraConfig toLoraConfig(PeftAdapterConfig peft) {
+        refuseUnsupported(peft);
+        LoraConfig.Builder b = LoraConfig.builder()
+                .rank(peft.r())
+                .alpha(peft.loraAlpha())
+                .dropout(peft.loraDropout())
+                .rslora(peft.useRslora())
+                .init(init(peft))
+                .fanInFanOut(peft.fanInFanOut())
+                .bias(peft.bias())
+                .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new));
+        TargetModules targets = peft.targetModules().orElseThrow(() -> fail(peft, "target_modules",
+                "is missing: list the layers to adapt (e.g. [\"query\", \"value\"]) or give a regex over module paths"));
+        if (targets.isAllLinear()) {
+            throw fail(peft, "target_modules", "\"all-linear\" is not supported by lora4j; list the layer names or give a regex");
+        }
+        if (targets.isRegex()) {
+            b.targetRegex(targets.regex());
+        } else {
+            b.targetModules(targets.names().toArray(String[]::new));
+        }
+        Optional<TargetModules> exclude = peft.excludeModules();
+        if (exclude.isPresent()) {
+            if (exclude.get().isRegex()) {
+                throw fail(peft, "exclude_modules", "as a regex is not supported by lora4j; give a list of module names");
+            }
+            b.excludeModules(exclude.get().names().toArray(String[]::new));
+        }
+        peft.rankPattern().forEach(b::rankPattern);
+        peft.alphaPattern().forEach(b::alphaPattern);
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new PeftConfigException(peft.source() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static LoraInit init(PeftAdapterConfig peft) {
+        return peft.loraInit().orElseThrow(() -> fail(peft, "init_lora_weights",
+                PeftJson.write(peft.get("init_lora_weights")) + " is not supported by lora4j; use true, false or \"gaussian\""));
+    }
+
+    private static void refuseUnsupported(PeftAdapterConfig peft) {
+        if (peft.useDora()) {
+            throw fail(peft, "use_dora", "is true, but DoRA is not supported by lora4j");
+        }
+        if (isSet(peft.get("lora_bias"))) {
+            throw fail(peft, "lora_bias", "is set, but a bias on lora_B is not supported by lora4j");
+        }
+        if (isSet(peft.get("target_parameters"))) {
+            throw fail(peft, "target_parameters", "is set, but lora4j adapts layers, not parameters; use target_modules");
+        }
+        if (!peft.layersToTransform().isEmpty()) {
+            throw fail(peft, "layers_to_transform", "is not supported by lora4j; select layers with a target_modules regex "
+                    + "such as \"blocks\\\\.[01]\\\\.attention\\\\.(query|value)\"");
+        }
+    }
+
+    /** Whether a field is present with a value other than null, false, an empty list or an empty object. */
+    private static boolean isSet(JsonNode value) {
+        if (value == null || value.isNull()) {
+            return false;
+        }
+        if (value.isBoolean()) {
+            return value.booleanValue();
+        }
+        return !(value.isContainerNode() && value.isEmpty());
+    }
+
+    private static PeftConfigException fail(PeftAdapterConfig peft, String field, String problem) {
+        return new PeftConfigException(peft.source() + ": field '" + field + "' " + problem);
+    }
+}

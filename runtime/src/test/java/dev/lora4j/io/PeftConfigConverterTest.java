@@ -1,0 +1,121 @@
+package dev.lora4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.api.BiasMode;
+import dev.lora4j.api.LoraInit;
+import dev.lora4j.lora.LoraConfig;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** PEFT adapter_config.json fields to a LoraConfig: every field that maps, every one refused. */
+class PeftConfigConverterTest {
+
+    private static LoraConfig convert(String members) {
+        return PeftConfigConverter.toLoraConfig(PeftAdapterConfig.parse("{\"peft_type\": \"LORA\"" + members + "}", "lora.json"));
+    }
+
+    private static String refusal(String members) {
+        return assertThrows(PeftConfigException.class, () -> convert(members)).getMessage();
+    }
+
+    @Test
+    void everyFieldLora4jKnowsCarriesOver() {
+        LoraConfig config = convert(", \"r\": 4, \"lora_alpha\": 12, \"lora_dropout\": 0.1,"
+                + " \"target_modules\": [\"query\", \"value\"], \"exclude_modules\": [\"blocks.0.attention.value\"],"
+                + " \"rank_pattern\": {\"value\": 2, \"blocks\\\\.1\\\\..*\": 3}, \"alpha_pattern\": {\"value\": 6.5},"
+                + " \"modules_to_save\": [\"head\", \"head\"], \"bias\": \"lora_only\", \"use_rslora\": true,"
+                + " \"init_lora_weights\": \"gaussian\", \"fan_in_fan_out\": true, \"task_type\": \"CAUSAL_LM\"");
+        assertEquals(4, config.rank());
+        assertEquals(12.0, config.alpha());
+        assertEquals(0.1, config.dropout());
+        assertEquals(List.of("query", "value"), config.targetModules());
+        assertNull(config.targetRegex());
+        assertEquals(List.of("blocks.0.attention.value"), config.excludeModules());
+        assertEquals(List.of("value", "blocks\\.1\\..*"), List.copyOf(config.rankPattern().keySet()), "file order kept");
+        assertEquals(Map.of("value", 2, "blocks\\.1\\..*", 3), config.rankPattern());
+        assertEquals(Map.of("value", 6.5), config.alphaPattern());
+        assertEquals(List.of("head"), config.modulesToSave(), "duplicates dropped");
+        assertEquals(BiasMode.LORA_ONLY, config.bias());
+        assertTrue(config.rslora());
+        assertEquals(LoraInit.GAUSSIAN, config.init());
+        assertTrue(config.fanInFanOut());
+        assertFalse(config.targets("blocks.0.attention.value"), "excluded");
+        assertTrue(config.targets("blocks.1.attention.value"));
+        assertEquals(2, config.specFor("blocks.0.attention.value").rank());
+        assertEquals(3, config.specFor("blocks.1.attention.query").rank());
+        assertEquals(4, config.specFor("blocks.0.attention.query").rank());
+    }
+
+    @Test
+    void absentFieldsTakePeftDefaults() {
+        LoraConfig config = convert(", \"target_modules\": [\"q\"]");
+        assertEquals(8, config.rank());
+        assertEquals(8.0, config.alpha(), "PEFT's lora_alpha default is 8 whatever r is");
+        assertEquals(0.0, config.dropout());
+        assertEquals(LoraInit.KAIMING_UNIFORM, config.init());
+        assertEquals(BiasMode.NONE, config.bias());
+        assertFalse(config.rslora());
+        assertEquals(List.of(), config.excludeModules());
+        assertEquals(4.0, convert(", \"r\": 16, \"lora_alpha\": 4, \"target_modules\": [\"q\"]").alpha());
+    }
+
+    @Test
+    void aTargetStringIsARegexOverWholePaths() {
+        LoraConfig config = convert(", \"target_modules\": \"blocks\\\\.[01]\\\\.attention\\\\.(query|value)\"");
+        assertEquals("blocks\\.[01]\\.attention\\.(query|value)", config.targetRegex());
+        assertTrue(config.targets("blocks.1.attention.query"));
+        assertFalse(config.targets("blocks.2.attention.query"));
+        assertFalse(config.targets("attention.query"));
+    }
+
+    static Stream<Arguments> refusals() {
+        return Stream.of(
+                Arguments.of("",
+                        "lora.json: field 'target_modules' is missing: list the layers to adapt (e.g. [\"query\", \"value\"]) or give a regex over module paths"),
+                Arguments.of(", \"target_modules\": \"all-linear\"",
+                        "lora.json: field 'target_modules' \"all-linear\" is not supported by lora4j; list the layer names or give a regex"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"exclude_modules\": \"x.*\"",
+                        "lora.json: field 'exclude_modules' as a regex is not supported by lora4j; give a list of module names"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"use_dora\": true",
+                        "lora.json: field 'use_dora' is true, but DoRA is not supported by lora4j"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"lora_bias\": true",
+                        "lora.json: field 'lora_bias' is set, but a bias on lora_B is not supported by lora4j"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"target_parameters\": [\"w\"]",
+                        "lora.json: field 'target_parameters' is set, but lora4j adapts layers, not parameters; use target_modules"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa\"",
+                        "lora.json: field 'init_lora_weights' \"pissa\" is not supported by lora4j; use true, false or \"gaussian\""),
+                Arguments.of(", \"target_modules\": []",
+                        "lora.json: target_modules is empty: name the layers to adapt, e.g. targetModules(\"q\", \"v\")"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("refusals")
+    void whatLora4jCannotDoExactlyIsRefusedInOneLineNamingFileAndField(String members, String message) {
+        assertEquals(message, refusal(members));
+    }
+
+    @Test
+    void layersToTransformIsRefusedWithARegexToUseInstead() {
+        String message = refusal(", \"target_modules\": [\"q\"], \"layers_to_transform\": [0, 1]");
+        assertTrue(message.startsWith("lora.json: field 'layers_to_transform' is not supported by lora4j"), message);
+        assertFalse(message.contains("\n"));
+    }
+
+    @Test
+    void unsetOptionalFeaturesAreNotRefused() {
+        LoraConfig config = convert(", \"target_modules\": [\"q\"], \"use_dora\": false, \"lora_bias\": false,"
+                + " \"target_parameters\": null, \"layers_to_transform\": null, \"exclude_modules\": null,"
+                + " \"modules_to_save\": null, \"rank_pattern\": {}, \"alpha_pattern\": {}");
+        assertEquals(List.of("q"), config.targetModules());
+    }
+}
