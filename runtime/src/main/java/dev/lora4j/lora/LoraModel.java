@@ -115,19 +115,13 @@ public final class LoraModel<M extends Module> {
             throw new IllegalArgumentException(model.getClass().getName() + " carries no adapter named '" + adapterName
                     + "'; adapters: " + lora.configs.keySet());
         }
-        lora.configs.put(adapterName, config);
         Set<String> paths = new java.util.LinkedHashSet<>();
         lora.layers().forEach((path, layer) -> {
             if (layer.adapter(adapterName) != null) {
                 paths.add(path);
             }
         });
-        lora.applyBiasMode(config.bias(), paths);
-        model.namedModules().forEach((path, module) -> {
-            if (!path.isEmpty() && config.savesModule(path)) {
-                lora.modulesToSave.register(path, module);
-            }
-        });
+        lora.register(adapterName, config, paths);
         lora.setActiveAdapters(adapterName);
         return lora;
     }
