@@ -3,6 +3,7 @@ package dev.lora4j.io;
 import dev.lora4j.io.internal.AdapterDirectoryWriter;
 import dev.lora4j.io.internal.AdapterLoadPlan;
 import dev.lora4j.io.internal.AdapterStateDict;
+import dev.lora4j.io.internal.FiniteCheck;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraLayer;
@@ -53,6 +54,11 @@ public final class AdapterFiles {
      * Saves every adapter of {@code model}: {@code default} into {@code dir}, any other into {@code
      * dir/<name>}. Each directory is written through staged files that replace the old ones only
      * once both are complete on disk, so a failure leaves that directory's previous adapter intact.
+     * Staged files that a killed process left behind are removed by the next save into that
+     * directory.
+     *
+     * @throws NonFiniteWeightsException when a tensor holds NaN or infinity (that adapter's directory
+     *     is left as it was)
      */
     public static void save(LoraModel<?> model, Path dir, AdapterSaveOptions options) throws IOException {
         for (String adapter : model.adapterNames()) {
@@ -61,7 +67,11 @@ public final class AdapterFiles {
         }
     }
 
-    /** Saves one adapter directly into {@code dir} (no subdirectory), whatever its name. */
+    /**
+     * Saves one adapter directly into {@code dir} (no subdirectory), whatever its name.
+     *
+     * @throws NonFiniteWeightsException when a tensor holds NaN or infinity (nothing is written)
+     */
     public static void saveAdapter(LoraModel<?> model, String adapter, Path dir, AdapterSaveOptions options)
             throws IOException {
         saveAdapter(model, adapter, dir, options, AdapterDirectoryWriter.Checkpoint.NONE);
@@ -71,6 +81,13 @@ public final class AdapterFiles {
             AdapterDirectoryWriter.Checkpoint checkpoint) throws IOException {
         PeftAdapterConfig config = peftConfig(model, adapter, options);
         Map<String, INDArray> tensors = AdapterStateDict.of(model, adapter);
+        for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
+            String problem = FiniteCheck.problem(e.getValue());
+            if (problem != null) {
+                throw new NonFiniteWeightsException("refusing to save adapter '" + adapter + "' to " + dir + ": tensor '"
+                        + e.getKey() + "' holds " + problem + "; nothing was written");
+            }
+        }
         AdapterDirectoryWriter.write(dir, config, tensors, METADATA, checkpoint);
     }
 
