@@ -102,7 +102,10 @@ public final class AdapterFiles {
 
     /**
      * Loads the adapter in {@code dir} into {@code model} as adapter {@code name} (inactive unless it
-     * is the model's first adapter). All-or-nothing; see the class comment.
+     * is the model's first adapter). All-or-nothing; see the class comment. Safe while other
+     * threads run the model: the adapter's factors are complete before any layer shows it, and the
+     * name is known to {@link LoraModel#scope} only after every layer does (trained biases, with
+     * {@code bias} other than none, are written into the shared base layers afterwards).
      *
      * @throws AdapterException for a mismatch, naming the tensor (the model is unchanged)
      * @throws PeftConfigException for an invalid {@code adapter_config.json}
@@ -114,8 +117,8 @@ public final class AdapterFiles {
             throw new IllegalArgumentException("adapter '" + name + "' already exists; adapters: " + model.adapterNames());
         }
         AdapterLoadPlan plan = AdapterLoadPlan.read(model.model(), dir, name);
-        model.addAdapter(name, plan.config(), plan.specs());
-        fill(model, name, plan);
+        model.addAdapter(name, plan.config(), plan.specs(), plan.factors());
+        fillOthers(model, name, plan);
     }
 
     /**
@@ -140,6 +143,10 @@ public final class AdapterFiles {
             layers.get(path).adapter(name).a().value().assign(ab[0]);
             layers.get(path).adapter(name).b().value().assign(ab[1]);
         });
+        fillOthers(model, name, plan);
+    }
+
+    private static void fillOthers(LoraModel<?> model, String name, AdapterLoadPlan plan) {
         plan.modulesToSave().forEach((path, values) -> model.setModuleToSaveValues(name, path, values));
         plan.biases().forEach((bias, value) -> bias.value().assign(value));
     }

@@ -11,7 +11,7 @@ import java.util.function.BiConsumer;
  */
 public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
 
-    private transient L lora;
+    private transient volatile L lora;
 
     /** New, empty adapters for this layer. */
     protected abstract L newLora();
@@ -20,7 +20,7 @@ public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
     public abstract Parameter weight();
 
     /** The LoRA adapters attached to this layer, created on first call. */
-    public final L attachLora() {
+    public final synchronized L attachLora() {
         if (lora == null) {
             lora = newLora();
         }
