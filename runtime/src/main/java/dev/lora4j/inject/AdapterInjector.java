@@ -33,7 +33,7 @@ public final class AdapterInjector {
      *     module paths that exist), or a targeted module is not an adaptable layer
      */
     public static Map<String, LoraLayer> inject(Module root, String adapterName, LoraConfig config) {
-        Random random = config.seed() == null ? Init.random() : new Random(config.seed());
+        Random random = config.seed() == null ? Init.random() : new dev.lora4j.nn.CheckpointableRandom(config.seed());
         Map<String, Module> modules = root.namedModules();
         Map<String, LoraLayer> adapted = new LinkedHashMap<>();
         for (Map.Entry<String, Module> entry : modules.entrySet()) {

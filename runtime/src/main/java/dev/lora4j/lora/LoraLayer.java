@@ -262,6 +262,15 @@ public abstract class LoraLayer {
         }
     }
 
+    /** Reports the generator each adapter's dropout draws from, as {@code lora_dropout.<adapter>}. */
+    public void visitGenerators(BiConsumer<String, Random> visitor) {
+        for (LoraAdapter adapter : adapters.values()) {
+            if (adapter.spec().dropout() > 0) {
+                visitor.accept("lora_dropout." + adapter.name(), adapter.dropoutRandom());
+            }
+        }
+    }
+
     /** Reports the adapters' factors under PEFT's in-memory names, e.g. {@code lora_A.default.weight}. */
     public void visitParameters(BiConsumer<String, Parameter> visitor) {
         for (LoraAdapter adapter : adapters.values()) {

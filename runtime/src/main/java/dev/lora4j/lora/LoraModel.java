@@ -167,7 +167,7 @@ public final class LoraModel<M extends Module> {
         }
         Map<String, Module> modules = model.namedModules();
         checkLayers(modules, name, layers);
-        Random random = config.seed() == null ? Init.random() : new Random(config.seed());
+        Random random = config.seed() == null ? Init.random() : new dev.lora4j.nn.CheckpointableRandom(config.seed());
         Map<String, LoraAdapter> prepared = new LinkedHashMap<>();
         layers.forEach((path, spec) -> {
             LoraAdapter adapter = AdapterInjector.prepare(modules.get(path), path, name, spec, random);

@@ -37,6 +37,16 @@ public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
         lora = null;
     }
 
+    /** The adapters' dropout generators, e.g. {@code lora_dropout.default}. */
+    @Override
+    protected void visitDirectGenerators(BiConsumer<String, java.util.Random> visitor) {
+        super.visitDirectGenerators(visitor);
+        L layer = lora;
+        if (layer != null) {
+            layer.visitGenerators(visitor);
+        }
+    }
+
     /** The layer's own parameters, then its adapters' factors (e.g. {@code lora_A.default.weight}). */
     @Override
     protected void visitDirectParameters(BiConsumer<String, Parameter> visitor) {
