@@ -2,6 +2,7 @@ package dev.lora4j.inject;
 
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.nn.Embedding;
@@ -32,7 +33,7 @@ public final class AdapterInjector {
      *     module paths that exist), or a targeted module is not an adaptable layer
      */
     public static Map<String, LoraLayer> inject(Module root, String adapterName, LoraConfig config) {
-        Random random = config.seed() == null ? Init.random() : new Random(config.seed());
+        Random random = config.seed() == null ? Init.random() : new dev.lora4j.nn.CheckpointableRandom(config.seed());
         Map<String, Module> modules = root.namedModules();
         Map<String, LoraLayer> adapted = new LinkedHashMap<>();
         for (Map.Entry<String, Module> entry : modules.entrySet()) {
@@ -57,6 +58,20 @@ public final class AdapterInjector {
      *     of that name
      */
     public static LoraLayer attach(Module layer, String where, String adapterName, AdapterSpec spec, Random random) {
+        LoraAdapter adapter = prepare(layer, where, adapterName, spec, random);
+        LoraLayer lora = ((AdaptableLayer<?>) layer).lora();
+        lora.attach(adapter);
+        return lora;
+    }
+
+    /**
+     * Creates one adapter for one layer without making it visible: set its factors' values, then
+     * publish it with {@code ((AdaptableLayer<?>) layer).lora().attach(adapter)}. Loaders use this so
+     * that no thread ever runs a half-loaded adapter.
+     *
+     * @throws IllegalArgumentException as {@link #attach}
+     */
+    public static LoraAdapter prepare(Module layer, String where, String adapterName, AdapterSpec spec, Random random) {
         if (!(layer instanceof AdaptableLayer<?> adaptable)) {
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getName()
                     + ", which cannot be adapted; LoRA applies to Linear and Embedding layers");
@@ -65,8 +80,7 @@ public final class AdapterInjector {
         if (lora.adapter(adapterName) != null) {
             throw new IllegalArgumentException(where + " already has an adapter named '" + adapterName + "'");
         }
-        lora.addAdapter(adapterName, spec, random);
-        return lora;
+        return lora.newAdapter(adapterName, spec, random);
     }
 
     private static String describe(Map<String, Module> modules) {

@@ -3,6 +3,7 @@ package dev.lora4j.io;
 import dev.lora4j.io.internal.AdapterDirectoryWriter;
 import dev.lora4j.io.internal.AdapterLoadPlan;
 import dev.lora4j.io.internal.AdapterStateDict;
+import dev.lora4j.io.internal.FiniteCheck;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraLayer;
@@ -53,6 +54,11 @@ public final class AdapterFiles {
      * Saves every adapter of {@code model}: {@code default} into {@code dir}, any other into {@code
      * dir/<name>}. Each directory is written through staged files that replace the old ones only
      * once both are complete on disk, so a failure leaves that directory's previous adapter intact.
+     * Staged files that a killed process left behind are removed by the next save into that
+     * directory.
+     *
+     * @throws NonFiniteWeightsException when a tensor holds NaN or infinity (that adapter's directory
+     *     is left as it was)
      */
     public static void save(LoraModel<?> model, Path dir, AdapterSaveOptions options) throws IOException {
         for (String adapter : model.adapterNames()) {
@@ -61,7 +67,11 @@ public final class AdapterFiles {
         }
     }
 
-    /** Saves one adapter directly into {@code dir} (no subdirectory), whatever its name. */
+    /**
+     * Saves one adapter directly into {@code dir} (no subdirectory), whatever its name.
+     *
+     * @throws NonFiniteWeightsException when a tensor holds NaN or infinity (nothing is written)
+     */
     public static void saveAdapter(LoraModel<?> model, String adapter, Path dir, AdapterSaveOptions options)
             throws IOException {
         saveAdapter(model, adapter, dir, options, AdapterDirectoryWriter.Checkpoint.NONE);
@@ -71,6 +81,13 @@ public final class AdapterFiles {
             AdapterDirectoryWriter.Checkpoint checkpoint) throws IOException {
         PeftAdapterConfig config = peftConfig(model, adapter, options);
         Map<String, INDArray> tensors = AdapterStateDict.of(model, adapter);
+        for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
+            String problem = FiniteCheck.problem(e.getValue());
+            if (problem != null) {
+                throw new NonFiniteWeightsException("refusing to save adapter '" + adapter + "' to " + dir + ": tensor '"
+                        + e.getKey() + "' holds " + problem + "; nothing was written");
+            }
+        }
         AdapterDirectoryWriter.write(dir, config, tensors, METADATA, checkpoint);
     }
 
@@ -85,7 +102,10 @@ public final class AdapterFiles {
 
     /**
      * Loads the adapter in {@code dir} into {@code model} as adapter {@code name} (inactive unless it
-     * is the model's first adapter). All-or-nothing; see the class comment.
+     * is the model's first adapter). All-or-nothing; see the class comment. Safe while other
+     * threads run the model: the adapter's factors are complete before any layer shows it, and the
+     * name is known to {@link LoraModel#scope} only after every layer does (trained biases, with
+     * {@code bias} other than none, are written into the shared base layers afterwards).
      *
      * @throws AdapterException for a mismatch, naming the tensor (the model is unchanged)
      * @throws PeftConfigException for an invalid {@code adapter_config.json}
@@ -97,8 +117,8 @@ public final class AdapterFiles {
             throw new IllegalArgumentException("adapter '" + name + "' already exists; adapters: " + model.adapterNames());
         }
         AdapterLoadPlan plan = AdapterLoadPlan.read(model.model(), dir, name);
-        model.addAdapter(name, plan.config(), plan.specs());
-        fill(model, name, plan);
+        model.addAdapter(name, plan.config(), plan.specs(), plan.factors());
+        fillOthers(model, name, plan);
     }
 
     /**
@@ -123,6 +143,10 @@ public final class AdapterFiles {
             layers.get(path).adapter(name).a().value().assign(ab[0]);
             layers.get(path).adapter(name).b().value().assign(ab[1]);
         });
+        fillOthers(model, name, plan);
+    }
+
+    private static void fillOthers(LoraModel<?> model, String name, AdapterLoadPlan plan) {
         plan.modulesToSave().forEach((path, values) -> model.setModuleToSaveValues(name, path, values));
         plan.biases().forEach((bias, value) -> bias.value().assign(value));
     }

@@ -3,6 +3,7 @@ package dev.lora4j.io;
 import dev.lora4j.io.internal.AdapterLoadPlan;
 import dev.lora4j.io.internal.AdapterTensors;
 import dev.lora4j.io.internal.BaseTensorMatcher;
+import dev.lora4j.io.internal.FiniteCheck;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -34,7 +35,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * matches no base tensor or several is an {@link AdapterException} listing the candidates, raised
  * before anything is written. The merge streams: one base tensor (and one adapter pair) is in
  * memory at a time, base tensors are memory-mapped, and the output is written atomically, so a
- * checkpoint larger than the heap merges and a failure leaves {@code out} as it was.
+ * checkpoint larger than the heap merges and a failure leaves {@code out} as it was. Non-finite
+ * weights are never written: a merged or replaced tensor holding NaN or infinity aborts the merge.
  */
 public final class CheckpointMerger {
 
@@ -55,7 +57,9 @@ public final class CheckpointMerger {
      * Merges the adapter in {@code adapterDir} into {@code base}, writing {@code out}.
      *
      * @throws AdapterException when the adapter does not fit the base (unmatched or ambiguous module,
-     *     shape or rank mismatch, non-float weight), naming the tensor
+     *     shape or rank mismatch, non-float weight), naming the tensor, or when a merged or replaced
+     *     weight would hold NaN or infinity (or overflow an F16/BF16 weight); {@code out} is then left
+     *     as it was
      * @throws PeftConfigException for an invalid {@code adapter_config.json}
      * @throws SafetensorsException for a malformed safetensors file
      * @throws IOException if reading or writing fails
@@ -126,9 +130,15 @@ public final class CheckpointMerger {
                     Merge merge = merges.get(t.name());
                     String replacement = replacements.get(t.name());
                     if (merge != null) {
-                        writer.write(t.name(), mergedWeight(checkpoint.read(t.name()), adapter, merge));
+                        INDArray w = mergedWeight(checkpoint.read(t.name()), adapter, merge);
+                        refuseNonFinite(w, t, "merging adapter module '" + merge.pair.module() + "' into base tensor '"
+                                + t.name() + "'", label);
+                        writer.write(t.name(), w);
                     } else if (replacement != null) {
-                        writer.write(t.name(), adapter.read(replacement));
+                        INDArray values = adapter.read(replacement);
+                        refuseNonFinite(values, t, "tensor '" + replacement + "' (replacing base tensor '" + t.name()
+                                + "')", label);
+                        writer.write(t.name(), values);
                     } else {
                         writer.write(t.name(), checkpoint.rawBytes(t.name()));
                         copied++;
@@ -146,6 +156,14 @@ public final class CheckpointMerger {
         INDArray b = adapter.read(merge.pair.b().name()).castTo(w.dataType());
         INDArray delta = merge.transposed ? Nd4j.gemm(a, b, true, true) : Nd4j.gemm(b, a, false, false);
         return w.addi(delta.muli(merge.scaling));
+    }
+
+    private static void refuseNonFinite(INDArray values, TensorInfo target, String what, String label) {
+        String problem = FiniteCheck.problem(values, target.dtype());
+        if (problem != null) {
+            throw new AdapterException(label + ": " + what + " gives " + problem + "; refusing to write non-finite"
+                    + " weights, the output was not written");
+        }
     }
 
     private static void claim(Map<String, String> claimedBy, String target, String by, String label) {

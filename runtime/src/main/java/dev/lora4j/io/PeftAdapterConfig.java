@@ -1,6 +1,12 @@
 package dev.lora4j.io;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.DoubleNode;
@@ -52,7 +58,32 @@ public final class PeftAdapterConfig {
     /** The file name PEFT uses inside an adapter directory. */
     public static final String FILE_NAME = "adapter_config.json";
 
+    /**
+     * The largest {@code adapter_config.json} read: PEFT writes a few kilobytes; a long explicit
+     * {@code target_modules} list of a large model stays far below this.
+     */
+    public static final long MAX_FILE_BYTES = 16L << 20;
+
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    /**
+     * Reads configs strictly: a duplicated key (which value would PEFT use?) and anything after the
+     * object are errors, and Jackson's parser limits are set explicitly (nesting 64 deep, numbers of
+     * 100 digits, strings of 1M characters) so a hostile file fails fast instead of exhausting the
+     * stack or the heap.
+     */
+    private static final ObjectMapper READER = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(64)
+                            .maxNumberLength(100)
+                            .maxStringLength(1 << 20)
+                            .maxNameLength(1 << 16)
+                            .maxDocumentLength(MAX_FILE_BYTES)
+                            .build())
+                    .build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
     private final ObjectNode json;
     private final String source;
@@ -66,11 +97,17 @@ public final class PeftAdapterConfig {
     /**
      * Reads {@code path}, or {@code path/adapter_config.json} when {@code path} is a directory.
      *
-     * @throws PeftConfigException if the file is not valid JSON or not a valid LoRA config
+     * @throws PeftConfigException if the file is not valid JSON or not a valid LoRA config, or is
+     *     larger than {@link #MAX_FILE_BYTES}
      * @throws IOException if it cannot be read
      */
     public static PeftAdapterConfig read(Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        long size = Files.size(file);
+        if (size > MAX_FILE_BYTES) {
+            throw new PeftConfigException(file + ": " + size + " bytes; an adapter_config.json of more than "
+                    + MAX_FILE_BYTES + " bytes is not a PEFT config");
+        }
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
@@ -88,7 +125,7 @@ public final class PeftAdapterConfig {
     public static PeftAdapterConfig parse(String text, String source) {
         JsonNode root;
         try {
-            root = PeftJson.MAPPER.readTree(text);
+            root = READER.readTree(text);
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
@@ -553,6 +590,13 @@ public final class PeftAdapterConfig {
         }
 
         void validate() {
+            for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!allFinite(e.getValue())) {
+                    throw fail(e.getKey(), "holds a number outside the range of a double (such as 1e309);"
+                            + " it would not survive writing the config back");
+                }
+            }
             JsonNode type = json.get("peft_type");
             if (type == null || type.isNull()) {
                 throw fail("peft_type", "is missing; expected \"LORA\"");
@@ -591,9 +635,15 @@ public final class PeftAdapterConfig {
                 }
             }
             stringList("modules_to_save");
+            for (String m : texts("modules_to_save")) {
+                regex("modules_to_save", "(^|.*\\.)" + m + "($|\\..*)", m);
+            }
             JsonNode layersPattern = value("layers_pattern");
             if (layersPattern != null && !layersPattern.isTextual()) {
                 stringList("layers_pattern");
+            }
+            for (String p : texts("layers_pattern")) {
+                regex("layers_pattern", ".*?\\." + p + "\\.(\\d+)\\.", p);
             }
             layers();
             JsonNode init = value("init_lora_weights");
@@ -602,6 +652,18 @@ public final class PeftAdapterConfig {
             }
             patternMap("rank_pattern", true);
             patternMap("alpha_pattern", false);
+        }
+
+        private static boolean allFinite(JsonNode node) {
+            if (node.isFloatingPointNumber()) {
+                return Double.isFinite(node.doubleValue());
+            }
+            for (JsonNode child : node) {
+                if (!allFinite(child)) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         private JsonNode value(String field) {
@@ -637,6 +699,18 @@ public final class PeftAdapterConfig {
                     throw fail(field, "must hold only strings, found " + item);
                 }
             }
+        }
+
+        /** The string or strings of a validated field (none when absent). */
+        private List<String> texts(String field) {
+            JsonNode v = value(field);
+            List<String> out = new ArrayList<>();
+            if (v != null && v.isTextual()) {
+                out.add(v.textValue());
+            } else if (v != null) {
+                v.forEach(n -> out.add(n.textValue()));
+            }
+            return out;
         }
 
         private void layers() {

@@ -35,6 +35,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class SafetensorsFile implements AutoCloseable {
 
+    /** The most dimensions {@link #read(String)} turns into an array (ND4J's limit). */
+    public static final int MAX_ARRAY_RANK = 32;
+
     private final Path path;
     private final String label;
     private final FileChannel channel;
@@ -136,12 +139,17 @@ public final class SafetensorsFile implements AutoCloseable {
      * widened exactly to FLOAT, integer types and BOOL to their ND4J counterparts (see {@link
      * DType#readType()}). Rank-0 tensors give a scalar, tensors with a zero dimension an empty array.
      *
-     * @throws SafetensorsException if there is no such tensor or it is 2 GiB or larger
+     * @throws SafetensorsException if there is no such tensor, it is 2 GiB or larger, or its rank
+     *     exceeds {@link #MAX_ARRAY_RANK}
      * @throws UncheckedIOException if mapping the file fails
      * @throws IllegalStateException after {@link #close()}
      */
     public INDArray read(String name) {
         TensorInfo info = info(name);
+        if (info.rank() > MAX_ARRAY_RANK) {
+            throw new SafetensorsException(label + ": tensor '" + name + "' has rank " + info.rank()
+                    + "; ND4J arrays have at most " + MAX_ARRAY_RANK + " dimensions (rawBytes still reads it)");
+        }
         ByteBuffer bytes = rawBytes(name);
         try {
             return TensorBytes.toArray(bytes, info.dtype(), info.shape());

@@ -1,5 +1,6 @@
 package dev.lora4j.io;
 
+import dev.lora4j.io.internal.BoundedRegex;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -91,13 +92,15 @@ public final class TargetModules {
      * {@code "." + name} suffix of a list entry.
      *
      * @throws UnsupportedOperationException for {@code "all-linear"}, which needs the model
+     * @throws PeftConfigException when the regex backtracks catastrophically on {@code moduleName}
+     *     (see {@link BoundedRegex})
      */
     public boolean matches(String moduleName) {
         if (isAllLinear()) {
             throw new UnsupportedOperationException("'all-linear' target modules depend on the model's layer types");
         }
         if (pattern != null) {
-            return pattern.matcher(moduleName).matches();
+            return BoundedRegex.matches(pattern, moduleName, "regex '" + regex + "'");
         }
         for (String name : names) {
             if (moduleName.equals(name) || moduleName.endsWith("." + name)) {

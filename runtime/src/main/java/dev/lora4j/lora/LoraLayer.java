@@ -3,6 +3,7 @@ package dev.lora4j.lora;
 import dev.lora4j.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -16,13 +17,20 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The LoRA adapters attached to one base layer: several named adapters, one active set at a
  * time, a disabled switch, and merging into the base weight. {@link LoraLinear} and
  * {@link LoraEmbedding} supply the shapes and the forward update.
+ *
+ * <p><b>Threads.</b> The forward pass may run on many threads while one other thread adds or
+ * deletes adapters or switches the active set: the adapter map, the active list and the merged set
+ * are immutable snapshots replaced through volatile fields (copy-on-write), so a reader sees either
+ * the old or the new state, never a map in the middle of a resize, and an adapter becomes visible
+ * only with its final factor values (see {@link #newAdapter} and {@link #attach}). Merging changes
+ * the base weight in place and is not meant to run while other threads compute.
  */
 public abstract class LoraLayer {
 
-    private final Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
-    private final Set<String> merged = new LinkedHashSet<>();
-    private List<String> active = List.of();
-    private boolean disabled;
+    private volatile Map<String, LoraAdapter> adapters = Map.of();
+    private volatile Set<String> merged = Set.of();
+    private volatile List<String> active = List.of();
+    private volatile boolean disabled;
 
     /** The base weight that merging changes. */
     public abstract Parameter baseWeight();
@@ -44,54 +52,80 @@ public abstract class LoraLayer {
      * {@link #setActive}, except that the first adapter becomes active at once.
      */
     public LoraAdapter addAdapter(String name, AdapterSpec spec, Random random) {
+        LoraAdapter adapter = newAdapter(name, spec, random);
+        attach(adapter);
+        return adapter;
+    }
+
+    /**
+     * Creates an adapter for this layer without attaching it: its factors can be given their final
+     * values before {@link #attach} makes it visible to the forward pass.
+     */
+    public LoraAdapter newAdapter(String name, AdapterSpec spec, Random random) {
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
         }
         Parameter[] factors = createFactors(spec, random);
-        LoraAdapter adapter = new LoraAdapter(name, spec, factors[0], factors[1], random);
-        adapters.put(name, adapter);
+        return new LoraAdapter(name, spec, factors[0], factors[1], random);
+    }
+
+    /**
+     * Attaches an adapter made by {@link #newAdapter} on this layer, publishing it to every thread
+     * at once; it joins the active set only through {@link #setActive}, except that the first
+     * adapter becomes active at once.
+     */
+    public synchronized void attach(LoraAdapter adapter) {
+        String name = adapter.name();
+        if (adapters.containsKey(name)) {
+            throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
+        }
+        boolean on = active.isEmpty() || active.contains(name);
+        adapter.a().setTrainable(on);
+        adapter.b().setTrainable(on);
+        Map<String, LoraAdapter> next = new LinkedHashMap<>(adapters);
+        next.put(name, adapter);
+        adapters = Collections.unmodifiableMap(next);
         if (active.isEmpty()) {
             setActive(List.of(name));
-        } else {
-            factors[0].setTrainable(active.contains(name));
-            factors[1].setTrainable(active.contains(name));
         }
-        return adapter;
     }
 
     /** Removes an adapter (unmerging it first when merged). */
-    public void deleteAdapter(String name) {
+    public synchronized void deleteAdapter(String name) {
         LoraAdapter adapter = require(name);
         if (merged.contains(name)) {
             unmerge(List.of(name));
         }
-        adapters.remove(adapter.name());
         List<String> remaining = new ArrayList<>(active);
         remaining.remove(name);
         active = List.copyOf(remaining);
+        Map<String, LoraAdapter> next = new LinkedHashMap<>(adapters);
+        next.remove(adapter.name());
+        adapters = Collections.unmodifiableMap(next);
     }
 
     /**
      * Makes {@code names} (those present on this layer) the active set: their factors train,
      * the others' are frozen.
      */
-    public void setActive(Collection<String> names) {
+    public synchronized void setActive(Collection<String> names) {
         List<String> present = new ArrayList<>();
         for (String name : names) {
             if (adapters.containsKey(name)) {
                 present.add(name);
             }
         }
-        active = List.copyOf(present);
+        List<String> next = List.copyOf(present);
         for (LoraAdapter adapter : adapters.values()) {
-            boolean on = active.contains(adapter.name());
+            boolean on = next.contains(adapter.name());
             adapter.a().setTrainable(on);
             adapter.b().setTrainable(on);
         }
+        active = next;
     }
 
     /** Turns every adapter off (base output only), unmerging merged ones first, or back on. */
-    public void setDisabled(boolean disabled) {
+    public synchronized void setDisabled(boolean disabled) {
         if (disabled && !merged.isEmpty()) {
             unmerge(new ArrayList<>(merged));
         }
@@ -105,7 +139,7 @@ public abstract class LoraLayer {
 
     /** The adapters by name. */
     public Map<String, LoraAdapter> adapters() {
-        return java.util.Collections.unmodifiableMap(adapters);
+        return adapters;
     }
 
     /** The adapter named {@code name}, or {@code null}. */
@@ -120,7 +154,7 @@ public abstract class LoraLayer {
 
     /** The names of the adapters merged into the base weight. */
     public Set<String> merged() {
-        return java.util.Collections.unmodifiableSet(merged);
+        return merged;
     }
 
     /**
@@ -134,21 +168,26 @@ public abstract class LoraLayer {
         if (scope != null) {
             return scoped(scope);
         }
-        if (disabled || active.isEmpty()) {
+        List<String> names = active;
+        if (disabled || names.isEmpty()) {
             return List.of();
         }
-        List<LoraAdapter> out = new ArrayList<>(active.size());
-        for (String name : active) {
-            if (!merged.contains(name)) {
-                out.add(adapters.get(name));
+        Set<String> mergedNow = merged;
+        Map<String, LoraAdapter> all = adapters;
+        List<LoraAdapter> out = new ArrayList<>(names.size());
+        for (String name : names) {
+            LoraAdapter adapter = all.get(name);
+            if (adapter != null && !mergedNow.contains(name)) {
+                out.add(adapter);
             }
         }
         return out;
     }
 
     private List<LoraAdapter> scoped(AdapterScope scope) {
-        if (!merged.isEmpty()) {
-            throw new IllegalStateException("adapters " + merged + " are merged into the weight of this "
+        Set<String> mergedNow = merged;
+        if (!mergedNow.isEmpty()) {
+            throw new IllegalStateException("adapters " + mergedNow + " are merged into the weight of this "
                     + getClass().getSimpleName() + " (" + describeBase() + "); unmerge them before choosing adapters"
                     + " per thread with " + scope);
         }
@@ -156,9 +195,10 @@ public abstract class LoraLayer {
         if (names.isEmpty()) {
             return List.of();
         }
+        Map<String, LoraAdapter> all = adapters;
         List<LoraAdapter> out = new ArrayList<>(names.size());
         for (String name : names) {
-            LoraAdapter adapter = adapters.get(name);
+            LoraAdapter adapter = all.get(name);
             if (adapter != null) {
                 out.add(adapter);
             }
@@ -181,29 +221,52 @@ public abstract class LoraLayer {
     }
 
     /** Adds the given adapters' updates to the base weight: {@code W ← W + s·ΔW}. */
-    public void merge(Collection<String> names) {
+    public synchronized void merge(Collection<String> names) {
         for (String name : names) {
             LoraAdapter adapter = require(name);
-            if (merged.add(name)) {
+            if (!merged.contains(name)) {
                 INDArray w = baseWeight().value();
                 w.addi(deltaWeight(adapter).castTo(w.dataType()));
+                merged = with(merged, name, true);
             }
         }
     }
 
+    private static Set<String> with(Set<String> set, String name, boolean add) {
+        Set<String> next = new LinkedHashSet<>(set);
+        if (add) {
+            next.add(name);
+        } else {
+            next.remove(name);
+        }
+        return Collections.unmodifiableSet(next);
+    }
+
     /** Sets the base weight to {@code weight} and records {@code names} as merged (for safe merging). */
-    void commitMerge(INDArray weight, Collection<String> names) {
+    synchronized void commitMerge(INDArray weight, Collection<String> names) {
         baseWeight().value().assign(weight);
-        merged.addAll(names);
+        Set<String> next = new LinkedHashSet<>(merged);
+        next.addAll(names);
+        merged = Collections.unmodifiableSet(next);
     }
 
     /** Subtracts merged adapters' updates again: {@code W ← W − s·ΔW}. */
-    public void unmerge(Collection<String> names) {
+    public synchronized void unmerge(Collection<String> names) {
         for (String name : names) {
             LoraAdapter adapter = require(name);
-            if (merged.remove(name)) {
+            if (merged.contains(name)) {
                 INDArray w = baseWeight().value();
                 w.subi(deltaWeight(adapter).castTo(w.dataType()));
+                merged = with(merged, name, false);
+            }
+        }
+    }
+
+    /** Reports the generator each adapter's dropout draws from, as {@code lora_dropout.<adapter>}. */
+    public void visitGenerators(BiConsumer<String, Random> visitor) {
+        for (LoraAdapter adapter : adapters.values()) {
+            if (adapter.spec().dropout() > 0) {
+                visitor.accept("lora_dropout." + adapter.name(), adapter.dropoutRandom());
             }
         }
     }

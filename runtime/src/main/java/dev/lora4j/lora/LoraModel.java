@@ -42,11 +42,12 @@ public final class LoraModel<M extends Module> {
     public static final String DEFAULT_ADAPTER = "default";
 
     private final M model;
-    private final Map<String, LoraConfig> configs = new LinkedHashMap<>();
+    /** Copy-on-write: replaced whole, so threads checking adapter names never see it mid-update. */
+    private volatile Map<String, LoraConfig> configs = Map.of();
     private final ModulesToSave modulesToSave = new ModulesToSave();
-    private List<String> active = List.of();
-    private boolean disabled;
-    private boolean unloaded;
+    private volatile List<String> active = List.of();
+    private volatile boolean disabled;
+    private volatile boolean unloaded;
 
     private LoraModel(M model) {
         this.model = model;
@@ -141,7 +142,7 @@ public final class LoraModel<M extends Module> {
                 p.setTrainable(false);
             }
         });
-        lora.configs.putAll(ConfigDescription.describe(layers));
+        lora.configs = Collections.unmodifiableMap(new LinkedHashMap<>(ConfigDescription.describe(layers)));
         return lora;
     }
 
@@ -174,6 +175,21 @@ public final class LoraModel<M extends Module> {
      *     Linear or Embedding of the model
      */
     public void addAdapter(String name, LoraConfig config, Map<String, AdapterSpec> layers) {
+        addAdapter(name, config, layers, Map.of());
+    }
+
+    /**
+     * Like {@link #addAdapter(String, LoraConfig, Map)}, with the factors' values: {@code {A, B}} by
+     * module path (copied; layers not in the map keep their initialisation). The adapter is
+     * published only once complete: every layer's factors hold their values before any layer
+     * shows the adapter, and its name becomes known to {@link #scope} and {@link #config} last, so
+     * threads running the model meanwhile never compute with a half-loaded adapter.
+     *
+     * @throws IllegalArgumentException as {@link #addAdapter(String, LoraConfig, Map)}, or for values
+     *     of the wrong shape
+     */
+    public synchronized void addAdapter(String name, LoraConfig config, Map<String, AdapterSpec> layers,
+            Map<String, INDArray[]> values) {
         checkUsable();
         checkName(name);
         if (configs.containsKey(name)) {
@@ -181,13 +197,32 @@ public final class LoraModel<M extends Module> {
         }
         Map<String, Module> modules = model.namedModules();
         checkLayers(modules, name, layers);
-        Random random = config.seed() == null ? Init.random() : new Random(config.seed());
-        layers.forEach((path, spec) -> AdapterInjector.attach(modules.get(path), path, name, spec, random));
+        Random random = config.seed() == null ? Init.random() : new dev.lora4j.nn.CheckpointableRandom(config.seed());
+        Map<String, LoraAdapter> prepared = new LinkedHashMap<>();
+        layers.forEach((path, spec) -> {
+            LoraAdapter adapter = AdapterInjector.prepare(modules.get(path), path, name, spec, random);
+            INDArray[] ab = values.get(path);
+            if (ab != null) {
+                assign(adapter.a().value(), ab[0], path + " " + name + " A");
+                assign(adapter.b().value(), ab[1], path + " " + name + " B");
+            }
+            prepared.put(path, adapter);
+        });
+        prepared.forEach((path, adapter) -> ((AdaptableLayer<?>) modules.get(path)).lora().attach(adapter));
         register(name, config, layers.keySet());
     }
 
+    private static void assign(INDArray target, INDArray value, String what) {
+        if (!Arrays.equals(target.shape(), value.shape())) {
+            throw new IllegalArgumentException(what + ": values have shape " + Arrays.toString(value.shape())
+                    + ", the factor has " + Arrays.toString(target.shape()));
+        }
+        target.assign(value);
+    }
+
     private void register(String name, LoraConfig config, Set<String> adaptedPaths) {
-        configs.put(name, config);
+        Map<String, LoraConfig> next = new LinkedHashMap<>(configs);
+        next.put(name, config);
         applyBiasMode(config.bias(), adaptedPaths);
         model.namedModules().forEach((path, module) -> {
             if (!path.isEmpty() && config.savesModule(path)) {
@@ -196,6 +231,7 @@ public final class LoraModel<M extends Module> {
         });
         List<String> keep = active.isEmpty() ? List.of(name) : active;
         layers().values().forEach(layer -> layer.setActive(keep));
+        configs = Collections.unmodifiableMap(next);
     }
 
     private static void checkLayers(Map<String, Module> modules, String name, Map<String, AdapterSpec> layers) {
@@ -284,8 +320,21 @@ public final class LoraModel<M extends Module> {
         return AdapterScope.use(adapters);
     }
 
+    /**
+     * Opens a per-thread {@link AdapterScope} pinned to the model's active adapters as they are now
+     * (read once): a request served inside it computes with one consistent set of adapters even when
+     * another thread calls {@link #setActiveAdapters} meanwhile, which switches layers one by one.
+     * An empty scope (base output) when adapters are disabled.
+     *
+     * @throws IllegalStateException as {@link #scope}
+     */
+    public AdapterScope scopeActive() {
+        List<String> now = disabled ? List.of() : active;
+        return scope(now.toArray(String[]::new));
+    }
+
     /** Makes {@code names} the active adapters: they apply in the forward pass and train. */
-    public void setActiveAdapters(String... names) {
+    public synchronized void setActiveAdapters(String... names) {
         checkUsable();
         if (names.length == 0) {
             throw new IllegalArgumentException("name at least one adapter; use disableAdapters() to turn them off");
@@ -309,7 +358,7 @@ public final class LoraModel<M extends Module> {
 
     /** Every adapter name, in the order added. */
     public Set<String> adapterNames() {
-        return Collections.unmodifiableSet(configs.keySet());
+        return configs.keySet();
     }
 
     /** The configuration an adapter was created with. */
@@ -329,7 +378,9 @@ public final class LoraModel<M extends Module> {
                 layer.deleteAdapter(name);
             }
         }
-        configs.remove(name);
+        Map<String, LoraConfig> next = new LinkedHashMap<>(configs);
+        next.remove(name);
+        configs = Collections.unmodifiableMap(next);
         modulesToSave.delete(name);
         List<String> remaining = new ArrayList<>(active);
         remaining.remove(name);

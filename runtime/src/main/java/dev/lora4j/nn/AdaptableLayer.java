@@ -11,7 +11,7 @@ import java.util.function.BiConsumer;
  */
 public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
 
-    private transient L lora;
+    private transient volatile L lora;
 
     /** New, empty adapters for this layer. */
     protected abstract L newLora();
@@ -20,7 +20,7 @@ public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
     public abstract Parameter weight();
 
     /** The LoRA adapters attached to this layer, created on first call. */
-    public final L attachLora() {
+    public final synchronized L attachLora() {
         if (lora == null) {
             lora = newLora();
         }
@@ -35,6 +35,16 @@ public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
     /** Removes all adapters without merging them (the base weight stays as it is). */
     public final void detachLora() {
         lora = null;
+    }
+
+    /** The adapters' dropout generators, e.g. {@code lora_dropout.default}. */
+    @Override
+    protected void visitDirectGenerators(BiConsumer<String, java.util.Random> visitor) {
+        super.visitDirectGenerators(visitor);
+        L layer = lora;
+        if (layer != null) {
+            layer.visitGenerators(visitor);
+        }
     }
 
     /** The layer's own parameters, then its adapters' factors (e.g. {@code lora_A.default.weight}). */

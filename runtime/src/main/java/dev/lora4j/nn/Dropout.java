@@ -29,6 +29,11 @@ public class Dropout extends Module implements UnaryModule {
         return isTraining() ? Functional.dropout(x, probability, random) : x;
     }
 
+    @Override
+    protected void visitDirectGenerators(java.util.function.BiConsumer<String, Random> visitor) {
+        visitor.accept("random", random);
+    }
+
     /** The drop probability. */
     public double probability() {
         return probability;

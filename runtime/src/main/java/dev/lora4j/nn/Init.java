@@ -12,17 +12,17 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Init {
 
-    private static Random shared = new Random(42);
+    private static CheckpointableRandom shared = new CheckpointableRandom(42);
 
     private Init() {}
 
     /** Reseeds the generator new layers draw from. */
     public static synchronized void seed(long seed) {
-        shared = new Random(seed);
+        shared = new CheckpointableRandom(seed);
     }
 
-    /** The generator new layers draw from. */
-    public static synchronized Random random() {
+    /** The generator new layers (and dropout, by default) draw from; its state can be checkpointed. */
+    public static synchronized CheckpointableRandom random() {
         return shared;
     }
 

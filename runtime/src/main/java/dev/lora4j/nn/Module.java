@@ -7,6 +7,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.function.BiConsumer;
 
@@ -29,6 +30,30 @@ public abstract class Module {
      */
     protected void visitDirectParameters(BiConsumer<String, Parameter> visitor) {
         FieldSlots.parameters(this, visitor);
+    }
+
+    /**
+     * Reports the random generators this module itself draws from while training (dropout masks),
+     * by a name local to the module. The default reports none; {@link Dropout} and layers carrying
+     * LoRA adapters with dropout report theirs. A custom module that holds its own generator
+     * overrides this so training checkpoints can save its position.
+     */
+    protected void visitDirectGenerators(BiConsumer<String, Random> visitor) {
+    }
+
+    /**
+     * Every random generator the model draws from while training, by path (e.g. {@code
+     * blocks.0.drop.random}), each generator once (a shared one under the first path found).
+     */
+    public final Map<String, Random> namedGenerators() {
+        Map<String, Random> out = new LinkedHashMap<>();
+        Set<Random> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        namedModules().forEach((path, module) -> module.visitDirectGenerators((name, random) -> {
+            if (random != null && seen.add(random)) {
+                out.put(join(path, name), random);
+            }
+        }));
+        return out;
     }
 
     /** The slots of the direct children, in field order. */

@@ -3,6 +3,7 @@ package dev.lora4j.train;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.train.internal.ParameterStates;
 import java.util.List;
+import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -90,6 +91,29 @@ public final class AdamW extends GroupedOptimizer {
     @Override
     public boolean hasState(Parameter parameter) {
         return states.contains(parameter);
+    }
+
+    @Override
+    public ParameterState exportState(Parameter parameter) {
+        if (!states.contains(parameter)) {
+            return null;
+        }
+        State s = states.get(parameter);
+        return new ParameterState(s.step, Map.of("exp_avg", s.m.dup(), "exp_avg_sq", s.v.dup()));
+    }
+
+    @Override
+    public void importState(Parameter parameter, ParameterState state) {
+        INDArray m = state.buffers().get("exp_avg");
+        INDArray v = state.buffers().get("exp_avg_sq");
+        if (m == null || v == null || state.buffers().size() != 2) {
+            throw new IllegalArgumentException("AdamW state needs exactly the buffers exp_avg and exp_avg_sq, got "
+                    + state.buffers().keySet());
+        }
+        State s = states.get(parameter);
+        ParameterStates.assignChecked(s.m, m, "exp_avg");
+        ParameterStates.assignChecked(s.v, v, "exp_avg_sq");
+        s.step = state.steps();
     }
 
     /** The number of updates {@code parameter} has had (0 without state). */

@@ -37,4 +37,27 @@ public interface Optimizer {
 
     /** Whether this optimizer holds state for {@code parameter}. */
     boolean hasState(Parameter parameter);
+
+    /**
+     * A copy of {@code parameter}'s state for a training checkpoint, or {@code null} when it has
+     * none (not yet updated). The optimizers here implement it; others cannot be checkpointed.
+     *
+     * @throws UnsupportedOperationException by default
+     */
+    default ParameterState exportState(Parameter parameter) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot save its state in a training checkpoint;"
+                + " implement Optimizer.exportState and importState");
+    }
+
+    /**
+     * Puts back a state {@link #exportState} gave, so the next {@link #step} continues exactly where
+     * the checkpointed run was.
+     *
+     * @throws IllegalArgumentException for buffers of the wrong names or shapes
+     * @throws UnsupportedOperationException by default
+     */
+    default void importState(Parameter parameter, ParameterState state) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot restore its state from a training"
+                + " checkpoint; implement Optimizer.exportState and importState");
+    }
 }

@@ -3,6 +3,7 @@ package dev.lora4j.train;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.train.internal.ParameterStates;
 import java.util.List;
+import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -54,6 +55,7 @@ public final class Sgd extends GroupedOptimizer {
     @Override
     protected void update(Parameter parameter, INDArray grad, double lr, double weightDecay) {
         State s = states.get(parameter);
+        s.steps++;
         INDArray p = parameter.value();
         INDArray d = s.scratch;
         if (weightDecay != 0) {
@@ -84,11 +86,37 @@ public final class Sgd extends GroupedOptimizer {
         return states.contains(parameter);
     }
 
+    @Override
+    public ParameterState exportState(Parameter parameter) {
+        if (!states.contains(parameter)) {
+            return null;
+        }
+        State s = states.get(parameter);
+        return new ParameterState(s.steps, s.buffer == null || s.first ? Map.of()
+                : Map.of("momentum_buffer", s.buffer.dup()));
+    }
+
+    @Override
+    public void importState(Parameter parameter, ParameterState state) {
+        INDArray buffer = state.buffers().get("momentum_buffer");
+        if (state.buffers().size() > (buffer == null ? 0 : 1) || (buffer != null && momentum == 0)) {
+            throw new IllegalArgumentException("SGD" + (momentum == 0 ? " without momentum keeps no buffers" : " state holds"
+                    + " at most momentum_buffer") + ", got " + state.buffers().keySet());
+        }
+        State s = states.get(parameter);
+        if (buffer != null) {
+            ParameterStates.assignChecked(s.buffer, buffer, "momentum_buffer");
+        }
+        s.first = buffer == null;
+        s.steps = state.steps();
+    }
+
     /** A scratch buffer and, with momentum, the momentum buffer. */
     private static final class State {
         final INDArray scratch;
         final INDArray buffer;
         boolean first = true;
+        long steps;
 
         State(Parameter p, boolean withMomentum) {
             scratch = Nd4j.zeros(p.dataType(), p.shape());

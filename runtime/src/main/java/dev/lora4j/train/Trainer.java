@@ -4,6 +4,8 @@ import dev.lora4j.api.TrainingListener;
 import dev.lora4j.nn.Module;
 import dev.lora4j.train.internal.TrainingRun;
 import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -34,6 +36,10 @@ import java.util.Set;
  * <p><b>Non-finite values.</b> A NaN or infinite loss (checked before backward) or gradient norm
  * (checked after backward) is never turned into an update: the gradients are dropped and the event
  * recorded; then the step is skipped or training stops, per {@link TrainingConfig#nonFinitePolicy()}.
+ *
+ * <p><b>Checkpoints.</b> With {@link TrainingConfig.Builder#checkpointEvery} the run saves a
+ * {@link TrainingCheckpoint} (parameters, optimizer state, step, generator states, ...) every so many
+ * steps, atomically; {@link #resume} continues an interrupted run from it.
  *
  * <p>A trainer is stateless between calls; each {@code fit} creates its own optimizer through the
  * {@link OptimizerFactory} and its schedule through the {@link ScheduleFactory}.
@@ -82,6 +88,28 @@ public final class Trainer {
      * @param task the loss and batch size of a batch, and optional metrics
      */
     public <B> TrainingResult fit(Module model, List<B> training, List<B> validation, TrainingTask<B> task) {
+        return prepare(model, training, validation, task).run();
+    }
+
+    /**
+     * Continues the run whose {@link TrainingCheckpoint} is in {@code checkpoint} (written there by a
+     * run configured with {@link TrainingConfig.Builder#checkpointEvery}). {@code model} must be
+     * built as it was for that run (its trainable parameters' values are overwritten), and the
+     * configuration, batches, task and optimizer must be the same: the run then ends with the
+     * weights the uninterrupted run would have reached — bit for bit when the math is deterministic
+     * (ND4J on one thread: {@code OMP_NUM_THREADS=1}).
+     *
+     * @throws CheckpointException when there is no checkpoint, it is malformed or from another run
+     * @throws IOException if it cannot be read
+     */
+    public <B> TrainingResult resume(Path checkpoint, Module model, List<B> training, List<B> validation,
+            TrainingTask<B> task) throws IOException {
+        TrainingRun<B> run = prepare(model, training, validation, task);
+        run.restore(TrainingCheckpoint.read(checkpoint), checkpoint.toString());
+        return run.run();
+    }
+
+    private <B> TrainingRun<B> prepare(Module model, List<B> training, List<B> validation, TrainingTask<B> task) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(task, "task");
         if (training.isEmpty()) {
@@ -95,7 +123,6 @@ public final class Trainer {
         Optimizer optimizer = optimizers.create(model);
         LearningRateSchedule schedule = schedules.create(config.learningRate(),
                 Math.min(config.warmupSteps(), planned), planned);
-        return new TrainingRun<>(model, training, validation, task, config, optimizer, schedule, listeners, planned)
-                .run();
+        return new TrainingRun<>(model, training, validation, task, config, optimizer, schedule, listeners, planned);
     }
 }

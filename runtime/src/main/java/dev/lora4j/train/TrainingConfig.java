@@ -31,6 +31,8 @@ public final class TrainingConfig {
     private final boolean shuffle;
     private final long seed;
     private final NonFinitePolicy nonFinitePolicy;
+    private final long checkpointEverySteps;
+    private final java.nio.file.Path checkpointDirectory;
 
     private TrainingConfig(Builder b) {
         epochs = b.epochs;
@@ -48,6 +50,8 @@ public final class TrainingConfig {
         shuffle = b.shuffle;
         seed = b.seed;
         nonFinitePolicy = b.nonFinitePolicy;
+        checkpointEverySteps = b.checkpointEverySteps;
+        checkpointDirectory = b.checkpointDirectory;
     }
 
     /** A builder holding the defaults. */
@@ -78,6 +82,8 @@ public final class TrainingConfig {
         b.shuffle = shuffle;
         b.seed = seed;
         b.nonFinitePolicy = nonFinitePolicy;
+        b.checkpointEverySteps = checkpointEverySteps;
+        b.checkpointDirectory = checkpointDirectory;
         return b;
     }
 
@@ -161,6 +167,16 @@ public final class TrainingConfig {
         return nonFinitePolicy;
     }
 
+    /** Save a training checkpoint every this many steps; 0: never. */
+    public long checkpointEverySteps() {
+        return checkpointEverySteps;
+    }
+
+    /** Where training checkpoints go ({@code null} when not checkpointing). */
+    public java.nio.file.Path checkpointDirectory() {
+        return checkpointDirectory;
+    }
+
     @Override
     public String toString() {
         return "TrainingConfig{epochs=" + epochs + ", maxSteps=" + (maxSteps == Long.MAX_VALUE ? "none" : maxSteps)
@@ -168,7 +184,8 @@ public final class TrainingConfig {
                 + ", evalEverySteps=" + evalEverySteps + ", evalEveryEpoch=" + evalEveryEpoch + ", monitor=" + monitor
                 + " (" + goal + "), patience=" + patience + ", minDelta=" + minDelta + ", restoreBestWeights="
                 + restoreBestWeights + ", shuffle=" + shuffle + ", seed=" + seed + ", nonFinitePolicy=" + nonFinitePolicy
-                + "}";
+                + (checkpointEverySteps > 0 ? ", checkpointEverySteps=" + checkpointEverySteps + ", checkpointDirectory="
+                        + checkpointDirectory : "") + "}";
     }
 
     /** Collects settings; {@link #build()} validates them. */
@@ -188,6 +205,8 @@ public final class TrainingConfig {
         private boolean shuffle = true;
         private long seed = 42;
         private NonFinitePolicy nonFinitePolicy = NonFinitePolicy.STOP;
+        private long checkpointEverySteps = 0;
+        private java.nio.file.Path checkpointDirectory;
 
         private Builder() {}
 
@@ -278,6 +297,18 @@ public final class TrainingConfig {
         }
 
         /**
+         * Saves a {@link TrainingCheckpoint} into {@code directory} every {@code steps} steps
+         * (replacing the previous one atomically), from which {@link Trainer#resume} continues.
+         *
+         * @param steps ≥ 1, or 0 to turn checkpointing off
+         */
+        public Builder checkpointEvery(long steps, java.nio.file.Path directory) {
+            this.checkpointEverySteps = steps;
+            this.checkpointDirectory = directory;
+            return this;
+        }
+
+        /**
          * The configuration.
          *
          * @throws IllegalArgumentException naming the first invalid field
@@ -296,6 +327,9 @@ public final class TrainingConfig {
             require(patience >= 0, "patience", "must be >= 1 (or 0 with early stopping off)", patience);
             require(minDelta >= 0 && Double.isFinite(minDelta), "minDelta", "must be >= 0 and finite", minDelta);
             require(nonFinitePolicy != null, "nonFinitePolicy", "must be set", nonFinitePolicy);
+            require(checkpointEverySteps >= 0, "checkpointEverySteps", "must be >= 0", checkpointEverySteps);
+            require(checkpointEverySteps == 0 || checkpointDirectory != null, "checkpointDirectory",
+                    "must be set when checkpointEverySteps > 0", checkpointDirectory);
             if (patience > 0 && evalEverySteps == 0 && !evalEveryEpoch) {
                 throw new IllegalArgumentException("TrainingConfig.patience: early stopping needs evaluations; "
                         + "set evalEverySteps > 0 or evalEveryEpoch(true)");

@@ -55,7 +55,7 @@ class PeftAdapterConfigTest {
     void alphaMustBePositive() {
         rejectsMember("\"lora_alpha\": 0", "cfg.json: field 'lora_alpha' must be a number > 0, got 0");
         rejectsMember("\"lora_alpha\": -16", "cfg.json: field 'lora_alpha' must be a number > 0, got -16");
-        assertEquals(0.5, config("\"lora_alpha\": 0.5").loraAlpha());
+        assertEquals(0.5, PeftAdapterConfig.parse("{\"peft_type\": \"LORA\", \"lora_alpha\": 0.5}", "t").loraAlpha());
     }
 
     @Test

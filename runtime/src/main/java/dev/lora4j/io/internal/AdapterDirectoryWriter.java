@@ -18,7 +18,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * to hidden staged files in the same directory (each forced to disk), and only then renamed over
  * the old ones, weights first. A failure before the renames removes the staged files and changes
  * nothing. The two renames are each atomic but not atomic together: a crash exactly between them
- * leaves the new weights with the old config.
+ * leaves the new weights with the old config. Staged files left by a killed save are deleted at the
+ * start of the next save into the same directory (one saver per directory at a time).
  */
 public final class AdapterDirectoryWriter {
 
@@ -40,6 +41,11 @@ public final class AdapterDirectoryWriter {
     public static void write(Path dir, PeftAdapterConfig config, Map<String, INDArray> tensors,
             Map<String, String> metadata, Checkpoint checkpoint) throws IOException {
         Files.createDirectories(dir);
+        for (String file : new String[] {AdapterLoadPlan.WEIGHTS_FILE, PeftAdapterConfig.FILE_NAME}) {
+            // leftovers of a save that was killed: staged files and their writers' temporary files
+            AtomicFile.deleteStale(dir, "." + file + ".staged-");
+            AtomicFile.deleteStale(dir, ".." + file + ".staged-");
+        }
         String tag = Long.toUnsignedString(RANDOM.nextLong(), 36);
         Path weights = dir.resolve(AdapterLoadPlan.WEIGHTS_FILE);
         Path json = dir.resolve(PeftAdapterConfig.FILE_NAME);

@@ -4,6 +4,8 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +17,9 @@ import java.security.SecureRandom;
  * Writes a file all-or-nothing: the bytes go to a temporary file {@code .<name>.tmp-<random>} in
  * the destination's directory, which {@link #commit()} flushes to disk ({@code force(true)}) and
  * renames over the destination atomically. Until then the destination is untouched; {@link
- * #abort()} (or {@link #close()} without a commit) deletes the temporary file.
+ * #abort()} (or {@link #close()} without a commit) deletes the temporary file. A process killed
+ * mid-write leaves its temporary file behind; the next {@link #create} for the same destination
+ * deletes it.
  */
 public final class AtomicFile implements Closeable {
 
@@ -32,11 +36,17 @@ public final class AtomicFile implements Closeable {
         this.channel = channel;
     }
 
-    /** Creates the temporary file next to {@code target}, with the default permissions. */
+    /**
+     * Creates the temporary file next to {@code target}, with the default permissions. Temporary
+     * files of earlier writes to the same target that never finished (the process was killed) are
+     * deleted first, so they do not pile up; two writers to one target at once are not supported
+     * (the last rename would win anyway).
+     */
     public static AtomicFile create(Path target) throws IOException {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         String name = absolute.getFileName().toString();
+        deleteStale(dir, "." + name + ".tmp-");
         for (int attempt = 0; ; attempt++) {
             Path temp = dir.resolve("." + name + ".tmp-" + Long.toUnsignedString(RANDOM.nextLong(), 36));
             try {
@@ -114,6 +124,31 @@ public final class AtomicFile implements Closeable {
                 primary.addSuppressed(e);
             }
         }
+    }
+
+    /**
+     * Deletes the files in {@code dir} whose names start with {@code prefix} (leftovers of writes
+     * that were killed); failures to delete are ignored.
+     *
+     * @return how many were deleted
+     */
+    public static int deleteStale(Path dir, String prefix) throws IOException {
+        int deleted = 0;
+        try (DirectoryStream<Path> stale = Files.newDirectoryStream(dir, entry -> entry.getFileName().toString()
+                .startsWith(prefix))) {
+            for (Path p : stale) {
+                try {
+                    if (Files.deleteIfExists(p)) {
+                        deleted++;
+                    }
+                } catch (IOException ignored) {
+                    // another writer's file, or permissions: not ours to insist on
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return 0;
+        }
+        return deleted;
     }
 
     /** Makes the rename durable where the platform allows opening a directory (Linux, macOS). */

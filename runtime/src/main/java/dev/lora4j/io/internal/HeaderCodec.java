@@ -1,8 +1,10 @@
 package dev.lora4j.io.internal;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -39,7 +41,22 @@ public final class HeaderCodec {
     /** The largest header this codec accepts, as the reference implementation does. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
+    /**
+     * Strict and bounded: duplicate keys and trailing tokens are errors, and the parser limits are
+     * explicit rather than Jackson's defaults. A header nests three levels (object, entry, shape
+     * array); 64 is ample. Numbers are offsets and dimensions (at most 20 digits for a u64); 100
+     * digits leave room to report an overflow by value. Strings (names, metadata) may be as long as
+     * the header itself, which {@link #MAX_HEADER_BYTES} bounds.
+     */
+    private static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(64)
+                            .maxNumberLength(100)
+                            .maxStringLength((int) MAX_HEADER_BYTES)
+                            .maxNameLength((int) MAX_HEADER_BYTES)
+                            .maxDocumentLength(MAX_HEADER_BYTES)
+                            .build())
+                    .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();

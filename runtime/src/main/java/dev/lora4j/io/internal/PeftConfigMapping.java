@@ -150,17 +150,27 @@ public final class PeftConfigMapping {
         boolean expressible = targets.isPresent() && !targets.get().isAllLinear()
                 && (exclude.isEmpty() || !exclude.get().isRegex())
                 && peft.layersToTransform().isEmpty();
+        // a blank list entry selects nothing (PEFT compares it with whole names and ".name" suffixes,
+        // and module paths are never blank), so dropping it changes no selection; LoraConfig refuses it
+        List<String> targetNames = expressible && !targets.get().isRegex() ? nonBlank(targets.get().names()) : List.of();
+        if (expressible && !targets.get().isRegex() && targetNames.isEmpty()) {
+            expressible = false;
+        }
         if (expressible) {
             if (targets.get().isRegex()) {
                 b.targetRegex(targets.get().regex());
             } else {
-                b.targetModules(targets.get().names().toArray(String[]::new));
+                b.targetModules(targetNames.toArray(String[]::new));
             }
-            exclude.ifPresent(e -> b.excludeModules(e.names().toArray(String[]::new)));
+            exclude.ifPresent(e -> b.excludeModules(nonBlank(e.names()).toArray(String[]::new)));
         } else {
             b.targetModules(new ArrayList<>(layers).toArray(String[]::new));
         }
         return b.build();
+    }
+
+    private static List<String> nonBlank(List<String> names) {
+        return names.stream().filter(n -> !n.isBlank()).toList();
     }
 
     /**

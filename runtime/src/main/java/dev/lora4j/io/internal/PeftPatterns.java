@@ -22,7 +22,7 @@ public final class PeftPatterns {
      */
     public static String patternKey(Iterable<String> keys, String module) {
         for (String key : keys) {
-            if (Pattern.compile("(.*\\.)?(" + key + ")").matcher(module).matches()) {
+            if (BoundedRegex.matches(Pattern.compile("(.*\\.)?(" + key + ")"), module, "pattern key '" + key + "'")) {
                 return key;
             }
         }
@@ -36,7 +36,8 @@ public final class PeftPatterns {
      */
     public static boolean isInModulesToSave(String module, List<String> modulesToSave) {
         for (String m : modulesToSave) {
-            if (Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(module).matches()) {
+            if (BoundedRegex.matches(Pattern.compile("(^|.*\\.)" + m + "($|\\..*)"), module,
+                    "modules_to_save entry '" + m + "'")) {
                 return true;
             }
         }
@@ -65,8 +66,8 @@ public final class PeftPatterns {
     }
 
     private static Integer leadingIndex(Pattern pattern, String module) {
-        Matcher m = pattern.matcher(module);
-        if (!m.lookingAt()) {
+        Matcher m = BoundedRegex.lookingAt(pattern, module, "layers_pattern regex '" + pattern + "'");
+        if (m == null) {
             return null;
         }
         try {

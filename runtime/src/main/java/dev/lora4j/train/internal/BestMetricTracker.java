@@ -46,4 +46,16 @@ public final class BestMetricTracker {
     public long bestStep() {
         return bestStep;
     }
+
+    /** Evaluations in a row without improvement. */
+    public int evaluationsWithoutImprovement() {
+        return evaluationsWithoutImprovement;
+    }
+
+    /** Puts back the state of a checkpoint. */
+    public void restore(double best, long bestStep, int evaluationsWithoutImprovement) {
+        this.best = best;
+        this.bestStep = bestStep;
+        this.evaluationsWithoutImprovement = evaluationsWithoutImprovement;
+    }
 }

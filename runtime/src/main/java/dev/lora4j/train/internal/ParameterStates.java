@@ -31,6 +31,20 @@ public final class ParameterStates<S> {
         return states.containsKey(parameter);
     }
 
+    /**
+     * Copies {@code value} into the state buffer {@code target}.
+     *
+     * @throws IllegalArgumentException when the shapes differ
+     */
+    public static void assignChecked(org.nd4j.linalg.api.ndarray.INDArray target,
+            org.nd4j.linalg.api.ndarray.INDArray value, String name) {
+        if (!java.util.Arrays.equals(target.shape(), value.shape())) {
+            throw new IllegalArgumentException("optimizer buffer " + name + " has shape "
+                    + java.util.Arrays.toString(value.shape()) + ", the parameter " + java.util.Arrays.toString(target.shape()));
+        }
+        target.assign(value);
+    }
+
     /** The number of parameters with state. */
     public int size() {
         return states.size();

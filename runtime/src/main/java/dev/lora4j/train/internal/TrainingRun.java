@@ -18,13 +18,19 @@ import dev.lora4j.train.StopReason;
 import dev.lora4j.train.TrainingConfig;
 import dev.lora4j.train.TrainingResult;
 import dev.lora4j.train.TrainingTask;
+import dev.lora4j.nn.CheckpointableRandom;
+import dev.lora4j.train.CheckpointException;
+import dev.lora4j.train.ParameterState;
+import dev.lora4j.train.TrainingCheckpoint;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The loop of one {@code Trainer.fit} call; used once.
@@ -53,6 +59,10 @@ public final class TrainingRun<B> {
     private final List<NonFiniteEvent> nonFiniteEvents = new ArrayList<>();
     private long step;
     private long lastEvaluatedStep = -1;
+    private final CheckpointableRandom shuffleRandom;
+    private final List<Integer> order = new ArrayList<>();
+    private int epoch = 1;
+    private int position;
 
     /**
      * Prepares a run.
@@ -79,6 +89,13 @@ public final class TrainingRun<B> {
         this.validator = validation.isEmpty() ? null : new Validator<>(model, validation, task);
         this.tracker = new BestMetricTracker(config.goal(), config.minDelta());
         this.bestWeights = new WeightSnapshot(trainable);
+        this.shuffleRandom = new CheckpointableRandom(config.seed());
+        for (int i = 0; i < this.training.size(); i++) {
+            order.add(i);
+        }
+        if (config.checkpointEverySteps() > 0) {
+            generators(); // a generator that cannot be checkpointed fails now, not at the first save
+        }
     }
 
     /** Trains and returns the outcome. */
@@ -103,20 +120,16 @@ public final class TrainingRun<B> {
     }
 
     private StopReason loop() {
-        Random random = new Random(config.seed());
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < training.size(); i++) {
-            order.add(i);
-        }
-        for (int epoch = 1; epoch <= config.epochs(); epoch++) {
-            if (config.shuffle()) {
-                Collections.shuffle(order, random);
+        for (; epoch <= config.epochs(); epoch++) {
+            if (position == 0 && config.shuffle()) {
+                Collections.shuffle(order, shuffleRandom);
             }
             model.train();
-            for (int index : order) {
+            while (position < order.size()) {
                 if (step >= plannedSteps) {
                     return StopReason.MAX_STEPS;
                 }
+                int index = order.get(position++);
                 NonFiniteEvent event = trainStep(training.get(index), epoch);
                 if (event != null && config.nonFinitePolicy() == NonFinitePolicy.STOP) {
                     return StopReason.NON_FINITE;
@@ -124,12 +137,140 @@ public final class TrainingRun<B> {
                 if (config.evalEverySteps() > 0 && step % config.evalEverySteps() == 0 && evaluate(epoch)) {
                     return StopReason.EARLY_STOPPING;
                 }
+                if (config.checkpointEverySteps() > 0 && step % config.checkpointEverySteps() == 0) {
+                    saveCheckpoint();
+                }
             }
             if (config.evalEveryEpoch() && lastEvaluatedStep != step && evaluate(epoch)) {
                 return StopReason.EARLY_STOPPING;
             }
+            position = 0;
         }
         return StopReason.COMPLETED;
+    }
+
+    /** The model's generators; each must be checkpointable. */
+    private Map<String, CheckpointableRandom> generators() {
+        Map<String, CheckpointableRandom> out = new LinkedHashMap<>();
+        model.namedGenerators().forEach((path, random) -> {
+            if (!(random instanceof CheckpointableRandom c)) {
+                throw new CheckpointException("training checkpoints need every random generator's state, but " + path
+                        + " draws from a " + random.getClass().getName() + "; give it a CheckpointableRandom"
+                        + " (Init.random() is one)");
+            }
+            out.put(path, c);
+        });
+        return out;
+    }
+
+    /** The run's state now, between two steps. */
+    public TrainingCheckpoint checkpoint() {
+        Map<String, CheckpointableRandom.State> rngs = new LinkedHashMap<>();
+        generators().forEach((path, random) -> rngs.put(path, random.state()));
+        Map<String, INDArray> values = new LinkedHashMap<>();
+        Map<String, ParameterState> states = new LinkedHashMap<>();
+        trainableByName.forEach((name, p) -> {
+            values.put(name, p.value().dup());
+            ParameterState state = optimizer.exportState(p);
+            if (state != null) {
+                states.put(name, state);
+            }
+        });
+        Map<String, INDArray> best = new LinkedHashMap<>();
+        if (bestWeights.isCaptured()) {
+            List<String> names = new ArrayList<>(trainableByName.keySet());
+            for (int i = 0; i < names.size(); i++) {
+                best.put(names.get(i), bestWeights.copies().get(i).dup());
+            }
+        }
+        return new TrainingCheckpoint(step, epoch, position, order, plannedSteps, config.epochs(), training.size(),
+                config.seed(), shuffleRandom.state(), rngs, optimizer.getClass().getName(), values, states, losses,
+                evaluations, nonFiniteEvents, tracker.best(), tracker.bestStep(), tracker.evaluationsWithoutImprovement(),
+                lastEvaluatedStep, best);
+    }
+
+    private void saveCheckpoint() {
+        try {
+            checkpoint().save(config.checkpointDirectory());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot save the training checkpoint at step " + step + " to "
+                    + config.checkpointDirectory(), e);
+        }
+    }
+
+    /**
+     * Continues from {@code checkpoint}: restores the parameters, the optimizer state, the
+     * generators and the loop position. Everything is checked against this run before anything
+     * changes.
+     *
+     * @throws CheckpointException when the checkpoint belongs to another run, naming the field
+     */
+    public void restore(TrainingCheckpoint checkpoint, String source) {
+        String where = "checkpoint " + source + ": ";
+        same(where, "training_batches", checkpoint.trainingBatches(), training.size());
+        same(where, "epochs", checkpoint.epochs(), config.epochs());
+        same(where, "planned_steps", checkpoint.plannedSteps(), plannedSteps);
+        same(where, "seed", checkpoint.seed(), config.seed());
+        same(where, "optimizer", checkpoint.optimizerType(), optimizer.getClass().getName());
+        if (!checkpoint.parameters().keySet().equals(trainableByName.keySet())) {
+            List<String> missing = new ArrayList<>(trainableByName.keySet());
+            missing.removeAll(checkpoint.parameters().keySet());
+            List<String> extra = new ArrayList<>(checkpoint.parameters().keySet());
+            extra.removeAll(trainableByName.keySet());
+            throw new CheckpointException(where + "trainable parameters differ: not in the checkpoint " + missing
+                    + ", only in the checkpoint " + extra);
+        }
+        trainableByName.forEach((name, p) -> {
+            if (!java.util.Arrays.equals(checkpoint.parameters().get(name).shape(), p.shape())) {
+                throw new CheckpointException(where + "parameter '" + name + "' has shape "
+                        + java.util.Arrays.toString(checkpoint.parameters().get(name).shape()) + " in the checkpoint but "
+                        + java.util.Arrays.toString(p.shape()) + " in the model");
+            }
+        });
+        Map<String, CheckpointableRandom> rngs = generators();
+        if (!rngs.keySet().equals(checkpoint.generators().keySet())) {
+            throw new CheckpointException(where + "random generators differ: the model has " + rngs.keySet()
+                    + ", the checkpoint " + checkpoint.generators().keySet());
+        }
+        if (checkpoint.order().size() != training.size() || checkpoint.positionInEpoch() > training.size()) {
+            throw new CheckpointException(where + "order holds " + checkpoint.order().size() + " batches for "
+                    + training.size() + " training batches");
+        }
+        trainableByName.forEach((name, p) -> {
+            p.value().assign(checkpoint.parameters().get(name));
+            ParameterState state = checkpoint.optimizerState().get(name);
+            if (state != null) {
+                try {
+                    optimizer.importState(p, state);
+                } catch (IllegalArgumentException e) {
+                    throw new CheckpointException(where + "optimizer state of '" + name + "': " + e.getMessage(), e);
+                }
+            }
+        });
+        rngs.forEach((path, random) -> random.restore(checkpoint.generators().get(path)));
+        shuffleRandom.restore(checkpoint.shuffleRandom());
+        order.clear();
+        order.addAll(checkpoint.order());
+        step = checkpoint.globalStep();
+        epoch = checkpoint.epoch();
+        position = checkpoint.positionInEpoch();
+        losses.clear();
+        losses.addAll(checkpoint.losses());
+        evaluations.clear();
+        evaluations.addAll(checkpoint.evaluations());
+        nonFiniteEvents.clear();
+        nonFiniteEvents.addAll(checkpoint.nonFiniteEvents());
+        tracker.restore(checkpoint.best(), checkpoint.bestStep(), checkpoint.evaluationsWithoutImprovement());
+        lastEvaluatedStep = checkpoint.lastEvaluatedStep();
+        if (!checkpoint.bestWeights().isEmpty()) {
+            bestWeights.load(new ArrayList<>(trainableByName.keySet()).stream().map(checkpoint.bestWeights()::get).toList());
+        }
+    }
+
+    private static void same(String where, String field, Object inCheckpoint, Object now) {
+        if (!inCheckpoint.equals(now)) {
+            throw new CheckpointException(where + field + " is " + inCheckpoint + " in the checkpoint but " + now + " now");
+        }
     }
 
     /** One step; returns the non-finite event when the update was not applied. */

@@ -37,6 +37,19 @@ public final class WeightSnapshot {
         return !copies.isEmpty();
     }
 
+    /** The captured copies, in parameter order (empty before a capture). */
+    public List<INDArray> copies() {
+        return java.util.Collections.unmodifiableList(copies);
+    }
+
+    /** Sets the captured values (from a checkpoint), in parameter order. */
+    public void load(List<INDArray> values) {
+        copies.clear();
+        for (int i = 0; i < parameters.size(); i++) {
+            copies.add(values.get(i).castTo(parameters.get(i).dataType()).dup());
+        }
+    }
+
     /** Writes the captured values back into the parameters (in place). */
     public void restore() {
         if (!isCaptured()) {
