@@ -65,6 +65,24 @@ public final class Functional {
     }
 
     /**
+     * A linear layer with LoRA adapters in one operation:
+     * {@code y = x·Wᵀ + b + Σᵢ sᵢ·(xᵢ·Aᵢᵀ)·Bᵢᵀ} ({@code x·W} when {@code weightIsInOut}), where
+     * {@code inputs[i]} is x itself or a dropout of it, {@code a[i]} is {@code [r, in]} and
+     * {@code b[i]} is {@code [out, r]}. The adapters' products accumulate into the base output; ΔW
+     * is never formed and a frozen weight gets no gradient computed.
+     *
+     * @param bias may be {@code null}
+     */
+    public static Tensor linearWithLora(Tensor x, Tensor weight, Tensor bias, boolean weightIsInOut,
+            Tensor[] inputs, Tensor[] a, Tensor[] b, double[] scaling) {
+        if (inputs.length != a.length || a.length != b.length || b.length != scaling.length) {
+            throw new IllegalArgumentException("linearWithLora: " + inputs.length + " inputs, " + a.length + " A, "
+                    + b.length + " B and " + scaling.length + " scalings must be as many");
+        }
+        return LoraLinearOp.apply(x, weight, bias, weightIsInOut, inputs, a, b, scaling);
+    }
+
+    /**
      * The LoRA update {@code s · (x·Aᵀ)·Bᵀ} for {@code A [r, in]}, {@code B [out, r]}, computed
      * through the rank-r bottleneck: ΔW = B·A is never formed.
      */

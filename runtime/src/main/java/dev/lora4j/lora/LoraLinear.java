@@ -81,16 +81,30 @@ public final class LoraLinear extends LoraLayer {
         return delta.muli(adapter.scaling());
     }
 
-    /** Adds the active adapters' updates for input {@code x} to the base output {@code y}. */
-    public Tensor addUpdates(Tensor x, Tensor y, boolean training) {
+    /**
+     * The layer's output with the active adapters: one fused operation computing
+     * {@code x·Wᵀ + b + Σ s·B(A(dropout(x)))} (see {@link Functional#linearWithLora}); without
+     * active adapters the plain linear output.
+     */
+    public Tensor forward(Tensor x, boolean training) {
         List<LoraAdapter> adapters = unmergedActive();
-        Tensor out = y;
-        for (LoraAdapter adapter : adapters) {
-            double p = adapter.spec().dropout();
-            Tensor input = training && p > 0 ? Functional.dropout(x, p, adapter.dropoutRandom()) : x;
-            out = out.add(Functional.loraDelta(input, adapter.a(), adapter.b(), adapter.scaling()));
+        if (adapters.isEmpty()) {
+            return Functional.linear(x, base.weight(), base.bias(), base.isFanInFanOut());
         }
-        return out;
+        int n = adapters.size();
+        Tensor[] inputs = new Tensor[n];
+        Tensor[] a = new Tensor[n];
+        Tensor[] b = new Tensor[n];
+        double[] scaling = new double[n];
+        for (int i = 0; i < n; i++) {
+            LoraAdapter adapter = adapters.get(i);
+            double p = adapter.spec().dropout();
+            inputs[i] = training && p > 0 ? Functional.dropout(x, p, adapter.dropoutRandom()) : x;
+            a[i] = adapter.a();
+            b[i] = adapter.b();
+            scaling[i] = adapter.scaling();
+        }
+        return Functional.linearWithLora(x, base.weight(), base.bias(), base.isFanInFanOut(), inputs, a, b, scaling);
     }
 
     /** The adapted layer. */

@@ -67,9 +67,8 @@ public class Linear extends AdaptableLayer<LoraLinear> implements UnaryModule {
      */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor y = Functional.linear(x, weight, bias, fanInFanOut);
         LoraLinear adapters = lora();
-        return adapters == null ? y : adapters.addUpdates(x, y, isTraining());
+        return adapters == null ? Functional.linear(x, weight, bias, fanInFanOut) : adapters.forward(x, isTraining());
     }
 
     @Override

@@ -156,6 +156,42 @@ class FunctionalTest {
         assertEquals(0.0, a.grad().amaxNumber().doubleValue(), 0);
     }
 
+    @Test
+    void fusedLinearWithLoraGradientWithTwoAdaptersAndADropoutInput() {
+        // y = x·Wᵀ + b + 0.75·(x·A1ᵀ)·B1ᵀ + 2·(d·A2ᵀ)·B2ᵀ with d = 1.5·x standing in for a dropout of x
+        Tensor x = Tensor.variable(TestArrays.normal(101, 2, 3, 4));
+        Tensor w = Tensor.variable(TestArrays.normal(102, 5, 4));
+        Tensor bias = Tensor.variable(TestArrays.normal(103, 5));
+        Tensor a1 = Tensor.variable(TestArrays.normal(104, 2, 4));
+        Tensor b1 = Tensor.variable(TestArrays.normal(105, 5, 2));
+        Tensor a2 = Tensor.variable(TestArrays.normal(106, 3, 4));
+        Tensor b2 = Tensor.variable(TestArrays.normal(107, 5, 3));
+        GradientCheck.of(() -> {
+            Tensor d = x.mul(1.5);
+            return Functional.linearWithLora(x, w, bias, false, new Tensor[] {x, d}, new Tensor[] {a1, a2},
+                    new Tensor[] {b1, b2}, new double[] {0.75, 2.0});
+        }).input("x", x).input("weight", w).input("bias", bias).input("A1", a1).input("B1", b1)
+                .input("A2", a2).input("B2", b2).verify();
+    }
+
+    @Test
+    void fusedLinearWithLoraEqualsTheUnfusedSumAndSkipsFrozenWeights() {
+        INDArray x = TestArrays.normal(111, 4, 6);
+        Parameter w = new Parameter(TestArrays.normal(112, 6, 3), false); // fan-in-fan-out [in, out], frozen
+        Tensor a = Tensor.variable(TestArrays.normal(113, 2, 6));
+        Tensor b = Tensor.variable(TestArrays.normal(114, 3, 2));
+        Tensor fused = Functional.linearWithLora(Tensor.constant(x), w, null, true, new Tensor[] {Tensor.constant(x)},
+                new Tensor[] {a}, new Tensor[] {b}, new double[] {0.5});
+        Tensor unfused = Functional.linear(Tensor.constant(x), w, null, true)
+                .add(Functional.loraDelta(Tensor.constant(x), a, b, 0.5));
+        assertTrue(unfused.value().equalsWithEps(fused.value(), 1e-12));
+        fused.sum().backward();
+        assertNull(w.grad(), "a frozen weight gets no gradient");
+        GradientCheck.of(() -> Functional.linearWithLora(Tensor.constant(x), w, null, true,
+                new Tensor[] {Tensor.constant(x)}, new Tensor[] {a}, new Tensor[] {b}, new double[] {0.5}))
+                .input("A", a).input("B", b).verify();
+    }
+
     // ---- layer norm --------------------------------------------------------------------------
 
     @Test
