@@ -28,6 +28,9 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class ProcessBenchmarks {
 
+    /** A child JVM that takes longer than this is stopped and reported. */
+    private static final int CHILD_TIMEOUT_MINUTES = 5;
+
     private ProcessBenchmarks() {}
 
     /**
@@ -172,13 +175,21 @@ public final class ProcessBenchmarks {
     }
 
     private static String run(List<String> command) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int exit = process.waitFor();
-        if (exit != 0) {
-            throw new IOException("exit " + exit + " from " + command + ":\n" + output);
+        Path log = Files.createTempFile("lora4j-bench", ".log");
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!process.waitFor(CHILD_TIMEOUT_MINUTES, java.util.concurrent.TimeUnit.MINUTES)) {
+                process.destroyForcibly().waitFor();
+                throw new IOException("no result within " + CHILD_TIMEOUT_MINUTES + " minutes from " + command);
+            }
+            String output = Files.readString(log, StandardCharsets.UTF_8);
+            if (process.exitValue() != 0) {
+                throw new IOException("exit " + process.exitValue() + " from " + command + ":\n" + output);
+            }
+            return output;
+        } finally {
+            Files.deleteIfExists(log);
         }
-        return output;
     }
 
     private static double median(List<Double> values) {
