@@ -8,6 +8,7 @@ import java.util.stream.Collectors;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
+import net.bytebuddy.pool.TypePool;
 import net.bytebuddy.utility.JavaModule;
 
 /**
@@ -30,6 +31,12 @@ public final class TransformationListener extends AgentBuilder.Listener.Adapter 
 
     @Override
     public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable error) {
+        if (error instanceof TypePool.Resolution.NoSuchTypeException) {
+            // the matcher could not even read the class (a generated class without class file, e.g. a
+            // container's proxy seen during retransformation): it is none of the user's models
+            AgentLog.debug("lora4j agent skipped " + typeName + ", whose class file cannot be read: " + error);
+            return;
+        }
         AgentLog.warning("lora4j agent could not instrument " + typeName + "; its @LoRA fields get no adapters "
                 + "at construction (Lora.inject(model) still works): " + error, error);
     }

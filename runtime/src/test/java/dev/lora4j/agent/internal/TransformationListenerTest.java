@@ -36,6 +36,16 @@ class TransformationListenerTest {
     }
 
     @Test
+    void aClassWhoseFileCannotBeReadIsSkippedWithoutAWarning() {
+        TransformationListener listener = new TransformationListener();
+        try (LogCapture log = new LogCapture()) {
+            listener.onError("org.example.Proxy$$1", null, null, true,
+                    new net.bytebuddy.pool.TypePool.Resolution.NoSuchTypeException("org.example.Proxy$$1"));
+            assertTrue(log.at(Level.WARNING).isEmpty(), "no warning for classes the matcher cannot read");
+        }
+    }
+
+    @Test
     void aFailedRetransformationIsLoggedWithTheClassNameAndNotRetried() {
         TransformationListener listener = new TransformationListener();
         try (LogCapture log = new LogCapture()) {
