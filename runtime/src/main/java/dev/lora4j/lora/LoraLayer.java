@@ -14,8 +14,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The LoRA adapters attached to one base layer: several named adapters, one active set at a
- * time, a disabled switch, and merging into the base weight. {@link LoraLinear} and
- * {@link LoraEmbedding} supply the shapes and the forward update.
+ * time, a disabled switch, and merging into the base weight. {@link LoraLinear},
+ * {@link LoraEmbedding} and {@link LoraConv2d} supply the shapes and the forward update.
  */
 public abstract class LoraLayer {
 
@@ -26,6 +26,12 @@ public abstract class LoraLayer {
 
     /** The base weight that merging changes. */
     public abstract Parameter baseWeight();
+
+    /** The shape of factor A of a rank-{@code rank} adapter, as PEFT saves it. */
+    public abstract long[] aShape(int rank);
+
+    /** The shape of factor B of a rank-{@code rank} adapter, as PEFT saves it. */
+    public abstract long[] bShape(int rank);
 
     /** New factors A and B for {@code spec}. */
     protected abstract Parameter[] createFactors(AdapterSpec spec, Random random);
@@ -166,6 +172,14 @@ public abstract class LoraLayer {
         return out;
     }
 
+    /**
+     * Whether adapters on this layer can be merged into its weight; an adapter on a grouped
+     * convolution cannot (its update is not a grouped kernel).
+     */
+    public boolean isMergeable() {
+        return true;
+    }
+
     /** The base layer, for messages, e.g. {@code Linear(768 -> 768)}. */
     protected abstract String describeBase();
 
@@ -184,9 +198,10 @@ public abstract class LoraLayer {
     public void merge(Collection<String> names) {
         for (String name : names) {
             LoraAdapter adapter = require(name);
-            if (merged.add(name)) {
+            if (!merged.contains(name)) {
                 INDArray w = baseWeight().value();
-                w.addi(deltaWeight(adapter).castTo(w.dataType()));
+                w.addi(deltaWeight(adapter).castTo(w.dataType())); // may refuse (grouped convolution): then not merged
+                merged.add(name);
             }
         }
     }
