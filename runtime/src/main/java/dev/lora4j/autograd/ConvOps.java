@@ -141,6 +141,100 @@ final class ConvOps {
     }
 
     /**
+     * A convolution plus the updates of LoRA adapters that read the same input, sharing one column
+     * matrix: {@code y = conv(x, W) + b + Σ s_i · B_i(A_i(x))}, each A_i with W's kernel size and
+     * one group, each B_i 1×1 with W's groups. The backward pass sums the column gradients of the
+     * base and the adapters and scatters them back once.
+     */
+    static Tensor conv2dWithLora(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, Tensor[] as, Tensor[] bs,
+            double[] scalings) {
+        if (as.length == 0) {
+            return conv2d(x, weight, bias, geometry);
+        }
+        checkInput(x, "conv2d");
+        int groups = geometry.groups();
+        long n = x.size(0);
+        long channels = x.size(1);
+        long out = weight.size(0);
+        int kh = Math.toIntExact(weight.size(2));
+        int kw = Math.toIntExact(weight.size(3));
+        if (weight.rank() != 4 || weight.size(1) * groups != channels || out % groups != 0) {
+            throw new IllegalArgumentException("conv2d: the input has " + channels + " channels but the weight "
+                    + Arrays.toString(weight.shape()) + " with groups=" + groups + " expects " + weight.size(1) * groups);
+        }
+        long k = channels * kh * kw;
+        for (int i = 0; i < as.length; i++) {
+            long r = as[i].size(0);
+            if (as[i].rank() != 4 || as[i].size(1) != channels || as[i].size(2) != kh || as[i].size(3) != kw
+                    || bs[i].rank() != 4 || bs[i].size(0) != out || bs[i].size(1) * groups != r) {
+                throw new IllegalArgumentException("lora conv2d: lora_A " + Arrays.toString(as[i].shape()) + " and lora_B "
+                        + Arrays.toString(bs[i].shape()) + " do not fit the kernel " + Arrays.toString(weight.shape())
+                        + " with groups=" + groups);
+            }
+        }
+        long oh = geometry.outputHeight(x.size(2), kh);
+        long ow = geometry.outputWidth(x.size(3), kw);
+        checkOutput(x, kh, kw, geometry, oh, ow, "conv2d");
+        INDArray columns = columns(x.value(), kh, kw, geometry, oh, ow);
+        INDArray w2 = weight.value().reshape('c', out, k / groups);
+        INDArray y = groupedProduct(w2, columns, groups, false, false);
+        if (bias != null) {
+            y.addiColumnVector(bias.value().reshape(out, 1));
+        }
+        int adapters = as.length;
+        INDArray[] a2 = new INDArray[adapters];
+        INDArray[] b2 = new INDArray[adapters];
+        INDArray[] h = new INDArray[adapters];
+        boolean adapterTrains = false;
+        for (int i = 0; i < adapters; i++) {
+            long r = as[i].size(0);
+            a2[i] = as[i].value().reshape('c', r, k);
+            b2[i] = bs[i].value().reshape('c', out, r / groups);
+            h[i] = Nd4j.gemm(a2[i], columns, false, false);
+            y.addi(groupedProduct(b2[i], h[i], groups, false, false).muli(scalings[i]));
+            adapterTrains |= as[i].requiresGrad() || bs[i].requiresGrad();
+        }
+        INDArray kept = weight.requiresGrad() || adapterTrains ? columns : null;
+        long[] xShape = x.shape();
+        BackwardFunction step = g -> {
+            INDArray gRows = fromNchw(g);
+            if (bias != null && bias.requiresGrad()) {
+                bias.accumulateGradient(gRows.sum(1).reshape(bias.shape()));
+            }
+            if (weight.requiresGrad()) {
+                weight.accumulateGradient(groupedProduct(gRows, kept, groups, false, true).reshape(weight.shape()));
+            }
+            INDArray dColumns = x.requiresGrad() ? groupedProduct(w2, gRows, groups, true, false) : null;
+            for (int i = 0; i < adapters; i++) {
+                double s = scalings[i];
+                if (bs[i].requiresGrad()) {
+                    bs[i].accumulateGradient(groupedProduct(gRows, h[i], groups, false, true).muli(s).reshape(bs[i].shape()));
+                }
+                if (!as[i].requiresGrad() && dColumns == null) {
+                    continue;
+                }
+                INDArray dh = groupedProduct(b2[i], gRows, groups, true, false).muli(s);
+                if (as[i].requiresGrad()) {
+                    as[i].accumulateGradient(Nd4j.gemm(dh, kept, false, true).reshape(as[i].shape()));
+                }
+                if (dColumns != null) {
+                    dColumns.addi(Nd4j.gemm(a2[i], dh, true, false));
+                }
+            }
+            if (dColumns != null) {
+                x.accumulateGradient(columnsBackward(dColumns, xShape, kh, kw, geometry, oh, ow));
+            }
+        };
+        java.util.List<Tensor> inputs = new java.util.ArrayList<>(java.util.List.of(x, weight));
+        if (bias != null) {
+            inputs.add(bias);
+        }
+        inputs.addAll(java.util.List.of(as));
+        inputs.addAll(java.util.List.of(bs));
+        return Tensor.result(toNchw(y, n, oh, ow), step, inputs.toArray(Tensor[]::new));
+    }
+
+    /**
      * The windows of {@code x [N, C, H, W]} as columns {@code [C·kh·kw, N·OH·OW]}: column
      * {@code (n, oy, ox)} holds the (zero-padded, dilated) window of output position (oy, ox) of
      * image n, rows ordered channel, kernel row, kernel column as the weight's.
@@ -262,13 +356,14 @@ final class ConvOps {
         long count = x.size(0) * x.size(2) * x.size(3);
         INDArray mean;
         INDArray variance;
+        INDArray centered = null;
         if (batchStatistics) {
             if (count < 2 && runningVar != null) {
                 throw new IllegalArgumentException("batchNorm2d: training needs more than one value per channel, got input "
                         + Arrays.toString(x.shape()));
             }
             mean = input.mean(0, 2, 3);
-            INDArray centered = input.sub(mean.reshape(perChannel));
+            centered = input.sub(mean.reshape(perChannel));
             variance = centered.mul(centered).mean(0, 2, 3);
             if (runningMean != null) {
                 // mul, not muli: castTo returns the array itself when the types agree
@@ -281,14 +376,26 @@ final class ConvOps {
             variance = runningVar.castTo(input.dataType());
         }
         INDArray invStd = Transforms.pow(variance.add(epsilon), -0.5, false).reshape(perChannel);
-        INDArray normalized = input.sub(mean.reshape(perChannel)).muli(invStd);
-        INDArray y = normalized.mul(gamma.value().reshape(perChannel));
-        if (beta != null) {
-            y.addi(beta.value().reshape(perChannel));
+        INDArray meanBroadcast = mean.reshape(perChannel);
+        // normalised values: needed for the forward pass with batch statistics and for dx there;
+        // with running statistics the forward pass is one per-channel affine map, and n̂ is only
+        // formed in backward if γ trains
+        INDArray normalized = batchStatistics ? centered.muli(invStd) : null;
+        INDArray y;
+        if (batchStatistics) {
+            y = normalized.mul(gamma.value().reshape(perChannel));
+            if (beta != null) {
+                y.addi(beta.value().reshape(perChannel));
+            }
+        } else {
+            INDArray scale = invStd.mul(gamma.value().reshape(perChannel));
+            y = input.mul(scale);
+            y.addi(beta == null ? meanBroadcast.mul(scale).negi() : beta.value().reshape(perChannel).sub(meanBroadcast.mul(scale)));
         }
         BackwardFunction step = g -> {
             if (gamma.requiresGrad()) {
-                gamma.accumulateGradient(g.mul(normalized).sum(0, 2, 3).reshape(gamma.shape()));
+                INDArray n = normalized != null ? normalized : input.sub(meanBroadcast).muli(invStd);
+                gamma.accumulateGradient(g.mul(n).sum(0, 2, 3).reshape(gamma.shape()));
             }
             if (beta != null && beta.requiresGrad()) {
                 beta.accumulateGradient(g.sum(0, 2, 3).reshape(beta.shape()));

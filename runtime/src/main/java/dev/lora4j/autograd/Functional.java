@@ -120,6 +120,26 @@ public final class Functional {
     }
 
     /**
+     * {@link #conv2d} plus the {@link #loraConv2d} updates of several adapters on the same input,
+     * computed on one shared column matrix (one im2col forward, one col2im backward):
+     * {@code conv(x, W) + b + Σ s_i · B_i(A_i(x))}. The adapters' A must have the weight's kernel
+     * size.
+     *
+     * @param bias may be {@code null}
+     * @param as the adapters' A, {@code [r_i, C, kh, kw]}
+     * @param bs the adapters' B, {@code [O, r_i/groups, 1, 1]}
+     * @param scalings the adapters' scalings
+     */
+    public static Tensor conv2dWithLora(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, Tensor[] as,
+            Tensor[] bs, double[] scalings) {
+        if (as.length != bs.length || as.length != scalings.length) {
+            throw new IllegalArgumentException("conv2dWithLora: " + as.length + " A factors, " + bs.length + " B factors, "
+                    + scalings.length + " scalings");
+        }
+        return ConvOps.conv2dWithLora(x, weight, bias, geometry, as, bs, scalings);
+    }
+
+    /**
      * Max pooling of {@code x [N, C, H, W]} over {@code kernelH × kernelW} windows (padding acts as
      * −∞; the geometry's groups must be 1). The gradient goes to the maximum of each window.
      */

@@ -133,6 +133,33 @@ public final class LoraConv2d extends LoraLayer {
         return Nd4j.gemm(b2, a2, false, false).reshape('c', base.weight().shape()).muli(adapter.scaling());
     }
 
+    /**
+     * The base convolution of {@code x} plus the active adapters' updates. Without dropout (in
+     * evaluation mode, or adapters with dropout 0) the base and the adapters share one im2col
+     * column matrix ({@link Functional#conv2dWithLora}); with dropout each adapter reads its own
+     * dropped-out input ({@link #addUpdates}).
+     */
+    public Tensor forward(Tensor x, boolean training) {
+        List<LoraAdapter> adapters = unmergedActive();
+        ConvGeometry geometry = base.geometry();
+        boolean dropout = false;
+        for (LoraAdapter adapter : adapters) {
+            dropout |= training && adapter.spec().dropout() > 0;
+        }
+        if (adapters.isEmpty() || dropout) {
+            return addUpdates(x, Functional.conv2d(x, base.weight(), base.bias(), geometry), training);
+        }
+        Tensor[] as = new Tensor[adapters.size()];
+        Tensor[] bs = new Tensor[adapters.size()];
+        double[] scalings = new double[adapters.size()];
+        for (int i = 0; i < as.length; i++) {
+            as[i] = adapters.get(i).a();
+            bs[i] = adapters.get(i).b();
+            scalings[i] = adapters.get(i).scaling();
+        }
+        return Functional.conv2dWithLora(x, base.weight(), base.bias(), geometry, as, bs, scalings);
+    }
+
     /** Adds the active adapters' updates for input {@code x} to the base output {@code y}. */
     public Tensor addUpdates(Tensor x, Tensor y, boolean training) {
         List<LoraAdapter> adapters = unmergedActive();

@@ -86,9 +86,8 @@ public class Conv2d extends AdaptableLayer<LoraConv2d> implements UnaryModule {
      */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor y = Functional.conv2d(x, weight, bias, geometry);
         LoraConv2d adapters = lora();
-        return adapters == null ? y : adapters.addUpdates(x, y, isTraining());
+        return adapters == null ? Functional.conv2d(x, weight, bias, geometry) : adapters.forward(x, isTraining());
     }
 
     @Override

@@ -178,6 +178,32 @@ class LoraConv2dTest {
         assertNotNull(adapter.a().grad());
     }
 
+    /**
+     * Without dropout the base and every active adapter share one column matrix
+     * ({@code Functional.conv2dWithLora}); it must equal the separate path and have exact
+     * gradients, also with two adapters, a grouped kernel and a trainable base.
+     */
+    @Test
+    void sharedColumnPathEqualsTheSeparatePathAndHasExactGradients() {
+        ConvGeometry g = new ConvGeometry(2, 1, 1, 2, 1, 2, 2);
+        Conv2d layer = conv(DataType.DOUBLE, 4, 6, 3, g, 71);
+        LoraConv2d lora = layer.attachLora();
+        LoraAdapter first = lora.addAdapter("first", new AdapterSpec(2, 3, 0, false, LoraInit.RANDOM), new Random(1));
+        LoraAdapter second = lora.addAdapter("second", new AdapterSpec(4, 2, 0, false, LoraInit.RANDOM), new Random(2));
+        lora.setActive(List.of("first", "second"));
+        layer.weight().setTrainable(true);
+        layer.bias().setTrainable(true);
+        Tensor x = Tensor.variable(randn(DataType.DOUBLE, 72, 2, 4, 7, 8));
+        INDArray fused = layer.forward(x).value();
+        INDArray separate = lora.addUpdates(x,
+                dev.lora4j.autograd.Functional.conv2d(x, layer.weight(), layer.bias(), g), false).value();
+        assertTrue(maxAbsDiff(fused, separate) < 1e-12, "max abs diff " + maxAbsDiff(fused, separate));
+        GradientCheck.of(() -> layer.forward(x))
+                .input("x", x).input("weight", layer.weight()).input("bias", layer.bias())
+                .input("first.A", first.a()).input("first.B", first.b())
+                .input("second.A", second.a()).input("second.B", second.b()).verify();
+    }
+
     @Test
     void dropoutActsOnTheInputOnlyInTraining() {
         Conv2d layer = conv(DataType.FLOAT, 3, 4, 3, ConvGeometry.of(1, 1), 61);
