@@ -30,9 +30,11 @@ class LoraProcessorTest {
             "dev.lora4j.nn.Linear", "package dev.lora4j.nn;", "public class Linear extends Module {}");
     private static final JavaFileObject EMBEDDING = JavaFileObjects.forSourceLines(
             "dev.lora4j.nn.Embedding", "package dev.lora4j.nn;", "public class Embedding extends Module {}");
+    private static final JavaFileObject CONV2D = JavaFileObjects.forSourceLines(
+            "dev.lora4j.nn.Conv2d", "package dev.lora4j.nn;", "public class Conv2d extends Module {}");
 
     private static Compilation compile(JavaFileObject... sources) {
-        JavaFileObject[] all = Stream.concat(Stream.of(MODULE, LINEAR, EMBEDDING), Stream.of(sources))
+        JavaFileObject[] all = Stream.concat(Stream.of(MODULE, LINEAR, EMBEDDING, CONV2D), Stream.of(sources))
                 .toArray(JavaFileObject[]::new);
         return javac().withProcessors(new LoraProcessor()).compile(all);
     }
@@ -230,6 +232,30 @@ class LoraProcessorTest {
         assertEquals(List.of("com.a.Other", "com.x.Model", "com.x.Model$Block", "com.x.Model$Inner"),
                 List.copyOf(parsed.keySet()));
         assertEquals(List.of("proj"), parsed.get("com.x.Model$Block"));
+    }
+
+    @Test
+    void convolutionFieldsAreAcceptedAndIndexed() throws IOException {
+        JavaFileObject cnn = JavaFileObjects.forSourceLines("com.x.Cnn",
+                "package com.x;",
+                "import dev.lora4j.api.LoRA;",
+                "import dev.lora4j.nn.Conv2d; import dev.lora4j.nn.Module;",
+                "import java.util.List;",
+                "public class Cnn extends Module {",
+                "  @LoRA(rank = 4, alpha = 8) Conv2d stem;",
+                "  Conv2d frozen;",
+                "  @LoRA Conv2d[] stages;",
+                "  @LoRA List<? extends Conv2d> blocks;",
+                "}");
+        JavaFileObject sub = JavaFileObjects.forSourceLines("com.x.DepthwiseConv",
+                "package com.x;", "public class DepthwiseConv extends dev.lora4j.nn.Conv2d {}");
+        JavaFileObject user = JavaFileObjects.forSourceLines("com.x.UsesSub",
+                "package com.x;", "public class UsesSub { @dev.lora4j.api.LoRA DepthwiseConv dw; }");
+        Compilation c = compile(cnn, sub, user);
+        assertThat(c).succeededWithoutWarnings();
+        assertEquals("# lora4j index v1\n"
+                + "com.x.Cnn\tstem,stages,blocks\n"
+                + "com.x.UsesSub\tdw\n", index(c));
     }
 
     @Test

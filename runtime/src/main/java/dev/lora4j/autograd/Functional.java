@@ -115,6 +115,83 @@ public final class Functional {
         return Tensor.result(y.reshape(outShape), step, x, a, b);
     }
 
+    /**
+     * A 2-d convolution of {@code x [N, C, H, W]} with {@code weight [O, C/groups, kh, kw]} (PyTorch's
+     * layout and semantics: cross-correlation, zero padding), giving {@code [N, O, OH, OW]}. Computed
+     * as one matrix product over the whole batch on ND4J's im2col columns; a frozen weight gets no
+     * gradient computed at all.
+     *
+     * @param bias {@code [O]}, or {@code null}
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry) {
+        return ConvOps.conv2d(x, weight, bias, geometry);
+    }
+
+    /**
+     * The LoRA update of a convolution as PEFT computes it, {@code s · B(A(x))}: A {@code [r, C, kh, kw]}
+     * is a convolution with the base's kernel, stride, padding and dilation and one group; B
+     * {@code [O, r/groups, 1, 1]} a 1×1 convolution with the base's groups. The rank-r
+     * intermediate never becomes an NCHW array.
+     */
+    public static Tensor loraConv2d(Tensor x, Tensor a, Tensor b, double scaling, ConvGeometry geometry) {
+        return ConvOps.loraConv2d(x, a, b, scaling, geometry);
+    }
+
+    /**
+     * {@link #conv2d} plus the {@link #loraConv2d} updates of several adapters on the same input,
+     * computed on one shared column matrix (one im2col forward, one col2im backward):
+     * {@code conv(x, W) + b + Σ s_i · B_i(A_i(x))}. The adapters' A must have the weight's kernel
+     * size.
+     *
+     * @param bias may be {@code null}
+     * @param as the adapters' A, {@code [r_i, C, kh, kw]}
+     * @param bs the adapters' B, {@code [O, r_i/groups, 1, 1]}
+     * @param scalings the adapters' scalings
+     */
+    public static Tensor conv2dWithLora(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, Tensor[] as,
+            Tensor[] bs, double[] scalings) {
+        if (as.length != bs.length || as.length != scalings.length) {
+            throw new IllegalArgumentException("conv2dWithLora: " + as.length + " A factors, " + bs.length + " B factors, "
+                    + scalings.length + " scalings");
+        }
+        return ConvOps.conv2dWithLora(x, weight, bias, geometry, as, bs, scalings);
+    }
+
+    /**
+     * Max pooling of {@code x [N, C, H, W]} over {@code kernelH × kernelW} windows (padding acts as
+     * −∞; the geometry's groups must be 1). The gradient goes to the maximum of each window.
+     */
+    public static Tensor maxPool2d(Tensor x, int kernelH, int kernelW, ConvGeometry geometry) {
+        return ConvOps.maxPool2d(x, kernelH, kernelW, geometry);
+    }
+
+    /**
+     * Average pooling of {@code x [N, C, H, W]} over {@code kernelH × kernelW} windows.
+     *
+     * @param countIncludePad whether padded zeros count in the divisor (PyTorch's default)
+     */
+    public static Tensor avgPool2d(Tensor x, int kernelH, int kernelW, ConvGeometry geometry, boolean countIncludePad) {
+        return ConvOps.avgPool2d(x, kernelH, kernelW, geometry, countIncludePad);
+    }
+
+    /**
+     * Batch normalisation of {@code x [N, C, H, W]} per channel with scale {@code gamma [C]} and
+     * shift {@code beta [C]}. With {@code batchStatistics} it normalises by the batch's mean and
+     * (biased) variance over N, H and W and, when {@code runningMean}/{@code runningVar} are given,
+     * updates them in place: {@code running ← (1 − momentum)·running + momentum·batch}, with the
+     * unbiased variance (PyTorch's rule). Without, it normalises by the running statistics and
+     * changes nothing; the gradient is then that of a fixed per-channel affine map.
+     *
+     * @param beta may be {@code null}
+     */
+    public static Tensor batchNorm2d(Tensor x, Tensor gamma, Tensor beta, INDArray runningMean, INDArray runningVar,
+            boolean batchStatistics, double momentum, double epsilon) {
+        if (!batchStatistics && (runningMean == null || runningVar == null)) {
+            throw new IllegalArgumentException("batchNorm2d without batch statistics needs running statistics");
+        }
+        return ConvOps.batchNorm2d(x, gamma, beta, runningMean, runningVar, batchStatistics, momentum, epsilon);
+    }
+
     /** Layer normalisation over the last dimension with a learned scale and shift. */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, double epsilon) {
         long[] shape = x.shape();

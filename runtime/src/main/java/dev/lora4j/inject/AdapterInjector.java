@@ -74,7 +74,7 @@ public final class AdapterInjector {
     public static LoraAdapter prepare(Module layer, String where, String adapterName, AdapterSpec spec, Random random) {
         if (!(layer instanceof AdaptableLayer<?> adaptable)) {
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getName()
-                    + ", which cannot be adapted; LoRA applies to Linear and Embedding layers");
+                    + ", which cannot be adapted; LoRA applies to Linear, Embedding and Conv2d layers");
         }
         LoraLayer lora = adaptable.attachLora();
         if (lora.adapter(adapterName) != null) {

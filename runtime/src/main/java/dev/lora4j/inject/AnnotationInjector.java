@@ -128,7 +128,7 @@ public final class AnnotationInjector {
             }
         } else {
             throw new IllegalArgumentException("@LoRA on " + where(field) + ": a " + value.getClass().getName()
-                    + " cannot be adapted; annotate a Linear or Embedding field, or an array or List of them");
+                    + " cannot be adapted; annotate a Linear, Embedding or Conv2d field, or an array or List of them");
         }
         return layers;
     }

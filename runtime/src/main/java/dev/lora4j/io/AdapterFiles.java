@@ -23,7 +23,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link #save(LoraModel, Path)} writes the adapter {@code default} directly in the directory and
  * every other adapter in a subdirectory of its name, as PEFT does. Tensor names and shapes are
  * PEFT's: {@code base_model.model.<module path>.lora_A.weight [r, in]} and {@code .lora_B.weight
- * [out, r]}; {@code .lora_embedding_A [r, vocabulary]} and {@code .lora_embedding_B [dim, r]} (no
+ * [out, r]}; for a Conv2d the same names with kernels {@code lora_A.weight [r, in, kh, kw]} and
+ * {@code lora_B.weight [out, r/groups, 1, 1]}; {@code .lora_embedding_A [r, vocabulary]} and {@code .lora_embedding_B [dim, r]} (no
  * {@code .weight}: PEFT keeps embedding factors as bare parameters); {@code modules_to_save}
  * parameters as {@code base_model.model.<path>.<name>}; biases when {@code bias} is not none.
  * Base weights are never written. Each directory is replaced all-or-nothing (see {@link
@@ -31,7 +32,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Loading is all-or-nothing: the config and every tensor are checked against the model and read
  * into memory before anything changes; any mismatch (a module the model lacks or that is not a
- * Linear/Embedding, a wrong shape or rank, a missing tensor, a tensor that fits nothing, an integer
+ * Linear/Embedding/Conv2d, a wrong shape or rank, a missing tensor, a tensor that fits nothing, an integer
  * dtype) is an {@link AdapterException} naming the tensor, and the model is left exactly as it was.
  * Per-module ranks and alphas come from {@code rank_pattern}/{@code alpha_pattern}. F16, BF16 and
  * F64 values are converted to the layer's type.

@@ -22,7 +22,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * <ul>
  *   <li>each adapted weight replaced by {@code W + s·B·A} ({@code s = alpha/r}, or {@code
  *       alpha/√r} with rsLoRA, per module from {@code rank_pattern}/{@code alpha_pattern}); {@code
- *       W + s·(B·A)ᵀ} when {@code fan_in_fan_out} is set and for embeddings. The sum is computed in
+ *       W + s·(B·A)ᵀ} when {@code fan_in_fan_out} is set and for embeddings; for a convolution
+ *       (4-d factors) {@code B·A} of the flattened factors reshaped to the kernel {@code [out, in,
+ *       kh, kw]}, as PEFT's {@code get_delta_weight} (adapters on grouped convolutions are refused,
+ *       as PEFT refuses to merge them). The sum is computed in
  *       float32 (float64 for an F64 weight) and written back in the weight's dtype, F16 and BF16
  *       rounded to nearest even;
  *   <li>each other adapter tensor ({@code modules_to_save} parameters, biases) replacing the base
@@ -89,10 +92,17 @@ public final class CheckpointMerger {
                             + Arrays.toString(pair.a().shape()) + " (rank " + pair.rank() + ") but "
                             + PeftAdapterConfig.FILE_NAME + " gives " + module + " r=" + r);
                 }
-                boolean transposed = pair.embedding() || config.fanInFanOut();
+                boolean transposed = !pair.convolution() && (pair.embedding() || config.fanInFanOut());
                 long out0 = pair.b().shape()[0];
                 long in = pair.a().shape()[1];
-                long[] expected = transposed ? new long[] {in, out0} : new long[] {out0, in};
+                if (pair.convolution() && pair.b().shape()[1] != pair.rank()) {
+                    throw new AdapterException(label + ": tensor '" + pair.b().name() + "' has shape "
+                            + Arrays.toString(pair.b().shape()) + ": an adapter on a grouped convolution (groups "
+                            + pair.rank() / pair.b().shape()[1] + ") cannot be merged, its update is not a grouped kernel");
+                }
+                long[] a = pair.a().shape();
+                long[] expected = pair.convolution() ? new long[] {out0, in, a[2], a[3]}
+                        : transposed ? new long[] {in, out0} : new long[] {out0, in};
                 if (!Arrays.equals(w.shape(), expected)) {
                     throw new AdapterException(label + ": tensors '" + pair.a().name() + "' " + Arrays.toString(pair.a().shape())
                             + " and '" + pair.b().name() + "' " + Arrays.toString(pair.b().shape()) + " make a "
@@ -150,10 +160,19 @@ public final class CheckpointMerger {
         }
     }
 
-    /** {@code w + s·B·A} (or {@code + s·(B·A)ᵀ}), in {@code w}'s type (float32 for half types). */
+    /**
+     * {@code w + s·B·A} (or {@code + s·(B·A)ᵀ}; for a convolution B·A on the factors flattened to
+     * {@code [out, r]} and {@code [r, in·kh·kw]}, reshaped to the kernel), in {@code w}'s type
+     * (float32 for half types).
+     */
     private static INDArray mergedWeight(INDArray w, SafetensorsFile adapter, Merge merge) {
         INDArray a = adapter.read(merge.pair.a().name()).castTo(w.dataType());
         INDArray b = adapter.read(merge.pair.b().name()).castTo(w.dataType());
+        if (merge.pair.convolution()) {
+            long r = a.size(0);
+            INDArray delta = Nd4j.gemm(b.reshape('c', b.size(0), r), a.reshape('c', r, a.length() / r), false, false);
+            return w.addi(delta.reshape('c', w.shape()).muli(merge.scaling));
+        }
         INDArray delta = merge.transposed ? Nd4j.gemm(a, b, true, true) : Nd4j.gemm(b, a, false, false);
         return w.addi(delta.muli(merge.scaling));
     }

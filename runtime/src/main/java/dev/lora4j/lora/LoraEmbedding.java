@@ -44,6 +44,16 @@ public final class LoraEmbedding extends LoraLayer {
     }
 
     @Override
+    public long[] aShape(int rank) {
+        return new long[] {rank, base.vocabulary()};
+    }
+
+    @Override
+    public long[] bShape(int rank) {
+        return new long[] {base.dim(), rank};
+    }
+
+    @Override
     protected Parameter[] createFactors(AdapterSpec spec, Random random) {
         long vocabulary = base.vocabulary();
         long dim = base.dim();

@@ -15,8 +15,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The LoRA adapters attached to one base layer: several named adapters, one active set at a
- * time, a disabled switch, and merging into the base weight. {@link LoraLinear} and
- * {@link LoraEmbedding} supply the shapes and the forward update.
+ * time, a disabled switch, and merging into the base weight. {@link LoraLinear},
+ * {@link LoraEmbedding} and {@link LoraConv2d} supply the shapes and the forward update.
  *
  * <p><b>Threads.</b> The forward pass may run on many threads while one other thread adds or
  * deletes adapters or switches the active set: the adapter map, the active list and the merged set
@@ -34,6 +34,12 @@ public abstract class LoraLayer {
 
     /** The base weight that merging changes. */
     public abstract Parameter baseWeight();
+
+    /** The shape of factor A of a rank-{@code rank} adapter, as PEFT saves it. */
+    public abstract long[] aShape(int rank);
+
+    /** The shape of factor B of a rank-{@code rank} adapter, as PEFT saves it. */
+    public abstract long[] bShape(int rank);
 
     /** New factors A and B for {@code spec}. */
     protected abstract Parameter[] createFactors(AdapterSpec spec, Random random);
@@ -206,6 +212,14 @@ public abstract class LoraLayer {
         return out;
     }
 
+    /**
+     * Whether adapters on this layer can be merged into its weight; an adapter on a grouped
+     * convolution cannot (its update is not a grouped kernel).
+     */
+    public boolean isMergeable() {
+        return true;
+    }
+
     /** The base layer, for messages, e.g. {@code Linear(768 -> 768)}. */
     protected abstract String describeBase();
 
@@ -226,7 +240,7 @@ public abstract class LoraLayer {
             LoraAdapter adapter = require(name);
             if (!merged.contains(name)) {
                 INDArray w = baseWeight().value();
-                w.addi(deltaWeight(adapter).castTo(w.dataType()));
+                w.addi(deltaWeight(adapter).castTo(w.dataType())); // may refuse (grouped convolution): then not merged
                 merged = with(merged, name, true);
             }
         }

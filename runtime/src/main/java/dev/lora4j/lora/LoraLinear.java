@@ -46,6 +46,16 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
+    public long[] aShape(int rank) {
+        return new long[] {rank, base.inFeatures()};
+    }
+
+    @Override
+    public long[] bShape(int rank) {
+        return new long[] {base.outFeatures(), rank};
+    }
+
+    @Override
     protected Parameter[] createFactors(AdapterSpec spec, Random random) {
         long in = base.inFeatures();
         long out = base.outFeatures();

@@ -75,7 +75,7 @@ public final class LoraModel<M extends Module> {
      * changes.
      *
      * @param layers specs by module path, in the order to attach
-     * @throws IllegalArgumentException for a path that is not a Linear or Embedding of the model
+     * @throws IllegalArgumentException for a path that is not a Linear, Embedding or Conv2d of the model
      */
     public static <M extends Module> LoraModel<M> wrap(M model, String adapterName, LoraConfig config,
             Map<String, AdapterSpec> layers) {
@@ -172,7 +172,7 @@ public final class LoraModel<M extends Module> {
      *
      * @param layers specs by module path, in the order to attach
      * @throws IllegalArgumentException for an existing name, an empty map, or a path that is not a
-     *     Linear or Embedding of the model
+     *     Linear, Embedding or Conv2d of the model
      */
     public void addAdapter(String name, LoraConfig config, Map<String, AdapterSpec> layers) {
         addAdapter(name, config, layers, Map.of());
@@ -245,7 +245,7 @@ public final class LoraModel<M extends Module> {
             }
             if (!(module instanceof AdaptableLayer<?> adaptable)) {
                 throw new IllegalArgumentException(path + " is a " + module.getClass().getName()
-                        + ", which cannot be adapted; LoRA applies to Linear and Embedding layers");
+                        + ", which cannot be adapted; LoRA applies to Linear, Embedding and Conv2d layers");
             }
             LoraLayer layer = adaptable.lora();
             if (layer != null && layer.adapter(name) != null) {
@@ -478,12 +478,29 @@ public final class LoraModel<M extends Module> {
         merge(active.toArray(String[]::new));
     }
 
-    /** Folds the named adapters into the base weights. */
+    /**
+     * Folds the named adapters into the base weights.
+     *
+     * @throws UnsupportedOperationException before any change when one of them sits on a grouped
+     *     convolution
+     */
     public void merge(String... adapters) {
         checkUsable();
         checkKnown(adapters);
         List<String> names = Arrays.asList(adapters);
+        checkMergeable(names);
         layers().values().forEach(layer -> layer.merge(present(layer, names)));
+    }
+
+    /** Refuses before anything changes when a layer carrying one of {@code names} cannot merge. */
+    private void checkMergeable(List<String> names) {
+        layers().forEach((path, layer) -> {
+            if (!layer.isMergeable() && !present(layer, names).isEmpty()) {
+                throw new UnsupportedOperationException("cannot merge " + present(layer, names) + " into " + path + " ("
+                        + layer.describeBase() + "): adapters on a grouped convolution do not merge (as in PEFT);"
+                        + " the model is unchanged");
+            }
+        });
     }
 
     /**
@@ -491,9 +508,11 @@ public final class LoraModel<M extends Module> {
      * hold NaN or infinity, nothing changes and the error names the layer.
      *
      * @throws IllegalStateException naming the first layer whose merged weight is not finite
+     * @throws UnsupportedOperationException when an active adapter sits on a grouped convolution
      */
     public void safeMerge() {
         checkUsable();
+        checkMergeable(active);
         Map<LoraLayer, INDArray> mergedWeights = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLayer> entry : layers().entrySet()) {
             LoraLayer layer = entry.getValue();

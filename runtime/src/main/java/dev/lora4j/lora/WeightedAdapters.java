@@ -47,6 +47,10 @@ final class WeightedAdapters {
         int maxRank = 0;
         Map<String, List<Source>> sources = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLayer> entry : layers.entrySet()) {
+            if (entry.getValue() instanceof LoraConv2d conv && conv.base().groups() > 1) {
+                throw new IllegalArgumentException("cannot combine adapters on " + entry.getKey() + " (" + conv.base()
+                        + "): the update of an adapter on a grouped convolution is not a low-rank kernel product");
+            }
             List<Source> present = new ArrayList<>();
             for (int i = 0; i < adapters.size(); i++) {
                 LoraAdapter adapter = entry.getValue().adapter(adapters.get(i));
@@ -83,9 +87,12 @@ final class WeightedAdapters {
                 case CAT -> cat(present);
                 case SVD -> svd(present, targetRank);
             };
-            DataType type = layers.get(path).baseWeight().dataType();
-            factors.put(path, new INDArray[] {ab[0].castTo(type), ab[1].castTo(type)});
+            LoraLayer layer = layers.get(path);
+            DataType type = layer.baseWeight().dataType();
             int rank = (int) ab[0].size(0);
+            factors.put(path, new INDArray[] {
+                ab[0].reshape('c', layer.aShape(rank)).castTo(type), ab[1].reshape('c', layer.bShape(rank)).castTo(type)
+            });
             specs.put(path, new AdapterSpec(rank, rank, first.dropout(), false, first.init()));
         });
         int r = specs.values().stream().mapToInt(AdapterSpec::rank).max().orElseThrow();
@@ -101,13 +108,16 @@ final class WeightedAdapters {
         return new Result(config.build(), specs, factors);
     }
 
+    /** One adapter's factors as matrices {@code A [r, in·…]} and {@code B [out, r]} (convolution kernels flattened). */
     private record Source(LoraAdapter adapter, double weight) {
         INDArray a() {
-            return adapter.a().value().dup().castTo(DataType.DOUBLE); // a copy: callers scale it in place
+            INDArray a = adapter.a().value();
+            return a.dup('c').castTo(DataType.DOUBLE).reshape('c', a.size(0), a.length() / a.size(0)); // a copy: callers scale it in place
         }
 
         INDArray b() {
-            return adapter.b().value().dup().castTo(DataType.DOUBLE);
+            INDArray b = adapter.b().value();
+            return b.dup('c').castTo(DataType.DOUBLE).reshape('c', b.size(0), b.length() / b.size(0));
         }
     }
 

@@ -7,7 +7,8 @@ import java.util.function.BiConsumer;
  * A layer that can carry LoRA adapters: it holds them itself, so a field of the layer's type
  * keeps its type when adapters are attached and the model's forward code needs no change.
  *
- * @param <L> the kind of adapters ({@link dev.lora4j.lora.LoraLinear}, {@link dev.lora4j.lora.LoraEmbedding})
+ * @param <L> the kind of adapters ({@link dev.lora4j.lora.LoraLinear}, {@link dev.lora4j.lora.LoraEmbedding},
+ *     {@link dev.lora4j.lora.LoraConv2d})
  */
 public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
 
@@ -30,6 +31,17 @@ public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
     /** The attached LoRA adapters, or {@code null} when none are attached. */
     public final L lora() {
         return lora;
+    }
+
+    /**
+     * The shapes {@code {A, B}} of the factors of a rank-{@code rank} adapter on this layer, as PEFT
+     * saves them; nothing is attached.
+     *
+     * @throws IllegalArgumentException when this layer cannot take that rank (a grouped convolution)
+     */
+    public final long[][] loraFactorShapes(int rank) {
+        L layer = lora != null ? lora : newLora();
+        return new long[][] {layer.aShape(rank), layer.bShape(rank)};
     }
 
     /** Removes all adapters without merging them (the base weight stays as it is). */

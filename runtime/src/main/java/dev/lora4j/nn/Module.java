@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.function.BiConsumer;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A building block of a model: it owns {@link Parameter}s and child modules, found in its fields.
@@ -108,6 +109,25 @@ public abstract class Module {
             }
         }));
         return parameters;
+    }
+
+    /**
+     * Reports this module's own buffers: state that is not trained by gradients but belongs in a
+     * checkpoint, such as {@link BatchNorm2d}'s running statistics. The default has none. A module
+     * changes its buffers in place only, so that holders of the arrays (best-weight snapshots) see
+     * the current values.
+     */
+    protected void visitDirectBuffers(BiConsumer<String, INDArray> visitor) {}
+
+    /**
+     * Every buffer of this module and its descendants by full path (PyTorch's names, e.g.
+     * {@code features.1.running_mean}); the arrays are the live ones, not copies.
+     */
+    public final Map<String, INDArray> namedBuffers() {
+        Map<String, INDArray> buffers = new LinkedHashMap<>();
+        namedModules().forEach((path, module) -> module.visitDirectBuffers((name, buffer) ->
+                buffers.put(join(path, name), buffer)));
+        return buffers;
     }
 
     /** Every parameter, each once. */

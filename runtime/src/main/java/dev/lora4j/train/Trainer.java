@@ -27,7 +27,8 @@ import java.util.Set;
  *
  * <p><b>Best weights.</b> When the monitored metric improves, the values of the parameters that
  * were trainable at the start of {@code fit} are copied (frozen ones never change, so they are not
- * copied); at the end, if {@link TrainingConfig#restoreBestWeights()}, those copies are written back,
+ * copied), and so are the model's buffers ({@link dev.lora4j.nn.Module#namedBuffers()}, e.g.
+ * BatchNorm running statistics); at the end, if {@link TrainingConfig#restoreBestWeights()}, those copies are written back,
  * so the model holds exactly the weights of the best evaluation. Optimizer state is not restored.
  *
  * <p><b>Early stopping</b> ends training after {@link TrainingConfig#patience()} evaluations in a row

@@ -33,6 +33,16 @@ class InspectCommandTest {
     }
 
     @Test
+    void convolutionAdaptersShowTheirKernelShapes() throws Exception {
+        Path fixture = Path.of(InspectCommandTest.class.getResource("/fixtures/peft/tiny-cnn/grouped").toURI());
+        CliRun run = CliRun.of("inspect", fixture.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        String out = run.out();
+        assertTrue(out.lines().anyMatch(l -> l.matches("conv1\\s+conv\\s+4\\s+8\\s+2\\s+\\[4, 1, 3, 3\\]\\s+\\[4, 4, 1, 1\\]\\s+52")), out);
+        assertTrue(out.lines().anyMatch(l -> l.matches("conv2\\s+conv\\s+4\\s+8\\s+2\\s+\\[4, 4, 3, 3\\]\\s+\\[8, 2, 1, 1\\]\\s+160")), out);
+    }
+
+    @Test
     void jsonHasTheConfigModulesAndTotals() throws Exception {
         CliRun run = CliRun.of("inspect", MergeCommandTest.fixture().toString(), "--json");
         assertEquals(0, run.exitCode(), run.err());

@@ -10,6 +10,9 @@ import dev.lora4j.Lora;
 import dev.lora4j.api.LoRA;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
+import dev.lora4j.autograd.ConvGeometry;
+import dev.lora4j.nn.BatchNorm2d;
+import dev.lora4j.nn.Conv2d;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;
@@ -37,6 +40,15 @@ class AnnotationInjectorTest {
         final Linear[] heads = {new Linear(12, 5), new Linear(12, 7)};
     }
 
+    static final class Cnn extends Module {
+        @LoRA(rank = 4, alpha = 8)
+        final Conv2d stem = new Conv2d(3, 8, 3, ConvGeometry.of(1, 1), false);
+        final BatchNorm2d norm = new BatchNorm2d(8);
+        @LoRA(rank = 2)
+        final List<Conv2d> stages = List.of(new Conv2d(8, 8, 3), new Conv2d(8, 16, 1));
+        final Linear head = new Linear(16, 10);
+    }
+
     static final class SubModel extends Model {
         final Linear extra = new Linear(5, 5);
     }
@@ -54,6 +66,18 @@ class AnnotationInjectorTest {
         assertEquals(1.0, lora.layers().get("blocks.0.v").adapter("default").scaling(), 1e-12, "alpha defaults to rank");
         assertEquals(0, AnnotationInjector.injectTree(model), "a second injection adds nothing");
         assertEquals(expected, model.trainableParameterCount());
+    }
+
+    @Test
+    void annotatedConvolutionsGetPeftShapedAdapters() {
+        Cnn model = new Cnn();
+        LoraModel<Cnn> lora = Lora.inject(model);
+        assertEquals(List.of("stem", "stages.0", "stages.1"), List.copyOf(lora.layers().keySet()));
+        // Σ r·(in·kh·kw + out): A [r, in, kh, kw], B [out, r, 1, 1]
+        long expected = 4 * (3 * 9 + 8) + 2 * (8 * 9 + 8) + 2 * (8 + 16);
+        assertEquals(expected, model.trainableParameterCount());
+        assertFalse(model.norm.weight().isTrainable(), "the rest is frozen, batch norm included");
+        assertEquals(2.0, lora.layers().get("stem").adapter("default").scaling(), 1e-12);
     }
 
     @Test

@@ -67,7 +67,7 @@ public final class AdapterInspection {
                             + Arrays.toString(pair.a().shape()) + " (rank " + pair.rank() + ") but "
                             + PeftAdapterConfig.FILE_NAME + " gives " + pair.module() + " r=" + r);
                 }
-                modules.add(new Module(pair.module(), pair.embedding() ? "embedding" : "linear", r,
+                modules.add(new Module(pair.module(), pair.embedding() ? "embedding" : pair.convolution() ? "conv" : "linear", r,
                         config.alphaFor(pair.module()), config.scalingFor(pair.module()), pair.a().shape(),
                         pair.b().shape(), pair.a().numElements() + pair.b().numElements()));
             }

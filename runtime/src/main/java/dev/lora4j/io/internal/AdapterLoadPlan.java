@@ -9,7 +9,6 @@ import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Embedding;
-import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import java.io.IOException;
@@ -32,9 +31,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Rules: the layers are those PEFT's matching of {@code target_modules} selects in the model (for
  * {@code "all-linear"} or absent targets: the modules the file names). Every such layer must be a
- * Linear or Embedding with both factors in the file, shaped {@code A [r, in]}, {@code B [out, r]}
- * (embeddings {@code [r, vocabulary]}, {@code [dim, r]}) with {@code r} from {@code rank_pattern} or
- * {@code r}. Every module in {@code modules_to_save} needs each of its parameters under {@code
+ * Linear, Embedding or Conv2d with both factors in the file, shaped {@code A [r, in]}, {@code B [out,
+ * r]} (embeddings {@code [r, vocabulary]}, {@code [dim, r]}; convolutions {@code [r, in, kh, kw]},
+ * {@code [out, r/groups, 1, 1]}) with {@code r} from {@code rank_pattern} or {@code r}. Every module in {@code modules_to_save} needs each of its parameters under {@code
  * base_model.model.<path>.<name>}, shaped as in the model. With {@code bias} other than none,
  * {@code <path>.bias} or {@code <path>.base_layer.bias} set that module's bias. Any other tensor is
  * an error. F16, BF16 and F64 values are converted to the parameter's type; integer tensors are
@@ -149,12 +148,14 @@ public final class AdapterLoadPlan {
                 }
                 int r = peft.rankFor(path);
                 double alpha = peft.alphaFor(path);
-                long[] in = embedding ? new long[] {r, ((Embedding) module).vocabulary()}
-                        : new long[] {r, ((Linear) module).inFeatures()};
-                long[] out = embedding ? new long[] {((Embedding) module).dim(), r}
-                        : new long[] {((Linear) module).outFeatures(), r};
-                checkShape(pair.a(), in, path, module, r);
-                checkShape(pair.b(), out, path, module, r);
+                long[][] shapes;
+                try {
+                    shapes = ((AdaptableLayer<?>) module).loraFactorShapes(r);
+                } catch (IllegalArgumentException e) {
+                    throw error("tensor '" + pair.a().name() + "': " + e.getMessage());
+                }
+                checkShape(pair.a(), shapes[0], path, module, r);
+                checkShape(pair.b(), shapes[1], path, module, r);
                 DataType type = baseWeight(module).dataType();
                 specs.put(path, new AdapterSpec(r, alpha, config.dropout(), config.rslora(), config.init()));
                 factors.put(path, new INDArray[] {values(pair.a(), type), values(pair.b(), type)});
@@ -185,9 +186,9 @@ public final class AdapterLoadPlan {
                         String key = AdapterTensors.factorKey(path, false, true);
                         throw error(tensors.pairs().containsKey(path)
                                 ? "tensor '" + key + "': " + path + " is a " + module.getClass().getSimpleName()
-                                        + "; LoRA factors need a Linear or Embedding"
+                                        + "; LoRA factors need a Linear, Embedding or Conv2d"
                                 : PeftAdapterConfig.FILE_NAME + " targets " + path + ", a " + module.getClass().getSimpleName()
-                                        + ", which LoRA cannot adapt (only Linear and Embedding)");
+                                        + ", which LoRA cannot adapt (only Linear, Embedding and Conv2d)");
                     }
                     LoraLayer layer = adaptable.lora();
                     if (layer != null && layer.adapter(name) != null) {
@@ -209,7 +210,7 @@ public final class AdapterLoadPlan {
             if (!targeted.contains(pair.module())) {
                 if (!(module instanceof AdaptableLayer<?>)) {
                     throw error("tensor '" + key + "': " + pair.module() + " is a " + module.getClass().getSimpleName()
-                            + "; LoRA factors need a Linear or Embedding");
+                            + "; LoRA factors need a Linear, Embedding or Conv2d");
                 }
                 throw error("tensor '" + key + "' " + Arrays.toString(pair.a().shape()) + " is for " + pair.module()
                         + ", which " + PeftAdapterConfig.FILE_NAME + " does not target (target_modules "
@@ -219,7 +220,7 @@ public final class AdapterLoadPlan {
             if (embedding != pair.embedding()) {
                 throw error("tensor '" + key + "': " + pair.module() + " is " + (embedding
                         ? "an Embedding, whose PEFT keys are lora_embedding_A/lora_embedding_B"
-                        : "a Linear, whose PEFT keys are lora_A.weight/lora_B.weight"));
+                        : "a " + module.getClass().getSimpleName() + ", whose PEFT keys are lora_A.weight/lora_B.weight"));
             }
         }
 

@@ -15,7 +15,9 @@ import java.util.Map;
  * the {@code PeftModel} minus the adapter name: {@code base_model.model.<module path>.lora_A.weight}
  * and {@code .lora_B.weight} for a linear layer (its factors are {@code nn.Linear} modules), and
  * {@code base_model.model.<module path>.lora_embedding_A} / {@code lora_embedding_B} for an
- * embedding (its factors are bare {@code nn.Parameter}s, so no {@code .weight}). Everything else in
+ * embedding (its factors are bare {@code nn.Parameter}s, so no {@code .weight}). A convolution's
+ * factors are {@code nn.Conv2d} modules under the linear names, 4-d: {@code lora_A.weight [r, in,
+ * kh, kw]} and {@code lora_B.weight [out, r/groups, 1, 1]}. Everything else in
  * the file ({@code modules_to_save} parameters such as {@code base_model.model.classifier.weight},
  * biases) is kept by name as "other" tensors.
  */
@@ -39,6 +41,11 @@ public final class AdapterTensors {
         /** The rank, from A's first dimension. */
         public long rank() {
             return a.shape()[0];
+        }
+
+        /** Whether the factors are convolution kernels (4-d) rather than matrices. */
+        public boolean convolution() {
+            return a.rank() == 4;
         }
     }
 
@@ -94,9 +101,9 @@ public final class AdapterTensors {
                 throw new AdapterException(file + ": tensor '" + key + "' mixes linear (lora_A/lora_B) and embedding"
                         + " (lora_embedding_A/B) keys for module '" + module + "'");
             }
-            if (info.rank() != 2) {
+            if (info.rank() != 2 && (info.rank() != 4 || isEmbedding)) {
                 throw new AdapterException(file + ": tensor '" + key + "' has shape " + Arrays.toString(info.shape())
-                        + " but LoRA factors are matrices");
+                        + " but LoRA factors are matrices" + (isEmbedding ? "" : " or 4-d convolution kernels"));
             }
             found.computeIfAbsent(module, k -> new TensorInfo[2])[factor[2].equals("A") ? 0 : 1] = info;
         });
@@ -108,7 +115,19 @@ public final class AdapterTensors {
                 String missing = factorKey(module, isEmbedding, ab[0] == null);
                 throw new AdapterException(file + ": tensor '" + have + "' has no partner '" + missing + "'");
             }
-            if (ab[0].shape()[0] != ab[1].shape()[1]) {
+            if (ab[0].rank() != ab[1].rank()) {
+                throw new AdapterException(file + ": tensor '" + ab[0].name() + "' has shape "
+                        + Arrays.toString(ab[0].shape()) + " but '" + ab[1].name() + "' has shape "
+                        + Arrays.toString(ab[1].shape()) + ": one is a matrix, the other a convolution kernel");
+            }
+            if (ab[0].rank() == 4) {
+                long[] b = ab[1].shape();
+                if (b[2] != 1 || b[3] != 1 || b[1] == 0 || ab[0].shape()[0] % b[1] != 0) {
+                    throw new AdapterException(file + ": tensor '" + ab[1].name() + "' has shape " + Arrays.toString(b)
+                            + " but a convolution's lora_B is a 1x1 kernel [out, r/groups, 1, 1] and '" + ab[0].name()
+                            + "' " + Arrays.toString(ab[0].shape()) + " has rank " + ab[0].shape()[0]);
+                }
+            } else if (ab[0].shape()[0] != ab[1].shape()[1]) {
                 throw new AdapterException(file + ": tensor '" + ab[0].name() + "' has shape "
                         + Arrays.toString(ab[0].shape()) + " (rank " + ab[0].shape()[0] + ") but '" + ab[1].name()
                         + "' has shape " + Arrays.toString(ab[1].shape()) + " (rank " + ab[1].shape()[1] + ")");

@@ -88,7 +88,8 @@ public final class TrainingRun<B> {
         this.trainable = List.copyOf(trainableByName.values());
         this.validator = validation.isEmpty() ? null : new Validator<>(model, validation, task);
         this.tracker = new BestMetricTracker(config.goal(), config.minDelta());
-        this.bestWeights = new WeightSnapshot(trainable);
+        // buffers (BatchNorm running statistics) change in training too; restoring the best weights restores them
+        this.bestWeights = new WeightSnapshot(trainable, model.namedBuffers().values());
         this.shuffleRandom = new CheckpointableRandom(config.seed());
         for (int i = 0; i < this.training.size(); i++) {
             order.add(i);

@@ -1,0 +1,92 @@
+package dev.lora4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.Lora;
+import dev.lora4j.autograd.GradMode;
+import dev.lora4j.autograd.Tensor;
+import dev.lora4j.io.ModelCheckpoint;
+import dev.lora4j.io.SafetensorsFile;
+import dev.lora4j.io.TensorInfo;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.samples.vision.FashionData;
+import dev.lora4j.samples.vision.SmallCnn;
+import dev.lora4j.samples.vision.VisionFineTune;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The vision sample in a few steps: pretrain, checkpoint, adapt with LoRA on the convolutions and
+ * with a frozen backbone; the saved conv adapter has PEFT's names and shapes, merged equals
+ * unmerged, the model-free merged checkpoint equals the adapted model, and the adapter loads back
+ * onto the pretrained checkpoint with the same outputs.
+ */
+class VisionSampleTest {
+
+    @TempDir
+    Path out;
+
+    @Test
+    void fewStepsOfTheVisionPipeline() throws Exception {
+        VisionFineTune.Settings settings = new VisionFineTune.Settings(8, 6, 64, List.of("head", "lora2"), 7, out, 1);
+        VisionFineTune.Results results = VisionFineTune.run(settings);
+
+        assertTrue(Files.isRegularFile(results.checkpoint()));
+        assertTrue(results.pretrainTestAccuracy() > 0.3, "8 steps beat chance (0.2): " + results.pretrainTestAccuracy());
+        assertEquals(List.of("head", "lora2"), results.outcomes().stream().map(VisionFineTune.Outcome::variant).toList());
+        VisionFineTune.Outcome head = results.outcomes().get(0);
+        VisionFineTune.Outcome lora = results.outcomes().get(1);
+        assertEquals(5 * 64 + 5, head.trainable(), "only the new head trains");
+        // Σ r·(in·kh·kw + out) over conv1-3, plus the head (modules_to_save)
+        assertEquals(2 * (1 * 9 + 16) + 2 * (16 * 9 + 32) + 2 * (32 * 9 + 64) + 5 * 64 + 5, lora.trainable());
+        assertTrue(lora.mergeMaxAbsDiff() < 1e-5, "merged vs unmerged " + lora.mergeMaxAbsDiff());
+        assertTrue(lora.checkpointMergeMaxAbsDiff() < 1e-5, "merged checkpoint " + lora.checkpointMergeMaxAbsDiff());
+
+        String p = "base_model.model.";
+        Map<String, List<Long>> expected = new LinkedHashMap<>();
+        expected.put(p + "conv1.lora_A.weight", List.of(2L, 1L, 3L, 3L));
+        expected.put(p + "conv1.lora_B.weight", List.of(16L, 2L, 1L, 1L));
+        expected.put(p + "conv2.lora_A.weight", List.of(2L, 16L, 3L, 3L));
+        expected.put(p + "conv2.lora_B.weight", List.of(32L, 2L, 1L, 1L));
+        expected.put(p + "conv3.lora_A.weight", List.of(2L, 32L, 3L, 3L));
+        expected.put(p + "conv3.lora_B.weight", List.of(64L, 2L, 1L, 1L));
+        expected.put(p + "head.bias", List.of(5L));
+        expected.put(p + "head.weight", List.of(5L, 64L));
+        Map<String, List<Long>> saved = new LinkedHashMap<>();
+        try (SafetensorsFile f = SafetensorsFile.open(lora.adapterDir().resolve("adapter_model.safetensors"))) {
+            for (TensorInfo t : f.tensors()) {
+                saved.put(t.name(), Arrays.stream(t.shape()).boxed().toList());
+            }
+        }
+        assertEquals(expected, saved);
+        assertTrue(Files.readString(lora.adapterDir().resolve("adapter_config.json")).contains("\"conv3\""));
+
+        // the adapter on the pretrained checkpoint = the merged checkpoint
+        SmallCnn reloaded = new SmallCnn(5);
+        ModelCheckpoint.load(reloaded, results.checkpoint());
+        LoraModel<SmallCnn> adapted = Lora.load(reloaded, lora.adapterDir());
+        assertEquals(List.of("conv1", "conv2", "conv3"), List.copyOf(adapted.layers().keySet()));
+        SmallCnn merged = new SmallCnn(5);
+        ModelCheckpoint.load(merged, out.resolve("merged-lora2.safetensors"));
+        FashionData.Batch probe = FashionData.batch(FashionData.task(FashionData.load("test"), 5, 5), 0, 200);
+        double diff = logits(reloaded, probe).sub(logits(merged, probe)).amaxNumber().doubleValue();
+        assertTrue(diff < 1e-5, "loaded adapter vs merged checkpoint max abs diff " + diff);
+        assertNotNull(results.savedShapes().get(p + "conv2.lora_A.weight"));
+    }
+
+    private static INDArray logits(SmallCnn model, FashionData.Batch batch) {
+        model.eval();
+        try (GradMode.Scope ignored = GradMode.disable()) {
+            return model.forward(Tensor.constant(batch.images())).value().dup();
+        }
+    }
+}
