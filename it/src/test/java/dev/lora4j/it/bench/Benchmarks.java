@@ -21,7 +21,8 @@ import java.util.Locale;
  * </pre>
  *
  * {@code --rounds N} sets the timed rounds per comparison (default 40); {@code --smoke} runs a
- * few rounds of everything, to check that it runs.
+ * few rounds of everything, to check that it runs; {@code --only agent} runs only the agent
+ * comparison.
  */
 public final class Benchmarks {
 
@@ -36,7 +37,19 @@ public final class Benchmarks {
                 rounds = Integer.parseInt(args[i + 1]);
             }
         }
+        String only = null;
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals("--only")) {
+                only = args[i + 1];
+            }
+        }
         LoraAgent.install();
+        if ("agent".equals(only)) {
+            try (GradMode.Scope ignored = GradMode.disable()) {
+                System.out.println(new AgentOverhead().run(rounds).line());
+            }
+            return;
+        }
         List<String> json = new ArrayList<>();
         double ceiling = LayerBenchmarks.gemmCeiling(smoke ? 256 : 2048, smoke ? 2 : 10);
         System.out.printf(Locale.ROOT, "GEMM ceiling (Nd4j.gemm, float32, %s², preallocated output): %.1f GFLOP/s%n",
