@@ -1,0 +1,73 @@
+package dev.lora4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.Lora;
+import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.samples.minilm.GenreData;
+import dev.lora4j.samples.minilm.GenreFineTune;
+import dev.lora4j.samples.minilm.MiniLm;
+import dev.lora4j.samples.minilm.MiniLmClassifier;
+import dev.lora4j.samples.minilm.MiniLmTokenizer;
+import dev.lora4j.samples.minilm.PeftAdapterFiles;
+import dev.lora4j.train.ConsoleProgress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The MiniLM genre job, shortened (48 training sentences, 9 steps), through the same door as the
+ * real run: the agent self-attached, @LoRA adapters at construction. Runs in a surefire execution
+ * of its own, because it installs the agent.
+ */
+class GenrePipelineTest {
+
+    @Test
+    void aShortRunLearnsMergesAndItsSavedAdapterReloadsToTheSamePredictions(@TempDir Path dir) throws Exception {
+        GenreFineTune.Settings settings = new GenreFineTune.Settings(GenreFineTune.Mode.LORA, 8, 16,
+                List.of("query", "value"), true, 3, Long.MAX_VALUE, 16, 3e-3, 32, 10, 8, 2, 1, 7, dir);
+
+        GenreFineTune.Results results = GenreFineTune.run(settings,
+                new ConsoleProgress(ConsoleProgress.Mode.LINES, 3, System.out), System.out);
+
+        assertEquals("agent", results.door());
+        assertTrue(LoraAgent.installation().isPresent());
+        assertEquals(6 * 2 * 2 * 8 * 384 + 384 * 6 + 6, results.trainable(), "r=8 on 12 projections + the head");
+        List<Double> losses = results.training().losses();
+        assertEquals(9, losses.size());
+        double first = losses.subList(0, 3).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double last = losses.subList(6, 9).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        assertTrue(last < first - 0.05, "the training loss falls: first epoch " + first + ", last " + last);
+        assertEquals(1.0, results.mergeAgreement(), "merged and unmerged predict the same classes");
+        assertTrue(results.mergeMaxAbsDiff() < 1e-4, "max |logit diff| " + results.mergeMaxAbsDiff());
+        assertTrue(Files.size(results.curve()) > 1000, "the curve PNG");
+        assertTrue(Files.exists(results.adapterDir().resolve("adapter_config.json")));
+
+        // a fresh model: the agent puts fresh adapters on at construction; the saved ones are read into them
+        MiniLmClassifier fresh = new MiniLmClassifier(MiniLm.pretrained(), GenreData.LABELS.size(), new Random(99));
+        LoraModel<MiniLmClassifier> lora = Lora.adopt(fresh);
+        assertNotNull(fresh.encoder().childSlots());
+        assertEquals(12, lora.layers().size());
+        assertEquals(12 * 2 + 2, PeftAdapterFiles.load(lora, "default", results.adapterDir()));
+        INDArray reloaded;
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
+            List<GenreData.Batch> test = GenreData.batches(
+                    GenreData.perClass(GenreData.load(GenreData.Split.TEST), settings.evalPerClass()), tokenizer,
+                    settings.batchSize(), settings.seed());
+            reloaded = GenreFineTune.logits(fresh, test);
+        }
+        assertArrayEquals(results.testLogits().argMax(1).toLongVector(), reloaded.argMax(1).toLongVector(),
+                "identical predictions");
+        double diff = Nd4j.math().abs(results.testLogits().sub(reloaded)).maxNumber().doubleValue();
+        assertTrue(diff < 1e-6, "max |logit diff| after reloading: " + diff);
+    }
+}

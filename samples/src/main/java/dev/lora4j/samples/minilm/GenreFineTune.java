@@ -1,0 +1,603 @@
+package dev.lora4j.samples.minilm;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.multibindings.Multibinder;
+import dev.lora4j.Lora;
+import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.api.TrainingListener;
+import dev.lora4j.autograd.GradMode;
+import dev.lora4j.autograd.Tensor;
+import dev.lora4j.guice.Lora4j;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.lora.ParameterSummary;
+import dev.lora4j.nn.CrossEntropyLoss;
+import dev.lora4j.nn.Init;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.train.ConsoleProgress;
+import dev.lora4j.train.LossHistory;
+import dev.lora4j.train.MetricGoal;
+import dev.lora4j.train.Predictor;
+import dev.lora4j.train.Trainer;
+import dev.lora4j.train.TrainingConfig;
+import dev.lora4j.train.TrainingResult;
+import dev.lora4j.train.TrainingTask;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The main job: LoRA fine-tuning of the pretrained all-MiniLM-L6-v2 encoder on the Brown Corpus
+ * sentence-genre task (six classes), end to end.
+ *
+ * <ol>
+ *   <li>self-attach the lora4j agent, <i>then</i> load MiniLM: the {@code @LoRA(rank = 8, alpha =
+ *       16)} fields ({@code attention.self.query} and {@code value} of every layer) get their
+ *       adapters while the model is constructed; {@code Lora.adopt} takes the model over and
+ *       freezes the rest, and the new {@code classifier} head is made trainable explicitly
+ *       (PEFT's {@code modules_to_save});</li>
+ *   <li>print the trainable-parameter summary;</li>
+ *   <li>fine-tune with AdamW, a progress bar, validation accuracy every half epoch, early stopping
+ *       on it and the best weights restored;</li>
+ *   <li>evaluate test accuracy; save the adapter in PEFT's layout; merge; check that merged and
+ *       unmerged predictions agree; print a results table; draw the loss and accuracy curves.</li>
+ * </ol>
+ *
+ * <p>A rank, alpha or targets other than the annotations' are applied with a {@link LoraConfig}
+ * ({@code Lora.wrap}) instead of the agent; the same job also trains the head alone
+ * ({@link Mode#HEAD_ONLY}) or every weight ({@link Mode#FULL}), for the comparison in RESULTS.md.
+ * {@link #run(Settings)} is the library call; {@link #main} parses options ({@code --help}).
+ */
+public final class GenreFineTune {
+
+    /** The Hugging Face model the weights come from, written into adapter_config.json. */
+    public static final String BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2";
+
+    /** What trains. */
+    public enum Mode {
+        /** The encoder frozen, only the classifier head trains (a linear probe). */
+        HEAD_ONLY,
+        /** LoRA adapters on the targets, plus the head. */
+        LORA,
+        /** Every weight of the encoder and the head. */
+        FULL
+    }
+
+    /**
+     * The job's options.
+     *
+     * @param mode what trains
+     * @param rank the adapters' rank (LORA)
+     * @param alpha the adapters' alpha (LORA)
+     * @param targets module names to adapt (LORA), e.g. {@code query, value}
+     * @param agent put the adapters on through the agent and the {@code @LoRA} annotations when
+     *     rank, alpha and targets are the annotations' (otherwise a {@link LoraConfig} is used)
+     * @param epochs passes over the training split (early stopping may end sooner)
+     * @param maxSteps at most this many optimizer steps ({@code Long.MAX_VALUE}: no limit)
+     * @param batchSize sentences per step
+     * @param learningRate AdamW's peak learning rate (linear warm-up over 10 % of the steps, then linear decay)
+     * @param maxLength tokens per sentence at most, {@code [CLS]} and {@code [SEP]} included
+     * @param patience validations without improvement of the accuracy before stopping
+     * @param trainPerClass training sentences per class (0: all 400)
+     * @param evalPerClass validation and test sentences per class (0: all)
+     * @param threads BLAS threads
+     * @param seed seeds the head, the adapters, dropout and the batch order
+     * @param outputDir where the adapter, the curves and the CSV files go; {@code null} writes nothing
+     */
+    public record Settings(Mode mode, int rank, double alpha, List<String> targets, boolean agent, int epochs,
+            long maxSteps, int batchSize, double learningRate, int maxLength, int patience, int trainPerClass,
+            int evalPerClass, int threads, long seed, Path outputDir) {
+
+        /** Checks the values. */
+        public Settings {
+            targets = List.copyOf(targets);
+            if (rank < 1 || alpha <= 0 || epochs < 1 || maxSteps < 1 || batchSize < 1 || !(learningRate > 0)
+                    || maxLength < 2 || patience < 0 || trainPerClass < 0 || evalPerClass < 0 || threads < 1) {
+                throw new IllegalArgumentException("invalid settings: " + this);
+            }
+            if (mode == Mode.LORA && targets.isEmpty()) {
+                throw new IllegalArgumentException("LoRA needs at least one target module");
+            }
+        }
+
+        /**
+         * The default run: LoRA r = 8, alpha = 16 on query and value through the agent, 3 epochs of
+         * batches of 32 sentences cut at 64 tokens, learning rate 1e-3, output in {@code
+         * target/genre-finetune}. About 225 steps; a few minutes on two cores.
+         */
+        public static Settings defaults() {
+            return new Settings(Mode.LORA, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE, 32, 1e-3, 64,
+                    4, 0, 0, 1, 42, Path.of("target", "genre-finetune"));
+        }
+
+        /** These settings with another mode and learning rate. */
+        public Settings withMode(Mode newMode, double newLearningRate) {
+            return new Settings(newMode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, newLearningRate,
+                    maxLength, patience, trainPerClass, evalPerClass, threads, seed, outputDir);
+        }
+
+        /** These settings with another rank (alpha kept). */
+        public Settings withRank(int newRank) {
+            return new Settings(mode, newRank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
+                    maxLength, patience, trainPerClass, evalPerClass, threads, seed, outputDir);
+        }
+
+        /** These settings with another output directory ({@code null}: write nothing). */
+        public Settings withOutputDir(Path dir) {
+            return new Settings(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
+                    maxLength, patience, trainPerClass, evalPerClass, threads, seed, dir);
+        }
+
+        /** These settings with another length of training. */
+        public Settings withBudget(int newEpochs, long newMaxSteps) {
+            return new Settings(mode, rank, alpha, targets, agent, newEpochs, newMaxSteps, batchSize, learningRate,
+                    maxLength, patience, trainPerClass, evalPerClass, threads, seed, outputDir);
+        }
+
+        /** These settings on a subset of the data. */
+        public Settings withSubset(int newTrainPerClass, int newEvalPerClass) {
+            return new Settings(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
+                    maxLength, patience, newTrainPerClass, newEvalPerClass, threads, seed, outputDir);
+        }
+
+        /** Whether the adapters can come from the {@code @LoRA} annotations on MiniLm. */
+        public boolean matchesAnnotations() {
+            return mode == Mode.LORA && rank == 8 && alpha == 16 && targets.equals(List.of("query", "value"));
+        }
+
+        /** A one-line description of what trains. */
+        public String describe() {
+            return switch (mode) {
+                case HEAD_ONLY -> "frozen encoder + trained head";
+                case FULL -> "full fine-tuning (all weights)";
+                case LORA -> String.format(Locale.ROOT, "LoRA r=%d alpha=%s on %s + head", rank, number(alpha),
+                        String.join("/", targets));
+            };
+        }
+    }
+
+    /**
+     * What a run measured.
+     *
+     * @param settings the settings
+     * @param door how the adapters were put on ({@code agent}, {@code LoraConfig}, or {@code none})
+     * @param trainable trainable parameters
+     * @param total all parameters (adapters included)
+     * @param optimizerAndGradientBytes AdamW's two moment buffers plus the gradient buffers of the
+     *     trainable parameters, float32: {@code trainable × 4 bytes × 3}
+     * @param bestValidationAccuracy the validation accuracy of the restored weights
+     * @param testAccuracy accuracy on the test split (unmerged)
+     * @param mergedTestAccuracy accuracy on the test split after merging ({@code NaN} without adapters)
+     * @param mergeAgreement the share of test sentences whose predicted class is the same merged and
+     *     unmerged ({@code NaN} without adapters)
+     * @param mergeMaxAbsDiff the largest logit difference between merged and unmerged ({@code NaN} without adapters)
+     * @param training the training history
+     * @param trainingTime the time training took (validation included)
+     * @param totalTime the whole run, model loading included
+     * @param adapterDir where the adapter was saved, or {@code null}
+     * @param curve the PNG of the curves, or {@code null}
+     * @param testLogits the unmerged test logits {@code [sentences, classes]}
+     */
+    public record Results(Settings settings, String door, long trainable, long total, long optimizerAndGradientBytes,
+            double bestValidationAccuracy, double testAccuracy, double mergedTestAccuracy, double mergeAgreement,
+            double mergeMaxAbsDiff, TrainingResult training, Duration trainingTime, Duration totalTime,
+            Path adapterDir, Path curve, INDArray testLogits) {}
+
+    private GenreFineTune() {}
+
+    /** Runs the job; {@code --help} lists the options. */
+    public static void main(String[] args) {
+        Settings settings;
+        try {
+            settings = parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.err.println(usage());
+            System.exit(2);
+            return;
+        }
+        if (settings == null) {
+            System.out.println(usage());
+            return;
+        }
+        Results results = run(settings);
+        System.out.println();
+        System.out.print(table(results));
+        System.exit(0); // ND4J and DJL leave non-daemon threads behind
+    }
+
+    /** The options {@link #main} understands. */
+    public static String usage() {
+        return String.join(System.lineSeparator(),
+                "GenreFineTune: LoRA on all-MiniLM-L6-v2, Brown Corpus genres (6 classes)",
+                "  --mode lora|head|full   what trains (default lora)",
+                "  --rank N --alpha A      adapter rank and alpha (default 8, 16: the @LoRA annotations, via the agent)",
+                "  --targets a,b           modules to adapt (default query,value)",
+                "  --epochs N              passes over the training split (default 3); --full: 10",
+                "  --max-steps N           stop after N steps",
+                "  --lr X                  AdamW learning rate (default 1e-3)",
+                "  --batch N --max-length N --patience N --seed N",
+                "  --threads N             BLAS threads (default 1: faster than 2 on a busy 2-core machine)",
+                "  --train-per-class N --eval-per-class N   use a subset (default: all)",
+                "  --output DIR            adapter, curve.png and CSVs (default target/genre-finetune)",
+                "  --no-agent              adapters through Lora.wrap(LoraConfig) instead of the agent");
+    }
+
+    /** Parses {@code args} over the defaults; {@code null} for {@code --help}. */
+    public static Settings parse(String[] args) {
+        Settings d = Settings.defaults();
+        Mode mode = d.mode();
+        int rank = d.rank();
+        double alpha = d.alpha();
+        List<String> targets = d.targets();
+        boolean agent = d.agent();
+        int epochs = d.epochs();
+        long maxSteps = d.maxSteps();
+        int batch = d.batchSize();
+        double lr = d.learningRate();
+        int maxLength = d.maxLength();
+        int patience = d.patience();
+        int trainPerClass = d.trainPerClass();
+        int evalPerClass = d.evalPerClass();
+        int threads = d.threads();
+        long seed = d.seed();
+        Path output = d.outputDir();
+        boolean lrSet = false;
+        for (int i = 0; i < args.length; i++) {
+            String option = args[i];
+            switch (option) {
+                case "--help", "-h" -> {
+                    return null;
+                }
+                case "--full" -> epochs = 10;
+                case "--no-agent" -> agent = false;
+                default -> {
+                    if (i + 1 >= args.length) {
+                        throw new IllegalArgumentException("unknown option or missing value: " + option);
+                    }
+                    String value = args[++i];
+                    try {
+                        switch (option) {
+                            case "--mode" -> mode = switch (value) {
+                                case "lora" -> Mode.LORA;
+                                case "head" -> Mode.HEAD_ONLY;
+                                case "full" -> Mode.FULL;
+                                default -> throw new IllegalArgumentException("--mode must be lora, head or full");
+                            };
+                            case "--rank" -> rank = Integer.parseInt(value);
+                            case "--alpha" -> alpha = Double.parseDouble(value);
+                            case "--targets" -> targets = Arrays.asList(value.split(","));
+                            case "--epochs" -> epochs = Integer.parseInt(value);
+                            case "--max-steps" -> maxSteps = Long.parseLong(value);
+                            case "--lr" -> {
+                                lr = Double.parseDouble(value);
+                                lrSet = true;
+                            }
+                            case "--batch" -> batch = Integer.parseInt(value);
+                            case "--max-length" -> maxLength = Integer.parseInt(value);
+                            case "--patience" -> patience = Integer.parseInt(value);
+                            case "--train-per-class" -> trainPerClass = Integer.parseInt(value);
+                            case "--eval-per-class" -> evalPerClass = Integer.parseInt(value);
+                            case "--threads" -> threads = Integer.parseInt(value);
+                            case "--seed" -> seed = Long.parseLong(value);
+                            case "--output" -> output = Path.of(value);
+                            default -> throw new IllegalArgumentException("unknown option: " + option);
+                        }
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException(option + ": not a number: " + value, e);
+                    }
+                }
+            }
+        }
+        if (!lrSet) {
+            lr = defaultLearningRate(mode);
+        }
+        return new Settings(mode, rank, alpha, targets, agent, epochs, maxSteps, batch, lr, maxLength, patience,
+                trainPerClass, evalPerClass, threads, seed, output);
+    }
+
+    /**
+     * The learning rate each mode uses unless told otherwise: 1e-3 for LoRA (with the head), 3e-3 for
+     * the head alone, 5e-5 for full fine-tuning (BERT's usual range; higher rates wreck the
+     * pretrained weights).
+     */
+    public static double defaultLearningRate(Mode mode) {
+        return switch (mode) {
+            case LORA -> 1e-3;
+            case HEAD_ONLY -> 3e-3;
+            case FULL -> 5e-5;
+        };
+    }
+
+    /** Runs the job with progress on the console. */
+    public static Results run(Settings settings) {
+        return run(settings, new ConsoleProgress(), System.out);
+    }
+
+    /**
+     * Runs the job.
+     *
+     * @param progress the training listener that shows progress
+     * @param out where the steps of the job are reported
+     */
+    @SuppressWarnings("try") // grad-mode scopes are only opened and closed
+    public static Results run(Settings settings, TrainingListener progress, PrintStream out) {
+        long start = System.nanoTime();
+        useThreads(settings.threads());
+        Init.seed(settings.seed());
+
+        // 1. the model, adapters put on as the settings say
+        String door;
+        boolean viaAgent = settings.agent() && settings.matchesAnnotations();
+        if (viaAgent) {
+            LoraAgent.install(); // before the model class is constructed: the agent adapts @LoRA fields at construction
+        }
+        out.println("== loading all-MiniLM-L6-v2 (" + settings.describe() + ")");
+        MiniLm encoder = MiniLm.pretrained();
+        MiniLmClassifier model = new MiniLmClassifier(encoder, GenreData.LABELS.size(), new Random(settings.seed()));
+        LoraModel<MiniLmClassifier> lora = null;
+        if (viaAgent) {
+            lora = Lora.adopt(model); // freezes everything but the adapters the agent attached...
+            model.trainHead(); // ...so the new head is made trainable here (modules_to_save)
+            door = "agent";
+        } else {
+            removeAgentAdapters(model);
+            switch (settings.mode()) {
+                case LORA -> {
+                    lora = Lora.wrap(model, LoraConfig.builder().rank(settings.rank()).alpha(settings.alpha())
+                            .targetModules(settings.targets().toArray(String[]::new))
+                            .modulesToSave(MiniLmClassifier.HEAD).seed(settings.seed()).build());
+                    door = "LoraConfig";
+                }
+                case HEAD_ONLY -> {
+                    model.freeze();
+                    model.trainHead();
+                    door = "none";
+                }
+                case FULL -> {
+                    model.unfreeze();
+                    door = "none";
+                }
+                default -> throw new IllegalStateException();
+            }
+        }
+        ParameterSummary summary = ParameterSummary.of(model);
+        out.println(summary.line());
+
+        // 2. the data
+        GenreData.Split[] splits = GenreData.Split.values();
+        List<List<GenreData.Batch>> data = new ArrayList<>();
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
+            for (GenreData.Split split : splits) {
+                List<GenreData.Example> examples = GenreData.load(split);
+                int perClass = split == GenreData.Split.TRAIN ? settings.trainPerClass() : settings.evalPerClass();
+                if (perClass > 0) {
+                    examples = GenreData.perClass(examples, perClass);
+                }
+                data.add(GenreData.batches(examples, tokenizer, settings.batchSize(), settings.seed()));
+            }
+        }
+        List<GenreData.Batch> train = data.get(0);
+        List<GenreData.Batch> validation = data.get(1);
+        List<GenreData.Batch> test = data.get(2);
+        out.printf(Locale.ROOT, "== %d training sentences in %d batches, %d validation, %d test (max %d tokens)%n",
+                count(train), train.size(), count(validation), count(test), settings.maxLength());
+
+        // 3. training
+        CrossEntropyLoss crossEntropy = new CrossEntropyLoss();
+        TrainingTask<GenreData.Batch> task = TrainingTask
+                .of((GenreData.Batch b) -> crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels()),
+                        GenreData.Batch::size)
+                .withPredictor(b -> new Predictor.Prediction(model.forward(b.inputIds(), b.attentionMask()).value(),
+                        b.labels()));
+        LossHistory history = new LossHistory();
+        long planned = Math.min(settings.maxSteps(), (long) settings.epochs() * train.size());
+        TrainingConfig config = TrainingConfig.builder()
+                .epochs(settings.epochs()).maxSteps(settings.maxSteps()).learningRate(settings.learningRate())
+                .warmupSteps(Math.max(1, planned / 10)).maxGradNorm(1.0)
+                .evalEverySteps(Math.max(1, train.size() / 2)).evalEveryEpoch(false)
+                .monitor(TrainingConfig.VAL_ACCURACY, MetricGoal.MAXIMIZE)
+                .earlyStopping(Math.max(1, settings.patience()), 0.0).restoreBestWeights(true)
+                .seed(settings.seed()).build();
+        Trainer trainer = Lora4j.injector(new AbstractModule() {
+            @Override
+            protected void configure() {
+                bind(TrainingConfig.class).toInstance(config);
+                bind(ConsoleProgress.class).toInstance(new ConsoleProgress(ConsoleProgress.Mode.LINES, 1, nullStream()));
+                Multibinder<TrainingListener> listeners = Multibinder.newSetBinder(binder(), TrainingListener.class);
+                listeners.addBinding().toInstance(progress);
+                listeners.addBinding().toInstance(history);
+            }
+        }).getInstance(Trainer.class);
+        out.printf(Locale.ROOT, "== fine-tuning: AdamW lr %s, %d steps planned, validation every %d steps%n",
+                number(settings.learningRate()), planned, config.evalEverySteps());
+        long trainingStart = System.nanoTime();
+        TrainingResult training = trainer.fit(model, train, validation, task);
+        Duration trainingTime = Duration.ofNanos(System.nanoTime() - trainingStart);
+        out.printf(Locale.ROOT, "== %d steps in %s (%s), best validation accuracy %.4f at step %d%n", training.steps(),
+                format(trainingTime), training.stopReason(), training.bestMetric(), training.bestStep());
+
+        // 4. evaluation, saving, merging
+        INDArray testLogits = logits(model, test);
+        int[] testLabels = labels(test);
+        double testAccuracy = accuracy(testLogits, testLabels);
+        out.printf(Locale.ROOT, "== test accuracy %.4f on %d sentences%n", testAccuracy, testLabels.length);
+
+        Path adapterDir = null;
+        double mergedAccuracy = Double.NaN;
+        double agreement = Double.NaN;
+        double maxDiff = Double.NaN;
+        if (lora != null) {
+            if (settings.outputDir() != null) {
+                adapterDir = settings.outputDir().resolve("adapter");
+                try {
+                    int tensors = PeftAdapterFiles.save(lora, LoraModel.DEFAULT_ADAPTER, List.of(MiniLmClassifier.HEAD),
+                            BASE_MODEL, adapterDir).size();
+                    out.println("== adapter saved in PEFT's layout: " + adapterDir + " (" + tensors + " tensors)");
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot save the adapter in " + adapterDir, e);
+                }
+            }
+            lora.safeMerge();
+            INDArray merged = logits(model, test);
+            mergedAccuracy = accuracy(merged, testLabels);
+            agreement = agreement(testLogits, merged);
+            maxDiff = Nd4j.math().abs(testLogits.sub(merged)).maxNumber().doubleValue();
+            out.printf(Locale.ROOT, "== merged: predictions agree on %.2f%% of the test sentences, max |logit diff| %.2e%n",
+                    100 * agreement, maxDiff);
+        }
+
+        Path curve = null;
+        if (settings.outputDir() != null) {
+            try {
+                Files.createDirectories(settings.outputDir());
+                Files.writeString(settings.outputDir().resolve("steps.csv"), history.stepsCsv(), StandardCharsets.UTF_8);
+                Files.writeString(settings.outputDir().resolve("evaluations.csv"), history.evaluationsCsv(),
+                        StandardCharsets.UTF_8);
+                curve = TrainingCurve.write(history, settings.describe(), settings.outputDir().resolve("curve.png"));
+                out.println("== curves: " + curve);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write into " + settings.outputDir(), e);
+            }
+        }
+        long trainable = summary.trainable();
+        return new Results(settings, door, trainable, summary.total(), trainable * 4 * 3, training.bestMetric(),
+                testAccuracy, mergedAccuracy, agreement, maxDiff, training, trainingTime,
+                Duration.ofNanos(System.nanoTime() - start), adapterDir, curve, testLogits);
+    }
+
+    /**
+     * Sets the threads of BLAS and of ND4J's own element-wise ops. On a two-core machine shared with
+     * other work, one thread made a MiniLM training step about 5x faster than ND4J's default of one
+     * per core (measured: 1.2 s against 5-8 s per step), because busy-waiting worker threads fight
+     * over the cores; on an idle machine {@code --threads 2} may be faster.
+     */
+    public static void useThreads(int threads) {
+        Nd4j.factory().blas().setMaxThreads(threads);
+        Nd4j.getEnvironment().setMaxThreads(threads);
+        Nd4j.getEnvironment().setMaxMasterThreads(threads);
+    }
+
+    /**
+     * Takes off adapters the agent may have attached at construction (when it runs in this JVM and
+     * these settings do not use it), so that every mode starts from the plain encoder.
+     */
+    private static void removeAgentAdapters(MiniLmClassifier model) {
+        for (var module : model.namedModules().values()) {
+            if (module instanceof Linear linear && linear.lora() != null) {
+                linear.detachLora();
+            }
+        }
+        model.unfreeze();
+    }
+
+    /** The logits {@code [sentences, classes]} of {@code batches}, in order, in evaluation mode. */
+    @SuppressWarnings("try")
+    public static INDArray logits(MiniLmClassifier model, List<GenreData.Batch> batches) {
+        boolean wasTraining = model.isTraining();
+        model.eval();
+        List<INDArray> parts = new ArrayList<>();
+        try (GradMode.Scope ignored = GradMode.disable()) {
+            for (GenreData.Batch b : batches) {
+                Tensor logits = model.forward(b.inputIds(), b.attentionMask());
+                parts.add(logits.value().dup());
+            }
+        }
+        model.setTraining(wasTraining);
+        return Nd4j.vstack(parts.toArray(INDArray[]::new));
+    }
+
+    /** The labels of {@code batches}, in order. */
+    public static int[] labels(List<GenreData.Batch> batches) {
+        return batches.stream().flatMapToInt(b -> Arrays.stream(b.labels())).toArray();
+    }
+
+    /** The share of rows whose arg-max is the label. */
+    public static double accuracy(INDArray logits, int[] labels) {
+        long[] predicted = logits.argMax(1).toLongVector();
+        int right = 0;
+        for (int i = 0; i < labels.length; i++) {
+            right += predicted[i] == labels[i] ? 1 : 0;
+        }
+        return (double) right / labels.length;
+    }
+
+    /** The share of rows whose arg-max is the same in both. */
+    public static double agreement(INDArray a, INDArray b) {
+        long[] x = a.argMax(1).toLongVector();
+        long[] y = b.argMax(1).toLongVector();
+        int same = 0;
+        for (int i = 0; i < x.length; i++) {
+            same += x[i] == y[i] ? 1 : 0;
+        }
+        return (double) same / x.length;
+    }
+
+    /** The results as a Markdown table. */
+    public static String table(Results r) {
+        StringBuilder b = new StringBuilder();
+        String nl = System.lineSeparator();
+        b.append("| ").append(r.settings().describe()).append(" | ").append(nl).append("|---|---|").append(nl);
+        row(b, "adapters put on by", r.door());
+        row(b, "trainable parameters", String.format(Locale.ROOT, "%,d of %,d (%.2f%%)", r.trainable(), r.total(),
+                100.0 * r.trainable() / r.total()));
+        row(b, "optimizer + gradient memory", bytes(r.optimizerAndGradientBytes()));
+        row(b, "steps", r.training().steps() + " (" + r.training().stopReason() + ", best at step "
+                + r.training().bestStep() + ")");
+        row(b, "best validation accuracy", String.format(Locale.ROOT, "%.4f", r.bestValidationAccuracy()));
+        row(b, "test accuracy", String.format(Locale.ROOT, "%.4f", r.testAccuracy()));
+        if (!Double.isNaN(r.mergeAgreement())) {
+            row(b, "test accuracy, merged", String.format(Locale.ROOT, "%.4f", r.mergedTestAccuracy()));
+            row(b, "merged = unmerged predictions", String.format(Locale.ROOT, "%.2f%% (max |logit diff| %.2e)",
+                    100 * r.mergeAgreement(), r.mergeMaxAbsDiff()));
+        }
+        row(b, "training time", format(r.trainingTime()));
+        row(b, "whole run", format(r.totalTime()));
+        if (r.adapterDir() != null) {
+            row(b, "adapter", r.adapterDir().toString());
+        }
+        if (r.curve() != null) {
+            row(b, "curves", r.curve().toString());
+        }
+        return b.toString();
+    }
+
+    private static void row(StringBuilder b, String name, String value) {
+        b.append("| ").append(name).append(" | ").append(value).append(" |").append(System.lineSeparator());
+    }
+
+    /** Bytes in KiB or MiB. */
+    public static String bytes(long bytes) {
+        return bytes >= 1 << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0)
+                : String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+    }
+
+    /** {@code 4m 05s}. */
+    public static String format(Duration d) {
+        long s = Math.round(d.toMillis() / 1000.0);
+        return s >= 60 ? String.format(Locale.ROOT, "%dm %02ds", s / 60, s % 60) : s + "s";
+    }
+
+    private static String number(double x) {
+        return x == Math.rint(x) && Math.abs(x) < 1e6 ? Long.toString((long) x) : Double.toString(x);
+    }
+
+    private static int count(List<GenreData.Batch> batches) {
+        return batches.stream().mapToInt(GenreData.Batch::size).sum();
+    }
+
+    private static PrintStream nullStream() {
+        return new PrintStream(java.io.OutputStream.nullOutputStream());
+    }
+}

@@ -1,0 +1,127 @@
+package dev.lora4j.samples.minilm;
+
+import dev.lora4j.train.ConsoleProgress;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Produces RESULTS.md: the genre fine-tune under one training budget with (a) the encoder frozen
+ * and only the head trained, (b) LoRA of rank 1, 2, 4, 8 and 16 on query and value plus the head,
+ * (c) every weight trained. The table is rewritten after every row, so an interrupted sweep still
+ * leaves the rows it finished.
+ *
+ * <pre>
+ * mvn -B -ntp -q install -DskipTests
+ * mvn -B -ntp -q -pl samples exec:java@results -Dexec.args="RESULTS.md 2"
+ * </pre>
+ *
+ * Arguments: the output file (default {@code RESULTS.md}) and the epochs per row (default 2).
+ */
+public final class ResultsSweep {
+
+    private ResultsSweep() {}
+
+    /** One row of the table. */
+    private record Row(String name, GenreFineTune.Settings settings) {}
+
+    public static void main(String[] args) {
+        Path file = Path.of(args.length > 0 ? args[0] : "RESULTS.md");
+        int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+        GenreFineTune.Settings base = GenreFineTune.Settings.defaults().withBudget(epochs, Long.MAX_VALUE);
+        base = new GenreFineTune.Settings(base.mode(), base.rank(), base.alpha(), base.targets(), false, base.epochs(),
+                base.maxSteps(), base.batchSize(), base.learningRate(), base.maxLength(), base.patience(),
+                base.trainPerClass(), base.evalPerClass(), base.threads(), base.seed(), base.outputDir());
+        Map<String, Row> rows = new LinkedHashMap<>();
+        rows.put("head", new Row("(a) frozen encoder + head",
+                base.withMode(GenreFineTune.Mode.HEAD_ONLY, GenreFineTune.defaultLearningRate(GenreFineTune.Mode.HEAD_ONLY))));
+        for (int r : new int[] {1, 2, 4, 8, 16}) {
+            rows.put("r" + r, new Row("(b) LoRA r=" + r + " q/v + head", base.withRank(r)));
+        }
+        rows.put("full", new Row("(c) full fine-tuning",
+                base.withMode(GenreFineTune.Mode.FULL, GenreFineTune.defaultLearningRate(GenreFineTune.Mode.FULL))));
+        // the most telling rows first, in case the sweep is cut short
+        List<String> order = List.of("head", "r8", "full", "r1", "r4", "r16", "r2");
+        Map<String, GenreFineTune.Results> done = new LinkedHashMap<>();
+        long start = System.nanoTime();
+        for (String key : order) {
+            Row row = rows.get(key);
+            GenreFineTune.Settings settings = row.settings().withOutputDir(Path.of("target", "results-sweep", key));
+            System.out.println("######## " + row.name() + " ########");
+            GenreFineTune.Results results = GenreFineTune.run(settings,
+                    new ConsoleProgress(ConsoleProgress.Mode.LINES, 25, System.out), System.out);
+            done.put(key, results);
+            write(file, rows, done, epochs, (System.nanoTime() - start) / 1e9);
+        }
+        System.exit(0);
+    }
+
+    private static void write(Path file, Map<String, Row> rows, Map<String, GenreFineTune.Results> done, int epochs,
+            double seconds) {
+        StringBuilder b = new StringBuilder();
+        GenreFineTune.Settings any = done.values().iterator().next().settings();
+        b.append("# Results: MiniLM genre fine-tune\n\n");
+        b.append("all-MiniLM-L6-v2 (22.6 M parameters) fine-tuned on the Brown Corpus sentence-genre task shipped in\n")
+                .append("`samples/src/main/resources/data/brown-genres/` (6 classes; 2,400 training, 360 validation,\n")
+                .append("720 test sentences; document-level splits). Made by `ResultsSweep` (").append(LocalDate.now())
+                .append("):\n\n```bash\nmvn -B -ntp -q install -DskipTests\n")
+                .append("mvn -B -ntp -q -pl samples exec:java@results -Dexec.args=\"RESULTS.md ")
+                .append(epochs).append("\"\n```\n\n");
+        b.append(String.format(Locale.ROOT, "Same budget for every row: %d epochs (%d steps) of batches of %d sentences cut at %d tokens,%n",
+                epochs, done.values().iterator().next().training().steps() > 0 ? epochs * stepsPerEpoch(any) : 0,
+                any.batchSize(), any.maxLength()));
+        b.append("AdamW (no weight decay), linear warm-up over 10 % of the steps then linear decay, gradients clipped at\n")
+                .append("norm 1, validation accuracy every half epoch with the best weights restored (early stopping\n")
+                .append("after ").append(any.patience()).append(" validations without improvement), seed ")
+                .append(any.seed()).append(", ").append(any.threads()).append(" BLAS/ND4J thread(s).\n")
+                .append("Learning rates: head alone 3e-3, LoRA (adapters and head) 1e-3, full fine-tuning 5e-5.\n\n");
+        b.append("| setting | trainable params | test accuracy | best val accuracy | steps run | training wall time | optimizer + gradient memory |\n");
+        b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+        for (Map.Entry<String, Row> e : rows.entrySet()) {
+            GenreFineTune.Results r = done.get(e.getKey());
+            if (r == null) {
+                b.append("| ").append(e.getValue().name()).append(" | not run | | | | | |\n");
+                continue;
+            }
+            b.append(String.format(Locale.ROOT, "| %s | %,d (%.2f%%) | %.4f | %.4f | %d | %s | %s |%n", e.getValue().name(),
+                    r.trainable(), 100.0 * r.trainable() / r.total(), r.testAccuracy(), r.bestValidationAccuracy(),
+                    r.training().steps(), GenreFineTune.format(r.trainingTime()),
+                    GenreFineTune.bytes(r.optimizerAndGradientBytes())));
+        }
+        b.append("\nOptimizer + gradient memory = trainable parameters × 4 bytes × 3 (AdamW's two moments and the\n")
+                .append("gradient, float32); activations are not counted. Wall times are on a 2-core machine shared with\n")
+                .append("other jobs, so they carry noise; the sweep took ")
+                .append(GenreFineTune.format(java.time.Duration.ofSeconds((long) seconds))).append(" in all.\n");
+        List<String> merges = new ArrayList<>();
+        done.forEach((k, r) -> {
+            if (!Double.isNaN(r.mergeAgreement())) {
+                merges.add(String.format(Locale.ROOT, "r=%d: %.2f%% same predictions, max |logit diff| %.1e",
+                        r.settings().rank(), 100 * r.mergeAgreement(), r.mergeMaxAbsDiff()));
+            }
+        });
+        if (!merges.isEmpty()) {
+            b.append("\nMerged vs unmerged on the test split: ").append(String.join("; ", merges)).append(".\n");
+        }
+        b.append("\n<!-- discussion -->\n");
+        try {
+            String old = Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
+            int marker = old.indexOf("<!-- discussion -->");
+            String discussion = marker >= 0 ? old.substring(marker + "<!-- discussion -->\n".length()) : "";
+            Files.writeString(file, b + discussion, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    private static int stepsPerEpoch(GenreFineTune.Settings s) {
+        return (2400 + s.batchSize() - 1) / s.batchSize();
+    }
+}
