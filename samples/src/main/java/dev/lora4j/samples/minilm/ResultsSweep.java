@@ -21,7 +21,7 @@ import java.util.Map;
  *
  * <pre>
  * mvn -B -ntp -q install -DskipTests
- * mvn -B -ntp -q -pl samples exec:java@results -Dexec.args="RESULTS.md 2"
+ * MAVEN_OPTS=-Xmx1500m mvn -B -ntp -q -pl samples exec:java@results -Dexec.args="RESULTS.md 2"
  * </pre>
  *
  * Arguments: the output file (default {@code RESULTS.md}) and the epochs per row (default 2).
@@ -73,7 +73,7 @@ public final class ResultsSweep {
                 .append("`samples/src/main/resources/data/brown-genres/` (6 classes; 2,400 training, 360 validation,\n")
                 .append("720 test sentences; document-level splits). Made by `ResultsSweep` (").append(LocalDate.now())
                 .append("):\n\n```bash\nmvn -B -ntp -q install -DskipTests\n")
-                .append("mvn -B -ntp -q -pl samples exec:java@results -Dexec.args=\"RESULTS.md ")
+                .append("MAVEN_OPTS=-Xmx1500m mvn -B -ntp -q -pl samples exec:java@results -Dexec.args=\"RESULTS.md ")
                 .append(epochs).append("\"\n```\n\n");
         b.append(String.format(Locale.ROOT, "Same budget for every row: %d epochs (%d steps) of batches of %d sentences cut at %d tokens,%n",
                 epochs, done.values().iterator().next().training().steps() > 0 ? epochs * stepsPerEpoch(any) : 0,

@@ -32,7 +32,7 @@ public final class TrainingCurve {
         chart.setYAxisGroupTitle(0, "loss");
         chart.setYAxisGroupTitle(1, "validation accuracy");
         chart.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
         chart.getStyler().setMarkerSize(5);
         if (!steps.isEmpty()) {
             double[] x = new double[steps.size()];
