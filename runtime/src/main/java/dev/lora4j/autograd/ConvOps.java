@@ -191,7 +191,11 @@ final class ConvOps {
             a2[i] = as[i].value().reshape('c', r, k);
             b2[i] = bs[i].value().reshape('c', out, r / groups);
             h[i] = Nd4j.gemm(a2[i], columns, false, false);
-            y.addi(groupedProduct(b2[i], h[i], groups, false, false).muli(scalings[i]));
+            if (groups == 1) {
+                Nd4j.gemm(b2[i], h[i], y, false, false, scalings[i], 1.0); // y += s·B·h in place, no temporary
+            } else {
+                y.addi(groupedProduct(b2[i], h[i], groups, false, false).muli(scalings[i]));
+            }
             adapterTrains |= as[i].requiresGrad() || bs[i].requiresGrad();
         }
         INDArray kept = weight.requiresGrad() || adapterTrains ? columns : null;
@@ -218,7 +222,7 @@ final class ConvOps {
                     as[i].accumulateGradient(Nd4j.gemm(dh, kept, false, true).reshape(as[i].shape()));
                 }
                 if (dColumns != null) {
-                    dColumns.addi(Nd4j.gemm(a2[i], dh, true, false));
+                    Nd4j.gemm(a2[i], dh, dColumns, true, false, 1.0, 1.0); // dColumns += Aᵀ·dh in place
                 }
             }
             if (dColumns != null) {
