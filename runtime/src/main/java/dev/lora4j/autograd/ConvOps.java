@@ -1,7 +1,9 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.convolution.Convolution;
@@ -229,12 +231,12 @@ final class ConvOps {
                 x.accumulateGradient(columnsBackward(dColumns, xShape, kh, kw, geometry, oh, ow));
             }
         };
-        java.util.List<Tensor> inputs = new java.util.ArrayList<>(java.util.List.of(x, weight));
+        List<Tensor> inputs = new ArrayList<>(List.of(x, weight));
         if (bias != null) {
             inputs.add(bias);
         }
-        inputs.addAll(java.util.List.of(as));
-        inputs.addAll(java.util.List.of(bs));
+        inputs.addAll(List.of(as));
+        inputs.addAll(List.of(bs));
         return Tensor.result(toNchw(y, n, oh, ow), step, inputs.toArray(Tensor[]::new));
     }
 
