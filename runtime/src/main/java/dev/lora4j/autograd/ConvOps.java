@@ -1,7 +1,9 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.convolution.Convolution;
@@ -191,7 +193,11 @@ final class ConvOps {
             a2[i] = as[i].value().reshape('c', r, k);
             b2[i] = bs[i].value().reshape('c', out, r / groups);
             h[i] = Nd4j.gemm(a2[i], columns, false, false);
-            y.addi(groupedProduct(b2[i], h[i], groups, false, false).muli(scalings[i]));
+            if (groups == 1) {
+                Nd4j.gemm(b2[i], h[i], y, false, false, scalings[i], 1.0); // y += s·B·h in place, no temporary
+            } else {
+                y.addi(groupedProduct(b2[i], h[i], groups, false, false).muli(scalings[i]));
+            }
             adapterTrains |= as[i].requiresGrad() || bs[i].requiresGrad();
         }
         INDArray kept = weight.requiresGrad() || adapterTrains ? columns : null;
@@ -218,19 +224,19 @@ final class ConvOps {
                     as[i].accumulateGradient(Nd4j.gemm(dh, kept, false, true).reshape(as[i].shape()));
                 }
                 if (dColumns != null) {
-                    dColumns.addi(Nd4j.gemm(a2[i], dh, true, false));
+                    Nd4j.gemm(a2[i], dh, dColumns, true, false, 1.0, 1.0); // dColumns += Aᵀ·dh in place
                 }
             }
             if (dColumns != null) {
                 x.accumulateGradient(columnsBackward(dColumns, xShape, kh, kw, geometry, oh, ow));
             }
         };
-        java.util.List<Tensor> inputs = new java.util.ArrayList<>(java.util.List.of(x, weight));
+        List<Tensor> inputs = new ArrayList<>(List.of(x, weight));
         if (bias != null) {
             inputs.add(bias);
         }
-        inputs.addAll(java.util.List.of(as));
-        inputs.addAll(java.util.List.of(bs));
+        inputs.addAll(List.of(as));
+        inputs.addAll(List.of(bs));
         return Tensor.result(toNchw(y, n, oh, ow), step, inputs.toArray(Tensor[]::new));
     }
 
