@@ -41,17 +41,8 @@ public final class LoraConv2d extends LoraLayer {
 
     /** Adapters for {@code base}; attach through {@link Conv2d#attachLora()}. */
     public LoraConv2d(Conv2d base) {
+        super(base);
         this.base = base;
-    }
-
-    @Override
-    public Parameter baseWeight() {
-        return base.weight();
-    }
-
-    @Override
-    protected String describeBase() {
-        return base.toString();
     }
 
     @Override

@@ -20,17 +20,8 @@ public final class LoraEmbedding extends LoraLayer {
 
     /** Adapters for {@code base}; attach through {@link Embedding#attachLora()}. */
     public LoraEmbedding(Embedding base) {
+        super(base);
         this.base = base;
-    }
-
-    @Override
-    public Parameter baseWeight() {
-        return base.weight();
-    }
-
-    @Override
-    protected String describeBase() {
-        return base.toString();
     }
 
     @Override

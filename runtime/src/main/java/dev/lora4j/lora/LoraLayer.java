@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -31,9 +32,17 @@ public abstract class LoraLayer {
     private volatile Set<String> merged = Set.of();
     private volatile List<String> active = List.of();
     private volatile boolean disabled;
+    private final AdaptableLayer<?> layer;
+
+    /** Adapters for {@code layer}, which holds them. */
+    protected LoraLayer(AdaptableLayer<?> layer) {
+        this.layer = layer;
+    }
 
     /** The base weight that merging changes. */
-    public abstract Parameter baseWeight();
+    public final Parameter baseWeight() {
+        return layer.weight();
+    }
 
     /** The shape of factor A of a rank-{@code rank} adapter, as PEFT saves it. */
     public abstract long[] aShape(int rank);
@@ -221,7 +230,9 @@ public abstract class LoraLayer {
     }
 
     /** The base layer, for messages, e.g. {@code Linear(768 -> 768)}. */
-    protected abstract String describeBase();
+    protected final String describeBase() {
+        return layer.toString();
+    }
 
     /** The base weight with the given unmerged adapters added, as a new array; the layer is unchanged. */
     public INDArray mergedWeight(Collection<String> names) {

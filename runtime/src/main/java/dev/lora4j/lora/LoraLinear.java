@@ -22,17 +22,8 @@ public final class LoraLinear extends LoraLayer {
 
     /** Adapters for {@code base}; attach through {@link Linear#attachLora()}. */
     public LoraLinear(Linear base) {
+        super(base);
         this.base = base;
-    }
-
-    @Override
-    public Parameter baseWeight() {
-        return base.weight();
-    }
-
-    @Override
-    protected String describeBase() {
-        return base.toString();
     }
 
     @Override
