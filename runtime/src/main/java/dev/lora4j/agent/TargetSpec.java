@@ -1,6 +1,5 @@
 package dev.lora4j.agent;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -8,12 +7,8 @@ import dev.lora4j.agent.internal.LoraAgentBuilder;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.PeftConfigConverter;
 import dev.lora4j.io.PeftConfigException;
-import dev.lora4j.io.internal.PeftJson;
 import dev.lora4j.lora.LoraConfig;
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -110,13 +105,7 @@ public final class TargetSpec {
      * @throws IOException when the file cannot be read
      */
     public static TargetSpec read(Path file) throws IOException {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (CharacterCodingException e) {
-            throw new PeftConfigException(file + ": not valid UTF-8", e);
-        }
-        return parse(text, file.toString());
+        return of(PeftAdapterConfig.readJsonObject(file), file.toString());
     }
 
     /**
@@ -125,19 +114,10 @@ public final class TargetSpec {
      * @throws PeftConfigException with one line naming {@code source} and the field
      */
     public static TargetSpec parse(String json, String source) {
-        JsonNode root;
-        try {
-            root = PeftJson.MAPPER.readTree(json);
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw new PeftConfigException(source + ": not valid JSON" + where + ": " + firstLine(e.getOriginalMessage()), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new PeftConfigException(source + ": expected a JSON object, found "
-                    + (root == null || root.isMissingNode() ? "nothing" : root.getNodeType()));
-        }
-        ObjectNode object = (ObjectNode) root;
+        return of(PeftAdapterConfig.parseJsonObject(json, source), source);
+    }
+
+    private static TargetSpec of(ObjectNode object, String source) {
         for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (name.startsWith("lora4j_") && !name.equals(MODEL_CLASSES)) {
@@ -213,11 +193,4 @@ public final class TargetSpec {
         return "TargetSpec{" + source + ": " + modelClasses + ", " + config + "}";
     }
 
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }

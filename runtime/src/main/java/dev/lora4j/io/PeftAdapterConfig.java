@@ -103,6 +103,27 @@ public final class PeftAdapterConfig {
      */
     public static PeftAdapterConfig read(Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        return new PeftAdapterConfig(readJsonObject(file), file.toString());
+    }
+
+    /**
+     * Parses config JSON; {@code source} names it in error messages.
+     *
+     * @throws PeftConfigException if it is not valid JSON or not a valid LoRA config
+     */
+    public static PeftAdapterConfig parse(String text, String source) {
+        return new PeftAdapterConfig(parseJsonObject(text, source), source);
+    }
+
+    /**
+     * Reads a JSON object from a config file with the same strictness as {@link #read}: at most
+     * {@link #MAX_FILE_BYTES}, UTF-8, no duplicate keys, nothing after the object, bounded nesting.
+     * Other lora4j config files (the agent's target specs) use it too.
+     *
+     * @throws PeftConfigException naming the file when the content is not such an object
+     * @throws IOException if it cannot be read
+     */
+    public static ObjectNode readJsonObject(Path file) throws IOException {
         long size = Files.size(file);
         if (size > MAX_FILE_BYTES) {
             throw new PeftConfigException(file + ": " + size + " bytes; an adapter_config.json of more than "
@@ -114,15 +135,16 @@ public final class PeftAdapterConfig {
         } catch (CharacterCodingException e) {
             throw new PeftConfigException(file + ": not valid UTF-8", e);
         }
-        return parse(text, file.toString());
+        return parseJsonObject(text, file.toString());
     }
 
     /**
-     * Parses config JSON; {@code source} names it in error messages.
+     * Parses a JSON object with the strictness of {@link #readJsonObject}; {@code source} names it
+     * in messages.
      *
-     * @throws PeftConfigException if it is not valid JSON or not a valid LoRA config
+     * @throws PeftConfigException naming {@code source} when the text is not such an object
      */
-    public static PeftAdapterConfig parse(String text, String source) {
+    public static ObjectNode parseJsonObject(String text, String source) {
         JsonNode root;
         try {
             root = READER.readTree(text);
@@ -136,7 +158,7 @@ public final class PeftAdapterConfig {
             throw new PeftConfigException(source + ": expected a JSON object, found "
                     + (root == null || root.isMissingNode() ? "nothing" : root.getNodeType()));
         }
-        return new PeftAdapterConfig((ObjectNode) root, source);
+        return (ObjectNode) root;
     }
 
     /**
