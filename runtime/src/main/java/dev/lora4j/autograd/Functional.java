@@ -24,6 +24,9 @@ public final class Functional {
     /** Causal masks by shape and type; read-only once made. */
     private static final Map<String, INDArray> CAUSAL_MASKS = new ConcurrentHashMap<>();
 
+    private static final Tensor[] NO_TENSORS = new Tensor[0];
+    private static final double[] NO_SCALINGS = new double[0];
+
     private Functional() {}
 
     /**
@@ -34,34 +37,7 @@ public final class Functional {
      * @param bias may be {@code null}
      */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias, boolean weightIsInOut) {
-        long in = weightIsInOut ? weight.size(0) : weight.size(1);
-        if (Shapes.last(x.shape()) != in) {
-            throw new IllegalArgumentException("linear: input's last dimension is " + Shapes.last(x.shape())
-                    + " but the weight " + Arrays.toString(weight.shape()) + " expects " + in);
-        }
-        long out = weightIsInOut ? weight.size(1) : weight.size(0);
-        INDArray rows = Shapes.asRows(x.value());
-        INDArray y = Nd4j.gemm(rows, weight.value(), false, !weightIsInOut);
-        if (bias != null) {
-            y.addiRowVector(bias.value());
-        }
-        long[] outShape = Shapes.withLast(x.shape(), out);
-        BackwardFunction step = g -> {
-            INDArray gRows = Shapes.asRows(g);
-            if (x.requiresGrad()) {
-                x.accumulateGradient(Nd4j.gemm(gRows, weight.value(), false, weightIsInOut).reshape(x.shape()));
-            }
-            if (weight.requiresGrad()) {
-                weight.accumulateGradient(weightIsInOut
-                        ? Nd4j.gemm(rows, gRows, true, false)
-                        : Nd4j.gemm(gRows, rows, true, false));
-            }
-            if (bias != null && bias.requiresGrad()) {
-                bias.accumulateGradient(gRows.sum(0).reshape(bias.shape()));
-            }
-        };
-        Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
-        return Tensor.result(y.reshape(outShape), step, inputs);
+        return LoraLinearOp.apply(x, weight, bias, weightIsInOut, NO_TENSORS, NO_TENSORS, NO_TENSORS, NO_SCALINGS);
     }
 
     /**

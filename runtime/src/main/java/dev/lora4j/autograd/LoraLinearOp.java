@@ -11,7 +11,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code y = x·Wᵀ + b + Σᵢ sᵢ·(xᵢ·Aᵢᵀ)·Bᵢᵀ}, where {@code xᵢ} is x or a dropout of it. Each
  * adapter costs two thin GEMMs, the second accumulating straight into the base output
  * ({@code beta = 1}); ΔW is never formed, no temporary of the output's size is made, and a frozen
- * weight gets no gradient computed.
+ * weight gets no gradient computed. With no adapters it is the plain linear layer
+ * ({@link Functional#linear}), so both share one forward and one backward.
  */
 final class LoraLinearOp {
 
