@@ -8,15 +8,16 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code lora4j} command-line tool, the runtime jar's main class: {@code java -jar
- * lora4j-runtime.jar <command>}. Commands: {@code inspect} (an adapter directory) and {@code merge}
- * (an adapter into a base safetensors checkpoint). Errors print one line on stderr, without a
+ * lora4j-runtime.jar <command>}. Commands: {@code inspect} (an adapter directory), {@code merge}
+ * (an adapter into a base safetensors checkpoint) and {@code finetune} (a {@link
+ * dev.lora4j.pipeline.FineTuneJob} on the class path). Errors print one line on stderr, without a
  * stack trace, and exit with the codes in {@link ExitCodes}.
  */
 @Command(name = "lora4j",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = "LoRA adapters in PEFT's format: inspect them, merge them into safetensors checkpoints.",
-        subcommands = {InspectCommand.class, MergeCommand.class, CommandLine.HelpCommand.class},
+        description = "LoRA adapters in PEFT's format: inspect them, merge them into safetensors checkpoints, fine-tune models.",
+        subcommands = {InspectCommand.class, MergeCommand.class, FinetuneCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
@@ -64,7 +65,7 @@ public final class Main implements Runnable {
     /** Without a command: prints the usage and fails as a usage error. */
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: inspect or merge");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: inspect, merge or finetune");
     }
 
     /** The version from the jar manifest, when packaged. */

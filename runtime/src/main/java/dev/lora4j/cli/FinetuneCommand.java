@@ -1,0 +1,174 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.cli.internal.Errors;
+import dev.lora4j.cli.internal.WriterPrintStream;
+import dev.lora4j.pipeline.FineTuneJob;
+import dev.lora4j.pipeline.FineTuneJobs;
+import dev.lora4j.pipeline.FineTuneMode;
+import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.pipeline.FineTuneReport;
+import dev.lora4j.train.ConsoleProgress;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lora4j finetune --model <job> [options]}: runs a {@link FineTuneJob} found on the class
+ * path (the samples module provides {@code minilm-genres} and {@code fashion-cnn}). Options left out
+ * keep the job's defaults for the chosen mode.
+ */
+@Command(name = "finetune",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Fine-tunes a pretrained model: adapters (or a head, or every weight), training with a progress bar,"
+                    + " evaluation, the adapter saved in PEFT's layout, a merge check, curves as a PNG.",
+            "",
+            "Jobs come from the class path (--list shows them); options left out keep the job's defaults.",
+            ""},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:usage error", "2:bad input (unknown job, option the job cannot use)",
+            "3:I/O error", "4:internal error"})
+public final class FinetuneCommand implements Callable<Integer> {
+
+    @Option(names = "--model", paramLabel = "<job>", description = "the job to run (see --list)")
+    String model;
+
+    @Option(names = "--list", description = "list the jobs on the class path and exit")
+    boolean list;
+
+    @Option(names = "--mode", paramLabel = "lora|head|full", description = "what trains (default: lora)")
+    String mode;
+
+    @Option(names = "--rank", paramLabel = "<r>", description = "adapter rank")
+    Integer rank;
+
+    @Option(names = "--alpha", paramLabel = "<alpha>", description = "adapter alpha (scaling alpha/r)")
+    Double alpha;
+
+    @Option(names = "--targets", split = ",", paramLabel = "<module>", description = "modules to adapt, comma-separated")
+    List<String> targets;
+
+    @Option(names = "--epochs", paramLabel = "<n>", description = "passes over the training data at most")
+    Integer epochs;
+
+    @Option(names = "--max-steps", paramLabel = "<n>", description = "optimizer steps at most")
+    Long maxSteps;
+
+    @Option(names = "--lr", paramLabel = "<rate>", description = "AdamW's peak learning rate")
+    Double learningRate;
+
+    @Option(names = "--batch", paramLabel = "<n>", description = "examples per step")
+    Integer batchSize;
+
+    @Option(names = "--threads", paramLabel = "<n>", description = "ND4J/BLAS threads")
+    Integer threads;
+
+    @Option(names = "--seed", paramLabel = "<n>", description = "random seed")
+    Long seed;
+
+    @Option(names = "--output", paramLabel = "<dir>", description = "where the adapter, curve.png and CSVs go")
+    Path output;
+
+    @Option(names = "--no-agent", description = "put adapters on with a LoraConfig instead of the agent")
+    boolean noAgent;
+
+    @Option(names = "--param", paramLabel = "<name=value>", description = "a job-specific setting (see --list)")
+    Map<String, String> parameters = new LinkedHashMap<>();
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter printer = spec.commandLine().getOut();
+        if (list) {
+            printJobs(printer);
+            return ExitCodes.OK;
+        }
+        if (model == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "name a job with --model (see --list)");
+        }
+        FineTuneJob job;
+        FineTuneOptions options;
+        try {
+            job = FineTuneJobs.named(model);
+            options = options(job);
+            FineTuneJobs.checkParameters(job, options);
+        } catch (IllegalArgumentException e) {
+            throw new Errors.UserError(e.getMessage());
+        }
+        PrintStream out = new WriterPrintStream(printer);
+        FineTuneReport report;
+        try {
+            report = job.run(options, new ConsoleProgress(), out);
+        } catch (IllegalArgumentException e) {
+            throw new Errors.UserError(model + ": " + e.getMessage());
+        }
+        out.println();
+        out.print(report.table());
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** The job's defaults for the chosen mode, with every option given on the command line. */
+    FineTuneOptions options(FineTuneJob job) {
+        FineTuneMode chosen = mode == null ? FineTuneMode.LORA : FineTuneMode.parse(mode);
+        FineTuneOptions.Builder b = job.defaults(chosen).toBuilder().mode(chosen);
+        if (rank != null) {
+            b.rank(rank);
+        }
+        if (alpha != null) {
+            b.alpha(alpha);
+        }
+        if (targets != null) {
+            b.targets(targets);
+        }
+        if (epochs != null) {
+            b.epochs(epochs);
+        }
+        if (maxSteps != null) {
+            b.maxSteps(maxSteps);
+        }
+        if (learningRate != null) {
+            b.learningRate(learningRate);
+        }
+        if (batchSize != null) {
+            b.batchSize(batchSize);
+        }
+        if (threads != null) {
+            b.threads(threads);
+        }
+        if (seed != null) {
+            b.seed(seed);
+        }
+        if (output != null) {
+            b.outputDir(output);
+        }
+        if (noAgent) {
+            b.agent(false);
+        }
+        parameters.forEach(b::parameter);
+        return b.build();
+    }
+
+    private static void printJobs(PrintWriter printer) {
+        List<FineTuneJob> jobs = FineTuneJobs.available();
+        if (jobs.isEmpty()) {
+            printer.println("no fine-tuning jobs on the class path (the lora4j-samples module provides some)");
+        }
+        for (FineTuneJob job : jobs) {
+            FineTuneOptions d = job.defaults(FineTuneMode.LORA);
+            printer.printf("%s  %s%n    defaults: %s, %d epochs, batch %d, lr %s, output %s%n", job.name(),
+                    job.description(), d.describe(), d.epochs(), d.batchSize(), d.learningRate(), d.outputDir());
+            job.parameters().forEach((name, help) -> printer.printf("    --param %s=...  %s%n", name, help));
+        }
+        printer.flush();
+    }
+}

@@ -1,0 +1,97 @@
+package dev.lora4j.pipeline;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What a {@link FineTuneJob} run measured.
+ *
+ * @param job the job's name
+ * @param options the options it ran with
+ * @param trainable trainable parameters
+ * @param total all parameters, adapters included
+ * @param steps optimizer steps taken
+ * @param stopReason why training stopped (e.g. {@code epochs done}, {@code early stopping})
+ * @param bestValidationAccuracy validation accuracy of the weights kept
+ * @param testAccuracy accuracy on the test split (adapters unmerged)
+ * @param merge the merge check, or {@code null} when no adapter was trained
+ * @param trainingTime wall time of training, validation included
+ * @param totalTime wall time of the whole run, loading included
+ * @param adapterDir the saved PEFT adapter directory, or {@code null}
+ * @param curve the PNG of the loss and accuracy curves, or {@code null}
+ * @param details further job-specific lines for the table, by name, in order
+ */
+public record FineTuneReport(String job, FineTuneOptions options, long trainable, long total, long steps,
+        String stopReason, double bestValidationAccuracy, double testAccuracy, MergeCheck merge, Duration trainingTime,
+        Duration totalTime, Path adapterDir, Path curve, Map<String, String> details) {
+
+    /** Copies the details. */
+    public FineTuneReport {
+        Objects.requireNonNull(job, "job");
+        Objects.requireNonNull(options, "options");
+        details = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(details));
+    }
+
+    /**
+     * Merged against unmerged, on the test split.
+     *
+     * @param mergedTestAccuracy test accuracy with the adapters merged into the weights
+     * @param agreement share of test examples whose predicted class is the same merged and unmerged
+     * @param maxAbsLogitDiff the largest logit difference between merged and unmerged
+     */
+    public record MergeCheck(double mergedTestAccuracy, double agreement, double maxAbsLogitDiff) {}
+
+    /** Optimizer and gradient memory of the trainable parameters: AdamW's two moments and a gradient, float32. */
+    public long optimizerAndGradientBytes() {
+        return trainable * 4 * 3;
+    }
+
+    /** The report as a two-column Markdown table. */
+    public String table() {
+        StringBuilder b = new StringBuilder();
+        String nl = System.lineSeparator();
+        b.append("| ").append(job).append(": ").append(options.describe()).append(" | |").append(nl)
+                .append("|---|---|").append(nl);
+        row(b, "trainable parameters", String.format(Locale.ROOT, "%,d of %,d (%.2f%%)", trainable, total,
+                100.0 * trainable / total));
+        row(b, "optimizer + gradient memory", bytes(optimizerAndGradientBytes()));
+        row(b, "steps", steps + " (" + stopReason + ")");
+        row(b, "best validation accuracy", String.format(Locale.ROOT, "%.4f", bestValidationAccuracy));
+        row(b, "test accuracy", String.format(Locale.ROOT, "%.4f", testAccuracy));
+        if (merge != null) {
+            row(b, "test accuracy, merged", String.format(Locale.ROOT, "%.4f", merge.mergedTestAccuracy()));
+            row(b, "merged = unmerged predictions", String.format(Locale.ROOT, "%.2f%% (max |logit diff| %.2e)",
+                    100 * merge.agreement(), merge.maxAbsLogitDiff()));
+        }
+        details.forEach((name, value) -> row(b, name, value));
+        row(b, "training time", duration(trainingTime));
+        row(b, "whole run", duration(totalTime));
+        if (adapterDir != null) {
+            row(b, "adapter (PEFT layout)", adapterDir.toString());
+        }
+        if (curve != null) {
+            row(b, "curves", curve.toString());
+        }
+        return b.toString();
+    }
+
+    private static void row(StringBuilder b, String name, String value) {
+        b.append("| ").append(name).append(" | ").append(value).append(" |").append(System.lineSeparator());
+    }
+
+    /** {@code 891.1 KiB}, {@code 258.3 MiB}. */
+    public static String bytes(long bytes) {
+        return bytes >= 1 << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0)
+                : String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+    }
+
+    /** {@code 4m 05s}, {@code 42s}. */
+    public static String duration(Duration d) {
+        long s = Math.round(d.toMillis() / 1000.0);
+        return s >= 60 ? String.format(Locale.ROOT, "%dm %02ds", s / 60, s % 60) : s + "s";
+    }
+}
