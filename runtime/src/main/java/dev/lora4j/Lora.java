@@ -54,6 +54,15 @@ public final class Lora {
     }
 
     /**
+     * Takes over a model the agent adapted at construction from its {@code @LoRA} fields, and makes
+     * {@code modulesToSave} (e.g. a new classification head) train in full and travel with the
+     * adapter, as PEFT's {@code modules_to_save}; see {@link LoraModel#adopt(Module, java.util.List)}.
+     */
+    public static <M extends Module> LoraModel<M> adopt(M model, String... modulesToSave) {
+        return LoraModel.adopt(model, java.util.List.of(modulesToSave));
+    }
+
+    /**
      * Freezes {@code model} and loads the PEFT adapter directory {@code dir} into it as adapter
      * {@code default}; all-or-nothing (see {@link AdapterFiles}).
      */

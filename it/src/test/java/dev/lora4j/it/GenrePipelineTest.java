@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.lora.LoraModel;
+import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.samples.minilm.GenreData;
 import dev.lora4j.samples.minilm.GenreFineTune;
 import dev.lora4j.samples.minilm.MiniLm;
 import dev.lora4j.samples.minilm.MiniLmClassifier;
 import dev.lora4j.samples.minilm.MiniLmTokenizer;
-import dev.lora4j.samples.minilm.PeftAdapterFiles;
 import dev.lora4j.train.ConsoleProgress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +33,7 @@ class GenrePipelineTest {
 
     @Test
     void aShortRunLearnsMergesAndItsSavedAdapterReloadsToTheSamePredictions(@TempDir Path dir) throws Exception {
-        GenreFineTune.Settings settings = new GenreFineTune.Settings(GenreFineTune.Mode.LORA, 8, 16,
+        GenreFineTune.Settings settings = new GenreFineTune.Settings(FineTuneMode.LORA, 8, 16,
                 List.of("query", "value"), true, 3, Long.MAX_VALUE, 16, 3e-3, 32, 10, 8, 2, 1, 7, dir);
 
         GenreFineTune.Results results = GenreFineTune.run(settings,
@@ -54,10 +54,11 @@ class GenrePipelineTest {
 
         // a fresh model: the agent puts fresh adapters on at construction; the saved ones are read into them
         MiniLmClassifier fresh = new MiniLmClassifier(MiniLm.pretrained(), GenreData.LABELS.size(), new Random(99));
-        LoraModel<MiniLmClassifier> lora = Lora.adopt(fresh);
+        LoraModel<MiniLmClassifier> lora = Lora.adopt(fresh, MiniLmClassifier.HEAD);
         assertNotNull(fresh.encoder().childSlots());
         assertEquals(12, lora.layers().size());
-        assertEquals(12 * 2 + 2, PeftAdapterFiles.load(lora, "default", results.adapterDir()));
+        Lora.load(lora, results.adapterDir(), "trained");
+        lora.setActiveAdapters("trained");
         INDArray reloaded;
         try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
             List<GenreData.Batch> test = GenreData.batches(

@@ -2,6 +2,7 @@ package dev.lora4j.cli;
 
 import dev.lora4j.cli.internal.Errors;
 import dev.lora4j.cli.internal.WriterPrintStream;
+import dev.lora4j.dsl.FineTuneSpec;
 import dev.lora4j.pipeline.FineTuneJob;
 import dev.lora4j.pipeline.FineTuneJobs;
 import dev.lora4j.pipeline.FineTuneMode;
@@ -119,43 +120,23 @@ public final class FinetuneCommand implements Callable<Integer> {
 
     /** The job's defaults for the chosen mode, with every option given on the command line. */
     FineTuneOptions options(FineTuneJob job) {
-        FineTuneMode chosen = mode == null ? FineTuneMode.LORA : FineTuneMode.parse(mode);
-        FineTuneOptions.Builder b = job.defaults(chosen).toBuilder().mode(chosen);
-        if (rank != null) {
-            b.rank(rank);
+        FineTuneSpec given = new FineTuneSpec();
+        if (mode != null) {
+            given.setMode(FineTuneMode.parse(mode));
         }
-        if (alpha != null) {
-            b.alpha(alpha);
-        }
-        if (targets != null) {
-            b.targets(targets);
-        }
-        if (epochs != null) {
-            b.epochs(epochs);
-        }
-        if (maxSteps != null) {
-            b.maxSteps(maxSteps);
-        }
-        if (learningRate != null) {
-            b.learningRate(learningRate);
-        }
-        if (batchSize != null) {
-            b.batchSize(batchSize);
-        }
-        if (threads != null) {
-            b.threads(threads);
-        }
-        if (seed != null) {
-            b.seed(seed);
-        }
-        if (output != null) {
-            b.outputDir(output);
-        }
-        if (noAgent) {
-            b.agent(false);
-        }
-        parameters.forEach(b::parameter);
-        return b.build();
+        given.setRank(rank);
+        given.setAlpha(alpha);
+        given.setTargets(targets);
+        given.setAgent(noAgent ? Boolean.FALSE : null);
+        given.setEpochs(epochs);
+        given.setMaxSteps(maxSteps);
+        given.setBatchSize(batchSize);
+        given.setLearningRate(learningRate);
+        given.setThreads(threads);
+        given.setSeed(seed);
+        given.setOutputDir(output);
+        parameters.forEach(given::param);
+        return given.toOptions(job);
     }
 
     private static void printJobs(PrintWriter printer) {

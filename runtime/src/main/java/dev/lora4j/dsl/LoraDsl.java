@@ -5,13 +5,18 @@ import dev.lora4j.api.Configure;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Module;
+import dev.lora4j.pipeline.FineTuneJob;
+import dev.lora4j.pipeline.FineTuneJobs;
+import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.pipeline.FineTuneReport;
+import java.io.IOException;
 import dev.lora4j.train.TrainingResult;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * lora4j as a small DSL: adapters ({@link #lora}), configs ({@link #loraConfig}) and training
- * ({@link #train}) set up in {@link Configure} blocks. Static methods, so Kotlin imports them by name
+ * lora4j as a small DSL: adapters ({@link #lora}), configs ({@link #loraConfig}), training
+ * ({@link #train}) and whole fine-tuning jobs ({@link #finetune}) set up in {@link Configure} blocks. Static methods, so Kotlin imports them by name
  * ({@code import dev.lora4j.dsl.LoraDsl.lora}) and Java calls them as {@code LoraDsl.lora(...)}.
  *
  * <h2>Kotlin</h2>
@@ -98,5 +103,28 @@ public final class LoraDsl {
         TrainingSpec<B> spec = new TrainingSpec<>();
         Objects.requireNonNull(configure, "configure").configure(spec);
         return spec.toTrainer().fit(model, batches, spec.getValidation(), spec.toTask());
+    }
+
+    /**
+     * Runs the fine-tuning job called {@code job} (a {@link FineTuneJob} on the class path, e.g.
+     * {@code minilm-genres} from the samples) with the block's changes to its defaults: the same
+     * run as {@code lora4j finetune --model <job>}.
+     *
+     * <pre>{@code
+     * val report = finetune("minilm-genres") { rank = 4; epochs = 1 }
+     * println(report.table())
+     * }</pre>
+     *
+     * @throws IllegalArgumentException for an unknown job (the message lists the available ones),
+     *     an invalid setting, or a parameter the job does not know
+     * @throws IOException when the job cannot read its data or write its outputs
+     */
+    public static FineTuneReport finetune(String job, Configure<FineTuneSpec> configure) throws IOException {
+        FineTuneSpec spec = new FineTuneSpec();
+        Objects.requireNonNull(configure, "configure").configure(spec);
+        FineTuneJob found = FineTuneJobs.named(job);
+        FineTuneOptions options = spec.toOptions(found);
+        FineTuneJobs.checkParameters(found, options);
+        return found.run(options, spec.getProgress(), spec.getOut());
     }
 }

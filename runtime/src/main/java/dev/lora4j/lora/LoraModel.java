@@ -111,7 +111,35 @@ public final class LoraModel<M extends Module> {
      * @throws IllegalArgumentException when no layer carries an adapter named {@code adapterName}
      */
     public static <M extends Module> LoraModel<M> adopt(M model, String adapterName, LoraConfig config) {
+        return registerAdopted(adoptLayers(model), adapterName, config);
+    }
+
+    /**
+     * Like {@link #adopt(Module)}, and the modules at {@code modulesToSave} (e.g. a new
+     * classification head) train in full with the first adapter, as PEFT's {@code modules_to_save}:
+     * they are unfrozen, get their per-adapter copy, and are saved with the adapter.
+     *
+     * @param modulesToSave module names or paths, matched as {@link LoraConfig.Builder#modulesToSave} matches them
+     * @throws IllegalArgumentException when the model carries no adapter, or a name matches no module
+     */
+    public static <M extends Module> LoraModel<M> adopt(M model, List<String> modulesToSave) {
         LoraModel<M> lora = adoptLayers(model);
+        String first = lora.configs.keySet().iterator().next();
+        LoraConfig config = lora.configs.get(first).toBuilder().modulesToSave(modulesToSave.toArray(String[]::new))
+                .build();
+        for (String name : modulesToSave) {
+            LoraConfig only = config.toBuilder().modulesToSave(name).build();
+            if (model.namedModules().keySet().stream().noneMatch(path -> !path.isEmpty() && only.savesModule(path))) {
+                throw new IllegalArgumentException("modules_to_save '" + name + "' matches no module of "
+                        + model.getClass().getName() + "; modules: " + model.namedModules().keySet());
+            }
+        }
+        return registerAdopted(lora, first, config);
+    }
+
+    private static <M extends Module> LoraModel<M> registerAdopted(LoraModel<M> lora, String adapterName,
+            LoraConfig config) {
+        M model = lora.model;
         if (!lora.configs.containsKey(adapterName)) {
             throw new IllegalArgumentException(model.getClass().getName() + " carries no adapter named '" + adapterName
                     + "'; adapters: " + lora.configs.keySet());

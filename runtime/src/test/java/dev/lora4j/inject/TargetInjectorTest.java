@@ -59,6 +59,33 @@ class TargetInjectorTest {
     }
 
     @Test
+    void adoptingWithModulesToSaveTrainsThemAndSavesThemWithTheAdapter() throws Exception {
+        Model model = new Model();
+        Lora.wrap(model, LoraConfig.builder().rank(2).alpha(4).targetModules("query", "value").build());
+        model.freeze();
+        model.query.lora().visitParameters((name, p) -> p.setTrainable(true));
+        model.value.lora().visitParameters((name, p) -> p.setTrainable(true));
+        LoraModel<Model> adopted = Lora.adopt(model, "head");
+        long lora = 2 * (6 + 6) + 2 * (6 + 4);
+        assertEquals(lora + 4 * 3 + 3, model.trainableParameterCount(), "adapters and the head");
+        assertEquals(List.of("head"), adopted.config(LoraModel.DEFAULT_ADAPTER).modulesToSave());
+        assertEquals(List.of("head"), List.copyOf(adopted.modulesToSave().keySet()));
+
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("adopt-save");
+        Lora.save(adopted, dir);
+        try (dev.lora4j.io.SafetensorsFile file = dev.lora4j.io.SafetensorsFile.open(dir.resolve("adapter_model.safetensors"))) {
+            assertTrue(file.contains("base_model.model.head.weight"));
+            assertTrue(file.contains("base_model.model.head.bias"));
+            assertTrue(file.contains("base_model.model.query.lora_A.weight"));
+            assertEquals(6, file.tensors().size(), "A and B of two layers, the head's weight and bias");
+        }
+        Model other = new Model();
+        Lora.wrap(other, LoraConfig.builder().targetModules("query").build());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Lora.adopt(other, "classifier"));
+        assertTrue(e.getMessage().startsWith("modules_to_save 'classifier' matches no module of "), e.getMessage());
+    }
+
+    @Test
     void targetsThatMatchNothingFailNamingWhoAskedAndTheModulePaths() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TargetInjector.inject(new Model(),
                 LoraConfig.builder().targetModules("q_proj").build(), "lora4j agent, lora.json, new Model"));

@@ -8,12 +8,18 @@ import dev.lora4j.api.TrainingListener;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.guice.Lora4j;
+import dev.lora4j.io.AdapterFiles;
+import dev.lora4j.io.AdapterSaveOptions;
+import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.ParameterSummary;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
+import dev.lora4j.pipeline.FineTuneMode;
+import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.pipeline.FineTuneReport;
 import dev.lora4j.train.ConsoleProgress;
 import dev.lora4j.train.LossHistory;
 import dev.lora4j.train.MetricGoal;
@@ -56,23 +62,13 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>A rank, alpha or targets other than the annotations' are applied with a {@link LoraConfig}
  * ({@code Lora.wrap}) instead of the agent; the same job also trains the head alone
- * ({@link Mode#HEAD_ONLY}) or every weight ({@link Mode#FULL}), for the comparison in RESULTS.md.
+ * ({@link FineTuneMode#HEAD_ONLY}) or every weight ({@link FineTuneMode#FULL}), for the comparison in RESULTS.md.
  * {@link #run(Settings)} is the library call; {@link #main} parses options ({@code --help}).
  */
 public final class GenreFineTune {
 
     /** The Hugging Face model the weights come from, written into adapter_config.json. */
     public static final String BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2";
-
-    /** What trains. */
-    public enum Mode {
-        /** The encoder frozen, only the classifier head trains (a linear probe). */
-        HEAD_ONLY,
-        /** LoRA adapters on the targets, plus the head. */
-        LORA,
-        /** Every weight of the encoder and the head. */
-        FULL
-    }
 
     /**
      * The job's options.
@@ -95,7 +91,7 @@ public final class GenreFineTune {
      * @param seed seeds the head, the adapters, dropout and the batch order
      * @param outputDir where the adapter, the curves and the CSV files go; {@code null} writes nothing
      */
-    public record Settings(Mode mode, int rank, double alpha, List<String> targets, boolean agent, int epochs,
+    public record Settings(FineTuneMode mode, int rank, double alpha, List<String> targets, boolean agent, int epochs,
             long maxSteps, int batchSize, double learningRate, int maxLength, int patience, int trainPerClass,
             int evalPerClass, int threads, long seed, Path outputDir) {
 
@@ -106,7 +102,7 @@ public final class GenreFineTune {
                     || maxLength < 2 || patience < 0 || trainPerClass < 0 || evalPerClass < 0 || threads < 1) {
                 throw new IllegalArgumentException("invalid settings: " + this);
             }
-            if (mode == Mode.LORA && targets.isEmpty()) {
+            if (mode == FineTuneMode.LORA && targets.isEmpty()) {
                 throw new IllegalArgumentException("LoRA needs at least one target module");
             }
         }
@@ -117,12 +113,12 @@ public final class GenreFineTune {
          * target/genre-finetune}. About 225 steps; a few minutes on two cores.
          */
         public static Settings defaults() {
-            return new Settings(Mode.LORA, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE, 32, 1e-3, 64,
+            return new Settings(FineTuneMode.LORA, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE, 32, 1e-3, 64,
                     4, 0, 0, 1, 42, Path.of("target", "genre-finetune"));
         }
 
         /** These settings with another mode and learning rate. */
-        public Settings withMode(Mode newMode, double newLearningRate) {
+        public Settings withMode(FineTuneMode newMode, double newLearningRate) {
             return new Settings(newMode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, newLearningRate,
                     maxLength, patience, trainPerClass, evalPerClass, threads, seed, outputDir);
         }
@@ -153,17 +149,37 @@ public final class GenreFineTune {
 
         /** Whether the adapters can come from the {@code @LoRA} annotations on MiniLm. */
         public boolean matchesAnnotations() {
-            return mode == Mode.LORA && rank == 8 && alpha == 16 && targets.equals(List.of("query", "value"));
+            return mode == FineTuneMode.LORA && rank == 8 && alpha == 16 && targets.equals(List.of("query", "value"));
         }
 
         /** A one-line description of what trains. */
         public String describe() {
-            return switch (mode) {
-                case HEAD_ONLY -> "frozen encoder + trained head";
-                case FULL -> "full fine-tuning (all weights)";
-                case LORA -> String.format(Locale.ROOT, "LoRA r=%d alpha=%s on %s + head", rank, number(alpha),
-                        String.join("/", targets));
-            };
+            return toOptions().describe();
+        }
+
+        /** These settings as the pipeline's options; the four settings of this job alone become parameters. */
+        public FineTuneOptions toOptions() {
+            return new FineTuneOptions(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
+                    threads, seed, outputDir, java.util.Map.of(GenresJob.MAX_LENGTH, Integer.toString(maxLength),
+                            GenresJob.PATIENCE, Integer.toString(patience),
+                            GenresJob.TRAIN_PER_CLASS, Integer.toString(trainPerClass),
+                            GenresJob.EVAL_PER_CLASS, Integer.toString(evalPerClass)));
+        }
+
+        /**
+         * The settings for the pipeline's {@code options}; parameters not given keep {@link #defaults()}.
+         *
+         * @throws IllegalArgumentException for a parameter that is not an integer, or an invalid value
+         */
+        public static Settings from(FineTuneOptions options) {
+            Settings d = defaults();
+            return new Settings(options.mode(), options.rank(), options.alpha(), options.targets(), options.agent(),
+                    options.epochs(), options.maxSteps(), options.batchSize(), options.learningRate(),
+                    options.intParameter(GenresJob.MAX_LENGTH, d.maxLength()),
+                    options.intParameter(GenresJob.PATIENCE, d.patience()),
+                    options.intParameter(GenresJob.TRAIN_PER_CLASS, d.trainPerClass()),
+                    options.intParameter(GenresJob.EVAL_PER_CLASS, d.evalPerClass()), options.threads(), options.seed(),
+                    options.outputDir());
         }
     }
 
@@ -192,119 +208,32 @@ public final class GenreFineTune {
     public record Results(Settings settings, String door, long trainable, long total, long optimizerAndGradientBytes,
             double bestValidationAccuracy, double testAccuracy, double mergedTestAccuracy, double mergeAgreement,
             double mergeMaxAbsDiff, TrainingResult training, Duration trainingTime, Duration totalTime,
-            Path adapterDir, Path curve, INDArray testLogits) {}
+            Path adapterDir, Path curve, INDArray testLogits) {
+
+        /** The run as the pipeline's report. */
+        public FineTuneReport toReport() {
+            FineTuneReport.MergeCheck merge = Double.isNaN(mergeAgreement) ? null
+                    : new FineTuneReport.MergeCheck(mergedTestAccuracy, mergeAgreement, mergeMaxAbsDiff);
+            return new FineTuneReport(GenresJob.NAME, settings.toOptions(), trainable, total, training.steps(),
+                    training.stopReason() + ", best at step " + training.bestStep(), bestValidationAccuracy, testAccuracy,
+                    merge, trainingTime, totalTime, adapterDir, curve, java.util.Map.of("adapters put on by", door));
+        }
+    }
 
     private GenreFineTune() {}
 
-    /** Runs the job; {@code --help} lists the options. */
+    /**
+     * Runs the job from the command line: {@code lora4j finetune --model minilm-genres} with {@code
+     * args} as further options ({@code --help} lists them; {@code --param max-length=N},
+     * {@code patience}, {@code train-per-class}, {@code eval-per-class} are this job's own).
+     */
     public static void main(String[] args) {
-        Settings settings;
-        try {
-            settings = parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.err.println(usage());
-            System.exit(2);
-            return;
-        }
-        if (settings == null) {
-            System.out.println(usage());
-            return;
-        }
-        Results results = run(settings);
-        System.out.println();
-        System.out.print(table(results));
-        System.exit(0); // ND4J and DJL leave non-daemon threads behind
-    }
-
-    /** The options {@link #main} understands. */
-    public static String usage() {
-        return String.join(System.lineSeparator(),
-                "GenreFineTune: LoRA on all-MiniLM-L6-v2, Brown Corpus genres (6 classes)",
-                "  --mode lora|head|full   what trains (default lora)",
-                "  --rank N --alpha A      adapter rank and alpha (default 8, 16: the @LoRA annotations, via the agent)",
-                "  --targets a,b           modules to adapt (default query,value)",
-                "  --epochs N              passes over the training split (default 3); --full: 10",
-                "  --max-steps N           stop after N steps",
-                "  --lr X                  AdamW learning rate (default 1e-3)",
-                "  --batch N --max-length N --patience N --seed N",
-                "  --threads N             BLAS threads (default 1: faster than 2 on a busy 2-core machine)",
-                "  --train-per-class N --eval-per-class N   use a subset (default: all)",
-                "  --output DIR            adapter, curve.png and CSVs (default target/genre-finetune)",
-                "  --no-agent              adapters through Lora.wrap(LoraConfig) instead of the agent");
-    }
-
-    /** Parses {@code args} over the defaults; {@code null} for {@code --help}. */
-    public static Settings parse(String[] args) {
-        Settings d = Settings.defaults();
-        Mode mode = d.mode();
-        int rank = d.rank();
-        double alpha = d.alpha();
-        List<String> targets = d.targets();
-        boolean agent = d.agent();
-        int epochs = d.epochs();
-        long maxSteps = d.maxSteps();
-        int batch = d.batchSize();
-        double lr = d.learningRate();
-        int maxLength = d.maxLength();
-        int patience = d.patience();
-        int trainPerClass = d.trainPerClass();
-        int evalPerClass = d.evalPerClass();
-        int threads = d.threads();
-        long seed = d.seed();
-        Path output = d.outputDir();
-        boolean lrSet = false;
-        for (int i = 0; i < args.length; i++) {
-            String option = args[i];
-            switch (option) {
-                case "--help", "-h" -> {
-                    return null;
-                }
-                case "--full" -> epochs = 10;
-                case "--no-agent" -> agent = false;
-                default -> {
-                    if (i + 1 >= args.length) {
-                        throw new IllegalArgumentException("unknown option or missing value: " + option);
-                    }
-                    String value = args[++i];
-                    try {
-                        switch (option) {
-                            case "--mode" -> mode = switch (value) {
-                                case "lora" -> Mode.LORA;
-                                case "head" -> Mode.HEAD_ONLY;
-                                case "full" -> Mode.FULL;
-                                default -> throw new IllegalArgumentException("--mode must be lora, head or full");
-                            };
-                            case "--rank" -> rank = Integer.parseInt(value);
-                            case "--alpha" -> alpha = Double.parseDouble(value);
-                            case "--targets" -> targets = Arrays.asList(value.split(","));
-                            case "--epochs" -> epochs = Integer.parseInt(value);
-                            case "--max-steps" -> maxSteps = Long.parseLong(value);
-                            case "--lr" -> {
-                                lr = Double.parseDouble(value);
-                                lrSet = true;
-                            }
-                            case "--batch" -> batch = Integer.parseInt(value);
-                            case "--max-length" -> maxLength = Integer.parseInt(value);
-                            case "--patience" -> patience = Integer.parseInt(value);
-                            case "--train-per-class" -> trainPerClass = Integer.parseInt(value);
-                            case "--eval-per-class" -> evalPerClass = Integer.parseInt(value);
-                            case "--threads" -> threads = Integer.parseInt(value);
-                            case "--seed" -> seed = Long.parseLong(value);
-                            case "--output" -> output = Path.of(value);
-                            default -> throw new IllegalArgumentException("unknown option: " + option);
-                        }
-                    } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException(option + ": not a number: " + value, e);
-                    }
-                }
-            }
-        }
-        if (!lrSet) {
-            lr = defaultLearningRate(mode);
-        }
-        return new Settings(mode, rank, alpha, targets, agent, epochs, maxSteps, batch, lr, maxLength, patience,
-                trainPerClass, evalPerClass, threads, seed, output);
+        String[] command = new String[args.length + 3];
+        command[0] = "finetune";
+        command[1] = "--model";
+        command[2] = GenresJob.NAME;
+        System.arraycopy(args, 0, command, 3, args.length);
+        dev.lora4j.cli.Main.main(command); // exits: ND4J and DJL leave non-daemon threads behind
     }
 
     /**
@@ -312,7 +241,7 @@ public final class GenreFineTune {
      * the head alone, 5e-5 for full fine-tuning (BERT's usual range; higher rates wreck the
      * pretrained weights).
      */
-    public static double defaultLearningRate(Mode mode) {
+    public static double defaultLearningRate(FineTuneMode mode) {
         return switch (mode) {
             case LORA -> 1e-3;
             case HEAD_ONLY -> 3e-3;
@@ -348,8 +277,8 @@ public final class GenreFineTune {
         MiniLmClassifier model = new MiniLmClassifier(encoder, GenreData.LABELS.size(), new Random(settings.seed()));
         LoraModel<MiniLmClassifier> lora = null;
         if (viaAgent) {
-            lora = Lora.adopt(model); // freezes everything but the adapters the agent attached...
-            model.trainHead(); // ...so the new head is made trainable here (modules_to_save)
+            // freezes everything but the adapters the agent attached, and the new head trains in full (modules_to_save)
+            lora = Lora.adopt(model, MiniLmClassifier.HEAD);
             door = "agent";
         } else {
             removeAgentAdapters(model);
@@ -426,7 +355,7 @@ public final class GenreFineTune {
         TrainingResult training = trainer.fit(model, train, validation, task);
         Duration trainingTime = Duration.ofNanos(System.nanoTime() - trainingStart);
         out.printf(Locale.ROOT, "== %d steps in %s (%s), best validation accuracy %.4f at step %d%n", training.steps(),
-                format(trainingTime), training.stopReason(), training.bestMetric(), training.bestStep());
+                FineTuneReport.duration(trainingTime), training.stopReason(), training.bestMetric(), training.bestStep());
 
         // 4. evaluation, saving, merging
         INDArray testLogits = logits(model, test);
@@ -442,9 +371,10 @@ public final class GenreFineTune {
             if (settings.outputDir() != null) {
                 adapterDir = settings.outputDir().resolve("adapter");
                 try {
-                    int tensors = PeftAdapterFiles.save(lora, LoraModel.DEFAULT_ADAPTER, List.of(MiniLmClassifier.HEAD),
-                            BASE_MODEL, adapterDir).size();
-                    out.println("== adapter saved in PEFT's layout: " + adapterDir + " (" + tensors + " tensors)");
+                    AdapterFiles.saveAdapter(lora, LoraModel.DEFAULT_ADAPTER, adapterDir,
+                            AdapterSaveOptions.defaults().withBaseModelNameOrPath(BASE_MODEL));
+                    out.println("== adapter saved in PEFT's layout: " + adapterDir + " (" + tensorCount(adapterDir)
+                            + " tensors)");
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot save the adapter in " + adapterDir, e);
                 }
@@ -544,53 +474,14 @@ public final class GenreFineTune {
         return (double) same / x.length;
     }
 
-    /** The results as a Markdown table. */
-    public static String table(Results r) {
-        StringBuilder b = new StringBuilder();
-        String nl = System.lineSeparator();
-        b.append("| ").append(r.settings().describe()).append(" | ").append(nl).append("|---|---|").append(nl);
-        row(b, "adapters put on by", r.door());
-        row(b, "trainable parameters", String.format(Locale.ROOT, "%,d of %,d (%.2f%%)", r.trainable(), r.total(),
-                100.0 * r.trainable() / r.total()));
-        row(b, "optimizer + gradient memory", bytes(r.optimizerAndGradientBytes()));
-        row(b, "steps", r.training().steps() + " (" + r.training().stopReason() + ", best at step "
-                + r.training().bestStep() + ")");
-        row(b, "best validation accuracy", String.format(Locale.ROOT, "%.4f", r.bestValidationAccuracy()));
-        row(b, "test accuracy", String.format(Locale.ROOT, "%.4f", r.testAccuracy()));
-        if (!Double.isNaN(r.mergeAgreement())) {
-            row(b, "test accuracy, merged", String.format(Locale.ROOT, "%.4f", r.mergedTestAccuracy()));
-            row(b, "merged = unmerged predictions", String.format(Locale.ROOT, "%.2f%% (max |logit diff| %.2e)",
-                    100 * r.mergeAgreement(), r.mergeMaxAbsDiff()));
-        }
-        row(b, "training time", format(r.trainingTime()));
-        row(b, "whole run", format(r.totalTime()));
-        if (r.adapterDir() != null) {
-            row(b, "adapter", r.adapterDir().toString());
-        }
-        if (r.curve() != null) {
-            row(b, "curves", r.curve().toString());
-        }
-        return b.toString();
-    }
-
-    private static void row(StringBuilder b, String name, String value) {
-        b.append("| ").append(name).append(" | ").append(value).append(" |").append(System.lineSeparator());
-    }
-
-    /** Bytes in KiB or MiB. */
-    public static String bytes(long bytes) {
-        return bytes >= 1 << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0)
-                : String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
-    }
-
-    /** {@code 4m 05s}. */
-    public static String format(Duration d) {
-        long s = Math.round(d.toMillis() / 1000.0);
-        return s >= 60 ? String.format(Locale.ROOT, "%dm %02ds", s / 60, s % 60) : s + "s";
-    }
-
     private static String number(double x) {
         return x == Math.rint(x) && Math.abs(x) < 1e6 ? Long.toString((long) x) : Double.toString(x);
+    }
+
+    private static int tensorCount(Path adapterDir) throws IOException {
+        try (SafetensorsFile file = SafetensorsFile.open(adapterDir.resolve(AdapterFiles.WEIGHTS_FILE))) {
+            return file.tensors().size();
+        }
     }
 
     private static int count(List<GenreData.Batch> batches) {

@@ -26,9 +26,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p><b>The head trains in full.</b> The head is new (randomly initialised), so it must train
  * whatever else is frozen: PEFT's {@code modules_to_save}. {@code Lora.wrap} does that through
  * {@code LoraConfig.modulesToSave("classifier")}; when the adapters come from the {@code @LoRA}
- * annotations (the agent at construction, or {@code Lora.inject}), {@code Lora.adopt} freezes
- * every non-adapter parameter, head included, and {@link #trainHead()} must then make the head
- * trainable again, explicitly.
+ * annotations (the agent at construction), {@code Lora.adopt(model, HEAD)} does it. ({@code
+ * Lora.adopt(model)} alone freezes every non-adapter parameter, head included.) Training the head
+ * alone, a linear probe, is {@code freeze()} then {@link #trainHead()}.
  */
 public final class MiniLmClassifier extends Module {
 
@@ -70,7 +70,7 @@ public final class MiniLmClassifier extends Module {
         return Math.toIntExact(classifier.outFeatures());
     }
 
-    /** Makes the head's weight and bias trainable (after {@code Lora.adopt} froze them). */
+    /** Makes the head's weight and bias trainable (e.g. after {@code freeze()}, for a linear probe). */
     public void trainHead() {
         classifier.unfreeze();
     }

@@ -1,5 +1,7 @@
 package dev.lora4j.samples.minilm;
 
+import dev.lora4j.pipeline.FineTuneMode;
+import dev.lora4j.pipeline.FineTuneReport;
 import dev.lora4j.train.ConsoleProgress;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -28,6 +30,11 @@ import java.util.Map;
  */
 public final class ResultsSweep {
 
+    /** Where the generated part of the MiniLM section starts in RESULTS.md. */
+    static final String BEGIN = "<!-- BEGIN MiniLM table (written by ResultsSweep) -->";
+    /** Where it ends; the hand-written discussion follows. */
+    static final String TABLE_END = "<!-- END MiniLM table; the discussion below is kept -->";
+
     private ResultsSweep() {}
 
     /** One row of the table. */
@@ -42,12 +49,12 @@ public final class ResultsSweep {
                 base.trainPerClass(), base.evalPerClass(), base.threads(), base.seed(), base.outputDir());
         Map<String, Row> rows = new LinkedHashMap<>();
         rows.put("head", new Row("(a) frozen encoder + head",
-                base.withMode(GenreFineTune.Mode.HEAD_ONLY, GenreFineTune.defaultLearningRate(GenreFineTune.Mode.HEAD_ONLY))));
+                base.withMode(FineTuneMode.HEAD_ONLY, GenreFineTune.defaultLearningRate(FineTuneMode.HEAD_ONLY))));
         for (int r : new int[] {1, 2, 4, 8, 16}) {
             rows.put("r" + r, new Row("(b) LoRA r=" + r + " q/v + head", base.withRank(r)));
         }
         rows.put("full", new Row("(c) full fine-tuning",
-                base.withMode(GenreFineTune.Mode.FULL, GenreFineTune.defaultLearningRate(GenreFineTune.Mode.FULL))));
+                base.withMode(FineTuneMode.FULL, GenreFineTune.defaultLearningRate(FineTuneMode.FULL))));
         // the most telling rows first, in case the sweep is cut short
         List<String> order = List.of("head", "r8", "full", "r1", "r4", "r16", "r2");
         Map<String, GenreFineTune.Results> done = new LinkedHashMap<>();
@@ -68,7 +75,7 @@ public final class ResultsSweep {
             double seconds) {
         StringBuilder b = new StringBuilder();
         GenreFineTune.Settings any = done.values().iterator().next().settings();
-        b.append("# Results: MiniLM genre fine-tune\n\n");
+        b.append(BEGIN).append("\n# Results: MiniLM genre fine-tune\n\n");
         b.append("all-MiniLM-L6-v2 (22.6 M parameters) fine-tuned on the Brown Corpus sentence-genre task shipped in\n")
                 .append("`samples/src/main/resources/data/brown-genres/` (6 classes; 2,400 training, 360 validation,\n")
                 .append("720 test sentences; document-level splits). Made by `ResultsSweep` (").append(LocalDate.now())
@@ -93,13 +100,13 @@ public final class ResultsSweep {
             }
             b.append(String.format(Locale.ROOT, "| %s | %,d (%.2f%%) | %.4f | %.4f | %d | %s | %s |%n", e.getValue().name(),
                     r.trainable(), 100.0 * r.trainable() / r.total(), r.testAccuracy(), r.bestValidationAccuracy(),
-                    r.training().steps(), GenreFineTune.format(r.trainingTime()),
-                    GenreFineTune.bytes(r.optimizerAndGradientBytes())));
+                    r.training().steps(), FineTuneReport.duration(r.trainingTime()),
+                    FineTuneReport.bytes(r.optimizerAndGradientBytes())));
         }
         b.append("\nOptimizer + gradient memory = trainable parameters × 4 bytes × 3 (AdamW's two moments and the\n")
                 .append("gradient, float32); activations are not counted. Wall times are on a 2-core machine shared with\n")
                 .append("other jobs, so they carry noise; the sweep took ")
-                .append(GenreFineTune.format(java.time.Duration.ofSeconds((long) seconds))).append(" in all.\n");
+                .append(FineTuneReport.duration(java.time.Duration.ofSeconds((long) seconds))).append(" in all.\n");
         List<String> merges = new ArrayList<>();
         done.forEach((k, r) -> {
             if (!Double.isNaN(r.mergeAgreement())) {
@@ -110,15 +117,31 @@ public final class ResultsSweep {
         if (!merges.isEmpty()) {
             b.append("\nMerged vs unmerged on the test split: ").append(String.join("; ", merges)).append(".\n");
         }
-        b.append("\n<!-- discussion -->\n");
+        b.append(TABLE_END).append("\n");
         try {
             String old = Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
-            int marker = old.indexOf("<!-- discussion -->");
-            String discussion = marker >= 0 ? old.substring(marker + "<!-- discussion -->\n".length()) : "";
-            Files.writeString(file, b + discussion, StandardCharsets.UTF_8);
+            Files.writeString(file, replaceTable(old, b.toString()), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
         }
+    }
+
+    /**
+     * {@code document} with the sweep's generated part (from {@link #BEGIN} to {@link #TABLE_END})
+     * replaced by {@code table}; the discussion after it and every other section of the file are
+     * kept. Without the markers the table goes first, above the old text.
+     */
+    static String replaceTable(String document, String table) {
+        int begin = document.indexOf(BEGIN);
+        int end = document.indexOf(TABLE_END, Math.max(begin, 0));
+        if (begin < 0 || end < 0) {
+            return table + (document.isEmpty() ? "" : "\n" + document);
+        }
+        int after = end + TABLE_END.length();
+        if (after < document.length() && document.charAt(after) == '\n') {
+            after++;
+        }
+        return document.substring(0, begin) + table + document.substring(after);
     }
 
     private static int stepsPerEpoch(GenreFineTune.Settings s) {
