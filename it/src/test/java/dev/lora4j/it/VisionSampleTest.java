@@ -7,13 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.Lora;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.cli.Main;
 import dev.lora4j.io.ModelCheckpoint;
+import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.TensorInfo;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.samples.vision.FashionData;
 import dev.lora4j.samples.vision.SmallCnn;
 import dev.lora4j.samples.vision.VisionFineTune;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -23,6 +27,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import picocli.CommandLine;
 
 /**
  * The vision sample in a few steps: pretrain, checkpoint, adapt with LoRA on the convolutions and
@@ -81,6 +86,36 @@ class VisionSampleTest {
         double diff = logits(reloaded, probe).sub(logits(merged, probe)).amaxNumber().doubleValue();
         assertTrue(diff < 1e-5, "loaded adapter vs merged checkpoint max abs diff " + diff);
         assertNotNull(results.savedShapes().get(p + "conv2.lora_A.weight"));
+        for (VisionFineTune.Outcome o : results.outcomes()) {
+            assertTrue(Files.size(o.curve()) > 1000, "a curve PNG for " + o.variant());
+        }
+        assertEquals(1.0, lora.mergeAgreement(), "merged and unmerged predict the same classes");
+    }
+
+    @Test
+    void theSameJobThroughTheFinetuneCommandChosenByItsModelOption() throws Exception {
+        String[] args = {"finetune", "--model", "fashion-cnn", "--rank", "2", "--targets", "conv2,conv3",
+            "--max-steps", "6", "--output", out.toString(), "--param", "pretrain-steps=8"};
+        StringWriter stdout = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setOut(new PrintWriter(stdout, true));
+        assertEquals(0, cli.execute(args), stdout.toString());
+        String text = stdout.toString();
+        assertTrue(text.contains("| fashion-cnn: LoRA r=2 alpha=8 on conv2/conv3 + head | |"), text);
+        assertTrue(text.contains("merged = unmerged predictions | 100.00%"), text);
+        assertTrue(Files.size(out.resolve("curve-lora2.png")) > 1000, "the curve PNG");
+        PeftAdapterConfig config = PeftAdapterConfig.read(out.resolve("adapter-lora2").resolve(PeftAdapterConfig.FILE_NAME));
+        assertEquals(List.of("conv2", "conv3"), config.targetModules().orElseThrow().names());
+        assertEquals(List.of("head"), config.modulesToSave());
+
+        StringWriter again = new StringWriter();
+        CommandLine second = Main.commandLine();
+        second.setOut(new PrintWriter(again, true));
+        assertEquals(0, second.execute("finetune", "--model", "fashion-cnn", "--mode", "head", "--max-steps", "4",
+                "--output", out.toString(), "--param", "pretrain-steps=8"));
+        assertTrue(again.toString().contains("pretrained checkpoint reused"), again.toString());
+        assertTrue(again.toString().contains("| fashion-cnn: frozen network + trained head | |"), again.toString());
+        assertTrue(Files.size(out.resolve("curve-head.png")) > 1000);
     }
 
     private static INDArray logits(SmallCnn model, FashionData.Batch batch) {

@@ -103,6 +103,24 @@ class TrainingModuleTest {
     }
 
     @Test
+    void aTrainerWithGivenListenersHasOnlyThoseAndTheDefaultOptimizer() {
+        TrainingListener listener = mock(TrainingListener.class);
+        Trainer trainer = Lora4j.trainer(TrainingConfig.builder().epochs(1).build(), listener);
+        TrainingResult result;
+        PrintStream err = System.err;
+        try {
+            System.setErr(new PrintStream(console, true, StandardCharsets.UTF_8));
+            result = trainer.fit(MODEL, BATCHES, TASK);
+        } finally {
+            System.setErr(err);
+        }
+        assertEquals(3, result.steps());
+        verify(listener, times(3)).onStep(any(StepReport.class));
+        assertEquals(0, console.size(), "no console progress (it writes to stderr): " + console.toString(StandardCharsets.UTF_8));
+        assertInstanceOf(AdamW.class, Lora4j.injector().getInstance(OptimizerFactory.class).create(MODEL));
+    }
+
+    @Test
     void userOptimizerReplacesTheDefault() {
         Optimizer optimizer = mock(Optimizer.class);
         Injector injector = Lora4j.injector(quietConsole, new AbstractModule() {

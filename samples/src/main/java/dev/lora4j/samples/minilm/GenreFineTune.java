@@ -1,7 +1,5 @@
 package dev.lora4j.samples.minilm;
 
-import com.google.inject.AbstractModule;
-import com.google.inject.multibindings.Multibinder;
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.api.TrainingListener;
@@ -20,6 +18,7 @@ import dev.lora4j.nn.Linear;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneReport;
+import dev.lora4j.samples.shared.TrainingCurve;
 import dev.lora4j.train.ConsoleProgress;
 import dev.lora4j.train.LossHistory;
 import dev.lora4j.train.MetricGoal;
@@ -339,16 +338,7 @@ public final class GenreFineTune {
                 .monitor(TrainingConfig.VAL_ACCURACY, MetricGoal.MAXIMIZE)
                 .earlyStopping(Math.max(1, settings.patience()), 0.0).restoreBestWeights(true)
                 .seed(settings.seed()).build();
-        Trainer trainer = Lora4j.injector(new AbstractModule() {
-            @Override
-            protected void configure() {
-                bind(TrainingConfig.class).toInstance(config);
-                bind(ConsoleProgress.class).toInstance(new ConsoleProgress(ConsoleProgress.Mode.LINES, 1, nullStream()));
-                Multibinder<TrainingListener> listeners = Multibinder.newSetBinder(binder(), TrainingListener.class);
-                listeners.addBinding().toInstance(progress);
-                listeners.addBinding().toInstance(history);
-            }
-        }).getInstance(Trainer.class);
+        Trainer trainer = Lora4j.trainer(config, progress, history);
         out.printf(Locale.ROOT, "== fine-tuning: AdamW lr %s, %d steps planned, validation every %d steps%n",
                 number(settings.learningRate()), planned, config.evalEverySteps());
         long trainingStart = System.nanoTime();
@@ -486,9 +476,5 @@ public final class GenreFineTune {
 
     private static int count(List<GenreData.Batch> batches) {
         return batches.stream().mapToInt(GenreData.Batch::size).sum();
-    }
-
-    private static PrintStream nullStream() {
-        return new PrintStream(java.io.OutputStream.nullOutputStream());
     }
 }

@@ -1,10 +1,11 @@
 package dev.lora4j.samples.vision;
 
-import com.google.inject.AbstractModule;
 import dev.lora4j.Lora;
+import dev.lora4j.api.TrainingListener;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.guice.Lora4j;
+import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.io.CheckpointMerger;
 import dev.lora4j.io.ModelCheckpoint;
 import dev.lora4j.io.SafetensorsFile;
@@ -13,13 +14,18 @@ import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Init;
+import dev.lora4j.pipeline.FineTuneMode;
+import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.samples.shared.TrainingCurve;
+import dev.lora4j.train.ConsoleProgress;
+import dev.lora4j.train.LossHistory;
 import dev.lora4j.train.MetricGoal;
 import dev.lora4j.train.Predictor;
-import dev.lora4j.train.Trainer;
 import dev.lora4j.train.TrainingConfig;
 import dev.lora4j.train.TrainingResult;
 import dev.lora4j.train.TrainingTask;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,10 +117,15 @@ public final class VisionFineTune {
      * @param mergeMaxAbsDiff largest logit difference merged vs unmerged (LoRA only, else NaN)
      * @param checkpointMergeMaxAbsDiff largest logit difference between the adapted model and a
      *     fresh network loaded from the model-free merged checkpoint (LoRA only, else NaN)
+     * @param mergedTestAccuracy test accuracy after merging (LoRA only, else NaN)
+     * @param mergeAgreement share of test images predicted the same merged and unmerged (LoRA only, else NaN)
+     * @param training the training history
+     * @param curve the loss and accuracy curves as a PNG
      */
     public record Outcome(String variant, String description, long trainable, long total, double testAccuracy,
             double trainSeconds, long steps, Path adapterDir, double mergeMaxAbsDiff,
-            double checkpointMergeMaxAbsDiff) {}
+            double checkpointMergeMaxAbsDiff, double mergedTestAccuracy, double mergeAgreement,
+            TrainingResult training, Path curve) {}
 
     /**
      * What the run measured.
@@ -182,89 +193,161 @@ public final class VisionFineTune {
             limitThreads(settings.threads());
         }
         Files.createDirectories(settings.out());
-        FashionData.Images train = FashionData.load("train");
-        FashionData.Images validation = FashionData.load("validation");
-        FashionData.Images test = FashionData.load("test");
-        FashionData.Images trainA = FashionData.task(train, 0, 5);
-        FashionData.Images trainB = FashionData.task(train, 5, 5);
-        int batch = settings.batchSize();
-
-        System.out.println("== 1. pretraining on " + trainA.count() + " images of classes 0-4 ("
-                + String.join(", ", FashionData.CLASSES.subList(0, 5)) + "), all weights train");
-        Init.seed(settings.seed());
-        SmallCnn model = new SmallCnn(5);
-        TrainingResult pretraining = trainer(settings.pretrainSteps(), 3e-3, settings.seed())
-                .fit(model, FashionData.batches(trainA, batch),
-                        FashionData.batches(FashionData.task(validation, 0, 5), 500), task(model));
-        double pretrainAccuracy = accuracy(model, FashionData.task(test, 0, 5));
-        Path checkpoint = settings.out().resolve("pretrained-classes-0-4.safetensors");
-        ModelCheckpoint.save(model, checkpoint, Map.of("classes", "0-4", "steps", Long.toString(pretraining.steps())));
-        System.out.printf(Locale.ROOT, "test accuracy on classes 0-4: %.2f%%; checkpoint %s%n", 100 * pretrainAccuracy,
-                checkpoint);
-
-        List<FashionData.Batch> trainBatches = FashionData.batches(trainB, batch);
-        List<FashionData.Batch> validationBatches = FashionData.batches(FashionData.task(validation, 5, 5), 500);
-        FashionData.Images testB = FashionData.task(test, 5, 5);
+        FashionTasks data = FashionTasks.load();
+        Pretrained pretrained = pretrain(data, settings.pretrainSteps(), settings.batchSize(), settings.seed(),
+                settings.out(), System.out);
         List<Outcome> outcomes = new ArrayList<>();
         Map<String, long[]> shapes = Map.of();
         int index = 2;
         for (String variant : settings.variants()) {
-            SmallCnn adapted = new SmallCnn(5);
-            ModelCheckpoint.load(adapted, checkpoint);
-            adapted.replaceHead(5, new Random(settings.seed() + 100));
-            LoraModel<SmallCnn> lora = null;
-            String description;
-            double learningRate;
-            if (variant.equals("head")) {
+            System.out.print("== " + index++ + ". ");
+            Outcome outcome = adapt(variantOptions(variant, settings), data, pretrained.checkpoint(),
+                    new ConsoleProgress(ConsoleProgress.Mode.LINES, 50, System.out), System.out);
+            if (outcome.adapterDir() != null) {
+                shapes = shapes(outcome.adapterDir().resolve(AdapterFiles.WEIGHTS_FILE));
+            }
+            outcomes.add(outcome);
+        }
+        return new Results(pretrained.testAccuracy(), pretrained.seconds(), pretrained.checkpoint(), outcomes, shapes);
+    }
+
+    /**
+     * The pretrained network: its checkpoint, its test accuracy on classes 0–4 and the time it took.
+     *
+     * @param reused whether an existing checkpoint was reused instead of training
+     */
+    public record Pretrained(Path checkpoint, double testAccuracy, double seconds, boolean reused) {}
+
+    /**
+     * Pretrains {@link SmallCnn} on classes 0–4 and saves it as {@code
+     * pretrained-classes-0-4.safetensors} in {@code dir}, or reuses that file when an earlier run
+     * wrote it with the same steps, batch size and seed (its metadata records them).
+     */
+    public static Pretrained pretrain(FashionTasks data, int steps, int batch, long seed, Path dir, PrintStream out)
+            throws IOException {
+        Path checkpoint = dir.resolve("pretrained-classes-0-4.safetensors");
+        Map<String, String> recipe = Map.of("classes", "0-4", "steps", Integer.toString(steps), "batch",
+                Integer.toString(batch), "seed", Long.toString(seed));
+        if (Files.isRegularFile(checkpoint) && readMetadata(checkpoint).entrySet().containsAll(recipe.entrySet())) {
+            SmallCnn model = new SmallCnn(5);
+            ModelCheckpoint.load(model, checkpoint);
+            double accuracy = accuracy(model, data.testA());
+            out.printf(Locale.ROOT, "== 1. pretrained checkpoint reused: %s (test accuracy on classes 0-4 %.2f%%)%n",
+                    checkpoint, 100 * accuracy);
+            return new Pretrained(checkpoint, accuracy, 0, true);
+        }
+        out.println("== 1. pretraining on " + data.trainA().count() + " images of classes 0-4 ("
+                + String.join(", ", FashionData.CLASSES.subList(0, 5)) + "), all weights train");
+        Init.seed(seed);
+        SmallCnn model = new SmallCnn(5);
+        TrainingResult pretraining = Lora4j.trainer(trainingConfig(10_000, steps, 3e-3, seed),
+                        new ConsoleProgress(ConsoleProgress.Mode.LINES, 100, out))
+                .fit(model, FashionData.batches(data.trainA(), batch), FashionData.batches(data.validationA(), 500),
+                        task(model));
+        double accuracy = accuracy(model, data.testA());
+        Files.createDirectories(dir);
+        ModelCheckpoint.save(model, checkpoint, recipe);
+        out.printf(Locale.ROOT, "test accuracy on classes 0-4: %.2f%%; checkpoint %s%n", 100 * accuracy, checkpoint);
+        return new Pretrained(checkpoint, accuracy, pretraining.wallTime().toNanos() / 1e9, false);
+    }
+
+    /** The pipeline's options for one of the comparison's {@link #VARIANTS}. */
+    static FineTuneOptions variantOptions(String variant, Settings settings) {
+        FineTuneMode mode = switch (variant) {
+            case "head" -> FineTuneMode.HEAD_ONLY;
+            case "full" -> FineTuneMode.FULL;
+            default -> FineTuneMode.LORA;
+        };
+        int rank = mode == FineTuneMode.LORA ? Integer.parseInt(variant.substring("lora".length())) : 4;
+        return FashionCnnJob.defaultsFor(mode).toBuilder().rank(rank).alpha(2 * rank).maxSteps(settings.adaptSteps())
+                .epochs(10_000).batchSize(settings.batchSize()).seed(settings.seed()).threads(Math.max(1, settings.threads()))
+                .outputDir(settings.out()).build();
+    }
+
+    /**
+     * One adaptation to classes 5–9, the steps every fine-tuning job takes: a fresh network from
+     * the pretrained {@code checkpoint} with a new five-way head; the head alone, LoRA on the
+     * options' target convolutions plus the head ({@code modules_to_save}), or every weight,
+     * trained with {@code progress} and the curves drawn; test accuracy; for LoRA the adapter saved
+     * in PEFT's layout, merged into the checkpoint without a model and into the model, both
+     * compared with the unmerged outputs.
+     */
+    public static Outcome adapt(FineTuneOptions options, FashionTasks data, Path checkpoint, TrainingListener progress,
+            PrintStream out) throws IOException {
+        SmallCnn adapted = new SmallCnn(5);
+        ModelCheckpoint.load(adapted, checkpoint);
+        adapted.replaceHead(5, new Random(options.seed() + 100));
+        LoraModel<SmallCnn> lora = null;
+        String variant;
+        switch (options.mode()) {
+            case HEAD_ONLY -> {
                 adapted.freeze();
                 adapted.head().unfreeze();
-                description = "frozen backbone + new head";
-                learningRate = 1e-2;
-            } else if (variant.equals("full")) {
-                description = "full fine-tuning (all weights, new head)";
-                learningRate = 3e-3;
-            } else {
-                int r = Integer.parseInt(variant.substring("lora".length()));
-                lora = Lora.wrap(adapted, LoraConfig.builder().rank(r).alpha(2 * r)
-                        .targetModules("conv1", "conv2", "conv3").modulesToSave("head").seed(settings.seed()).build());
-                description = "LoRA r=" + r + " (alpha " + 2 * r + ") on conv1-3 + new head";
-                learningRate = 1e-2;
+                variant = "head";
             }
-            System.out.println("== " + index++ + ". " + description + " on " + trainB.count() + " images of classes 5-9 ("
-                    + String.join(", ", FashionData.CLASSES.subList(5, 10)) + ")");
-            if (lora != null) {
-                System.out.println(lora.summary().line());
+            case FULL -> variant = "full";
+            case LORA -> {
+                lora = Lora.wrap(adapted, LoraConfig.builder().rank(options.rank()).alpha(options.alpha())
+                        .targetModules(options.targets().toArray(String[]::new)).modulesToSave("head")
+                        .seed(options.seed()).build());
+                variant = "lora" + options.rank();
             }
-            long trainable = adapted.trainableParameterCount();
-            long total = adapted.parameterCount();
-            TrainingResult result = trainer(settings.adaptSteps(), learningRate, settings.seed() + 1)
-                    .fit(adapted, trainBatches, validationBatches, task(adapted));
-            double testAccuracy = accuracy(adapted, testB);
-            Path adapterDir = null;
-            double mergeDiff = Double.NaN;
-            double checkpointDiff = Double.NaN;
-            if (lora != null) {
-                adapterDir = settings.out().resolve("adapter-" + variant);
+            default -> throw new IllegalStateException();
+        }
+        String description = switch (options.mode()) {
+            case HEAD_ONLY -> "frozen backbone + new head";
+            case FULL -> "full fine-tuning (all weights, new head)";
+            case LORA -> "LoRA r=" + options.rank() + " (alpha " + number(options.alpha()) + ") on "
+                    + String.join("/", options.targets()) + " + new head";
+        };
+        out.println(description + " on " + data.trainB().count() + " images of classes 5-9 ("
+                + String.join(", ", FashionData.CLASSES.subList(5, 10)) + ")");
+        if (lora != null) {
+            out.println(lora.summary().line());
+        }
+        long trainable = adapted.trainableParameterCount();
+        long total = adapted.parameterCount();
+        LossHistory history = new LossHistory();
+        TrainingResult result = Lora4j.trainer(trainingConfig(options.epochs(), options.maxSteps(),
+                        options.learningRate(), options.seed() + 1), progress, history)
+                .fit(adapted, FashionData.batches(data.trainB(), options.batchSize()),
+                        FashionData.batches(data.validationB(), 500), task(adapted));
+        FashionData.Batch probe = FashionData.batch(data.testB(), 0, data.testB().count());
+        INDArray unmerged = logits(adapted, probe);
+        double testAccuracy = accuracy(unmerged, probe.labels());
+        out.printf(Locale.ROOT, "test accuracy on classes 5-9: %.2f%%%n", 100 * testAccuracy);
+        Path adapterDir = null;
+        double mergeDiff = Double.NaN;
+        double checkpointDiff = Double.NaN;
+        double mergedAccuracy = Double.NaN;
+        double agreement = Double.NaN;
+        Path dir = options.outputDir();
+        if (lora != null) {
+            if (dir != null) {
+                adapterDir = dir.resolve("adapter-" + variant);
                 Lora.save(lora, adapterDir);
-                shapes = shapes(adapterDir.resolve("adapter_model.safetensors"));
-                FashionData.Batch probe = FashionData.batch(testB, 0, Math.min(500, testB.count()));
-                INDArray unmerged = logits(adapted, probe);
-                Path merged = settings.out().resolve("merged-" + variant + ".safetensors");
+                Path merged = dir.resolve("merged-" + variant + ".safetensors");
                 CheckpointMerger.merge(checkpoint, adapterDir, merged);
                 SmallCnn fromFile = new SmallCnn(5);
                 ModelCheckpoint.load(fromFile, merged);
                 checkpointDiff = maxAbsDiff(unmerged, logits(fromFile, probe));
-                lora.safeMerge();
-                mergeDiff = maxAbsDiff(unmerged, logits(adapted, probe));
-                System.out.printf(Locale.ROOT, "adapter saved to %s; merged vs unmerged max |Δlogit| %.2e;"
-                        + " model-free merged checkpoint vs adapted max |Δlogit| %.2e%n", adapterDir, mergeDiff,
-                        checkpointDiff);
             }
-            outcomes.add(new Outcome(variant, description, trainable, total, testAccuracy,
-                    result.wallTime().toNanos() / 1e9, result.steps(), adapterDir, mergeDiff, checkpointDiff));
-            System.out.printf(Locale.ROOT, "test accuracy on classes 5-9: %.2f%%%n", 100 * testAccuracy);
+            lora.safeMerge();
+            INDArray mergedLogits = logits(adapted, probe);
+            mergeDiff = maxAbsDiff(unmerged, mergedLogits);
+            mergedAccuracy = accuracy(mergedLogits, probe.labels());
+            agreement = agreement(unmerged, mergedLogits);
+            out.printf(Locale.ROOT, "adapter saved in PEFT's layout: %s; merged vs unmerged max |logit diff| %.2e;"
+                    + " model-free merged checkpoint vs adapted max |logit diff| %.2e%n", adapterDir, mergeDiff,
+                    checkpointDiff);
         }
-        return new Results(pretrainAccuracy, pretraining.wallTime().toNanos() / 1e9, checkpoint, outcomes, shapes);
+        Path curve = null;
+        if (dir != null) {
+            curve = TrainingCurve.write(history, "Fashion-MNIST 5-9: " + description, dir.resolve("curve-" + variant + ".png"));
+            out.println("curves: " + curve);
+        }
+        return new Outcome(variant, description, trainable, total, testAccuracy, result.wallTime().toNanos() / 1e9,
+                result.steps(), adapterDir, mergeDiff, checkpointDiff, mergedAccuracy, agreement, result, curve);
     }
 
     /**
@@ -290,18 +373,12 @@ public final class VisionFineTune {
                 .withPredictor(predictor);
     }
 
-    private static Trainer trainer(int steps, double learningRate, long seed) {
-        TrainingConfig config = TrainingConfig.builder()
-                .epochs(10_000).maxSteps(steps).learningRate(learningRate).warmupSteps(Math.max(1, steps / 20))
+    private static TrainingConfig trainingConfig(int epochs, long steps, double learningRate, long seed) {
+        return TrainingConfig.builder()
+                .epochs(epochs).maxSteps(steps).learningRate(learningRate).warmupSteps(Math.max(1, steps / 20))
                 .maxGradNorm(1.0).evalEverySteps(Math.max(10, steps / 5))
                 .monitor(TrainingConfig.VAL_ACCURACY, MetricGoal.MAXIMIZE).restoreBestWeights(true)
                 .seed(seed).build();
-        return Lora4j.injector(new AbstractModule() {
-            @Override
-            protected void configure() {
-                bind(TrainingConfig.class).toInstance(config);
-            }
-        }).getInstance(Trainer.class);
     }
 
     /** The fraction of {@code images} the model classifies correctly (evaluation mode). */
@@ -316,6 +393,35 @@ public final class VisionFineTune {
             }
         }
         return (double) correct / images.count();
+    }
+
+    private static double accuracy(INDArray logits, int[] labels) {
+        long[] predicted = logits.argMax(1).toLongVector();
+        int correct = 0;
+        for (int i = 0; i < labels.length; i++) {
+            correct += predicted[i] == labels[i] ? 1 : 0;
+        }
+        return (double) correct / labels.length;
+    }
+
+    private static double agreement(INDArray a, INDArray b) {
+        long[] x = a.argMax(1).toLongVector();
+        long[] y = b.argMax(1).toLongVector();
+        int same = 0;
+        for (int i = 0; i < x.length; i++) {
+            same += x[i] == y[i] ? 1 : 0;
+        }
+        return (double) same / x.length;
+    }
+
+    private static String number(double x) {
+        return x == Math.rint(x) ? Long.toString((long) x) : Double.toString(x);
+    }
+
+    private static Map<String, String> readMetadata(Path file) throws IOException {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            return f.metadata();
+        }
     }
 
     private static INDArray logits(SmallCnn model, FashionData.Batch batch) {

@@ -1,4 +1,4 @@
-package dev.lora4j.samples.minilm;
+package dev.lora4j.samples.shared;
 
 import dev.lora4j.api.TrainingListener.EvaluationReport;
 import dev.lora4j.api.TrainingListener.StepReport;
