@@ -1,10 +1,9 @@
 package dev.lora4j.io;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.api.LoraInit;
+import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.io.internal.PeftJson;
 import dev.lora4j.lora.LoraConfig;
-import java.util.LinkedHashSet;
 import java.util.Optional;
 
 /**
@@ -51,15 +50,7 @@ public final class PeftConfigConverter {
      */
     public static LoraConfig toLoraConfig(PeftAdapterConfig peft) {
         refuseUnsupported(peft);
-        LoraConfig.Builder b = LoraConfig.builder()
-                .rank(peft.r())
-                .alpha(peft.loraAlpha())
-                .dropout(peft.loraDropout())
-                .rslora(peft.useRslora())
-                .init(init(peft))
-                .fanInFanOut(peft.fanInFanOut())
-                .bias(peft.bias())
-                .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new));
+        LoraConfig.Builder b = PeftConfigMapping.directFields(peft, init(peft));
         TargetModules targets = peft.targetModules().orElseThrow(() -> fail(peft, "target_modules",
                 "is missing: list the layers to adapt (e.g. [\"query\", \"value\"]) or give a regex over module paths"));
         if (targets.isAllLinear()) {
@@ -77,8 +68,6 @@ public final class PeftConfigConverter {
             }
             b.excludeModules(exclude.get().names().toArray(String[]::new));
         }
-        peft.rankPattern().forEach(b::rankPattern);
-        peft.alphaPattern().forEach(b::alphaPattern);
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -92,30 +81,13 @@ public final class PeftConfigConverter {
     }
 
     private static void refuseUnsupported(PeftAdapterConfig peft) {
-        if (peft.useDora()) {
-            throw fail(peft, "use_dora", "is true, but DoRA is not supported by lora4j");
-        }
-        if (isSet(peft.get("lora_bias"))) {
-            throw fail(peft, "lora_bias", "is set, but a bias on lora_B is not supported by lora4j");
-        }
-        if (isSet(peft.get("target_parameters"))) {
-            throw fail(peft, "target_parameters", "is set, but lora4j adapts layers, not parameters; use target_modules");
-        }
+        PeftConfigMapping.unsupportedFeatures(peft).entrySet().stream().findFirst().ifPresent(problem -> {
+            throw fail(peft, problem.getKey(), problem.getValue());
+        });
         if (!peft.layersToTransform().isEmpty()) {
             throw fail(peft, "layers_to_transform", "is not supported by lora4j; select layers with a target_modules regex "
                     + "such as \"blocks\\\\.[01]\\\\.attention\\\\.(query|value)\"");
         }
-    }
-
-    /** Whether a field is present with a value other than null, false, an empty list or an empty object. */
-    private static boolean isSet(JsonNode value) {
-        if (value == null || value.isNull()) {
-            return false;
-        }
-        if (value.isBoolean()) {
-            return value.booleanValue();
-        }
-        return !(value.isContainerNode() && value.isEmpty());
     }
 
     private static PeftConfigException fail(PeftAdapterConfig peft, String field, String problem) {

@@ -91,7 +91,7 @@ class PeftConfigConverterTest {
                 Arguments.of(", \"target_modules\": [\"q\"], \"lora_bias\": true",
                         "lora.json: field 'lora_bias' is set, but a bias on lora_B is not supported by lora4j"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"target_parameters\": [\"w\"]",
-                        "lora.json: field 'target_parameters' is set, but lora4j adapts layers, not parameters; use target_modules"),
+                        "lora.json: field 'target_parameters' is set, but adapting parameters rather than layers is not supported by lora4j; use target_modules"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa\"",
                         "lora.json: field 'init_lora_weights' \"pissa\" is not supported by lora4j; use true, false or \"gaussian\""),
                 Arguments.of(", \"target_modules\": []",

@@ -133,18 +133,8 @@ public final class PeftConfigMapping {
      */
     public static LoraConfig fromPeft(PeftAdapterConfig peft, Set<String> layers) {
         unsupported(peft);
-        LoraConfig.Builder b = LoraConfig.builder()
-                .rank(peft.r())
-                .alpha(peft.loraAlpha())
-                .dropout(peft.loraDropout())
-                .rslora(peft.useRslora())
-                .init(peft.loraInit().orElse(LoraInit.KAIMING_UNIFORM))
-                .fanInFanOut(peft.fanInFanOut())
-                .bias(peft.bias())
-                .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new))
+        LoraConfig.Builder b = directFields(peft, peft.loraInit().orElse(LoraInit.KAIMING_UNIFORM))
                 .peftOrigin(peft.toJsonString());
-        peft.rankPattern().forEach(b::rankPattern);
-        peft.alphaPattern().forEach(b::alphaPattern);
         Optional<TargetModules> targets = peft.targetModules();
         Optional<TargetModules> exclude = peft.excludeModules();
         boolean expressible = targets.isPresent() && !targets.get().isAllLinear()
@@ -174,24 +164,65 @@ public final class PeftConfigMapping {
     }
 
     /**
+     * A builder holding every field of {@code peft} that carries over one to one: rank, alpha,
+     * dropout, rsLoRA, {@code init} (decided by the caller), fan-in-fan-out, bias, modules to save
+     * (duplicates dropped), rank and alpha patterns. Targets and exclusions are the caller's.
+     */
+    public static LoraConfig.Builder directFields(PeftAdapterConfig peft, LoraInit init) {
+        LoraConfig.Builder b = LoraConfig.builder()
+                .rank(peft.r())
+                .alpha(peft.loraAlpha())
+                .dropout(peft.loraDropout())
+                .rslora(peft.useRslora())
+                .init(init)
+                .fanInFanOut(peft.fanInFanOut())
+                .bias(peft.bias())
+                .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new));
+        peft.rankPattern().forEach(b::rankPattern);
+        peft.alphaPattern().forEach(b::alphaPattern);
+        return b;
+    }
+
+    /**
+     * The fields of {@code peft} that make its adapter compute something lora4j does not (DoRA, a
+     * bias on lora_B, adapted parameters instead of layers), each with the problem in words, in a
+     * fixed order; empty when lora4j computes what PEFT would.
+     */
+    public static Map<String, String> unsupportedFeatures(PeftAdapterConfig peft) {
+        Map<String, String> problems = new LinkedHashMap<>();
+        if (peft.useDora()) {
+            problems.put("use_dora", "is true, but DoRA is not supported by lora4j");
+        }
+        if (isSet(peft.get("lora_bias"))) {
+            problems.put("lora_bias", "is set, but a bias on lora_B is not supported by lora4j");
+        }
+        if (isSet(peft.get("target_parameters"))) {
+            problems.put("target_parameters", "is set, but adapting parameters rather than layers is not supported by lora4j; use target_modules");
+        }
+        return problems;
+    }
+
+    /**
      * Rejects configs whose adapters compute something lora4j does not.
      *
-     * @throws AdapterException naming the field
+     * @throws AdapterException naming the source and the first such field
      */
     public static void unsupported(PeftAdapterConfig peft) {
-        List<String> problems = new ArrayList<>();
-        if (peft.useDora()) {
-            problems.add("use_dora (DoRA)");
-        }
-        if (peft.get("lora_bias") != null && peft.get("lora_bias").asBoolean(false)) {
-            problems.add("lora_bias");
-        }
-        if (peft.get("target_parameters") != null && !peft.get("target_parameters").isNull()) {
-            problems.add("target_parameters");
-        }
+        Map<String, String> problems = unsupportedFeatures(peft);
         if (!problems.isEmpty()) {
-            throw new AdapterException(peft.source() + ": " + String.join(", ", problems)
-                    + (problems.size() == 1 ? " is" : " are") + " not supported by lora4j");
+            Map.Entry<String, String> first = problems.entrySet().iterator().next();
+            throw new AdapterException(peft.source() + ": field '" + first.getKey() + "' " + first.getValue());
         }
+    }
+
+    /** Whether a field is present with a value other than null, false, an empty list or an empty object. */
+    private static boolean isSet(JsonNode value) {
+        if (value == null || value.isNull()) {
+            return false;
+        }
+        if (value.isBoolean()) {
+            return value.booleanValue();
+        }
+        return !(value.isContainerNode() && value.isEmpty());
     }
 }
