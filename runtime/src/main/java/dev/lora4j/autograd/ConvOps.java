@@ -35,55 +35,9 @@ final class ConvOps {
 
     // ---- convolution ------------------------------------------------------------------------
 
+    /** A plain convolution: {@link #conv2dWithLora} without adapters. */
     static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry) {
-        checkInput(x, "conv2d");
-        if (weight.rank() != 4) {
-            throw new IllegalArgumentException("conv2d: the weight must be [out, in/groups, kh, kw], got "
-                    + Arrays.toString(weight.shape()));
-        }
-        int groups = geometry.groups();
-        long n = x.size(0);
-        long channels = x.size(1);
-        long out = weight.size(0);
-        long groupChannels = weight.size(1);
-        int kh = Math.toIntExact(weight.size(2));
-        int kw = Math.toIntExact(weight.size(3));
-        if (groupChannels * groups != channels) {
-            throw new IllegalArgumentException("conv2d: the input has " + channels + " channels but the weight "
-                    + Arrays.toString(weight.shape()) + " with groups=" + groups + " expects " + groupChannels * groups);
-        }
-        if (out % groups != 0) {
-            throw new IllegalArgumentException("conv2d: " + out + " output channels do not split into " + groups + " groups");
-        }
-        if (bias != null && bias.value().length() != out) {
-            throw new IllegalArgumentException("conv2d: the bias has " + bias.value().length() + " elements, expected " + out);
-        }
-        long oh = geometry.outputHeight(x.size(2), kh);
-        long ow = geometry.outputWidth(x.size(3), kw);
-        checkOutput(x, kh, kw, geometry, oh, ow, "conv2d");
-        INDArray columns = columns(x.value(), kh, kw, geometry, oh, ow);
-        INDArray w2 = weight.value().reshape('c', out, groupChannels * kh * kw);
-        INDArray y = groupedProduct(w2, columns, groups, false, false);
-        if (bias != null) {
-            y.addiColumnVector(bias.value().reshape(out, 1));
-        }
-        INDArray kept = weight.requiresGrad() ? columns : null; // a frozen weight needs no columns in backward
-        long[] xShape = x.shape();
-        BackwardFunction step = g -> {
-            INDArray gRows = fromNchw(g);
-            if (bias != null && bias.requiresGrad()) {
-                bias.accumulateGradient(gRows.sum(1).reshape(bias.shape()));
-            }
-            if (weight.requiresGrad()) {
-                weight.accumulateGradient(groupedProduct(gRows, kept, groups, false, true).reshape(weight.shape()));
-            }
-            if (x.requiresGrad()) {
-                INDArray dColumns = groupedProduct(w2, gRows, groups, true, false);
-                x.accumulateGradient(columnsBackward(dColumns, xShape, kh, kw, geometry, oh, ow));
-            }
-        };
-        Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
-        return Tensor.result(toNchw(y, n, oh, ow), step, inputs);
+        return conv2dWithLora(x, weight, bias, geometry, new Tensor[0], new Tensor[0], new double[0]);
     }
 
     /**
@@ -145,24 +99,33 @@ final class ConvOps {
     /**
      * A convolution plus the updates of LoRA adapters that read the same input, sharing one column
      * matrix: {@code y = conv(x, W) + b + Σ s_i · B_i(A_i(x))}, each A_i with W's kernel size and
-     * one group, each B_i 1×1 with W's groups. The backward pass sums the column gradients of the
-     * base and the adapters and scatters them back once.
+     * one group, each B_i 1×1 with W's groups; with no adapters, the plain convolution. The
+     * backward pass sums the column gradients of the base and the adapters and scatters them back
+     * once; a frozen weight gets no gradient product, and its columns are kept only when an adapter
+     * trains.
      */
     static Tensor conv2dWithLora(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, Tensor[] as, Tensor[] bs,
             double[] scalings) {
-        if (as.length == 0) {
-            return conv2d(x, weight, bias, geometry);
-        }
         checkInput(x, "conv2d");
+        if (weight.rank() != 4) {
+            throw new IllegalArgumentException("conv2d: the weight must be [out, in/groups, kh, kw], got "
+                    + Arrays.toString(weight.shape()));
+        }
         int groups = geometry.groups();
         long n = x.size(0);
         long channels = x.size(1);
         long out = weight.size(0);
         int kh = Math.toIntExact(weight.size(2));
         int kw = Math.toIntExact(weight.size(3));
-        if (weight.rank() != 4 || weight.size(1) * groups != channels || out % groups != 0) {
+        if (weight.size(1) * groups != channels) {
             throw new IllegalArgumentException("conv2d: the input has " + channels + " channels but the weight "
                     + Arrays.toString(weight.shape()) + " with groups=" + groups + " expects " + weight.size(1) * groups);
+        }
+        if (out % groups != 0) {
+            throw new IllegalArgumentException("conv2d: " + out + " output channels do not split into " + groups + " groups");
+        }
+        if (bias != null && bias.value().length() != out) {
+            throw new IllegalArgumentException("conv2d: the bias has " + bias.value().length() + " elements, expected " + out);
         }
         long k = channels * kh * kw;
         for (int i = 0; i < as.length; i++) {
