@@ -170,7 +170,7 @@ public final class LoraModel<M extends Module> {
                 p.setTrainable(false);
             }
         });
-        lora.configs = Collections.unmodifiableMap(new LinkedHashMap<>(ConfigDescription.describe(layers)));
+        lora.configs = Collections.unmodifiableMap(new LinkedHashMap<>(ConfigDescription.describe(layers, model.namedModules().keySet())));
         return lora;
     }
 

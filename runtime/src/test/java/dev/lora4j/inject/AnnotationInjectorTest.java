@@ -93,6 +93,28 @@ class AnnotationInjectorTest {
         assertEquals(8.0, config.specFor("blocks.0.q").alpha(), 1e-12);
     }
 
+    static final class Encoder extends Module {
+        final List<Block> layer = new ArrayList<>(List.of(new Block(), new Block(), new Block()));
+        final Linear k = new Linear(12, 12);
+    }
+
+    @Test
+    void layerNamesAreTheTargetsWhenTheySelectExactlyTheAdaptedLayers() throws Exception {
+        LoraModel<Encoder> lora = Lora.inject(new Encoder());
+        LoraConfig config = lora.config("default");
+        assertEquals(List.of("q", "v"), config.targetModules(), "q and v name every adapted layer and nothing else");
+        assertEquals(2, config.specFor("layer.2.v").rank(), "per-path ranks still apply");
+
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("described");
+        Lora.save(lora, dir);
+        dev.lora4j.io.PeftAdapterConfig peft = dev.lora4j.io.PeftAdapterConfig.read(dir.resolve("adapter_config.json"));
+        assertEquals(List.of("q", "v"), peft.targetModules().orElseThrow().names(), "PEFT gets the short names too");
+        Encoder fresh = new Encoder();
+        Lora.load(fresh, dir);
+        assertEquals(6, fresh.namedModules().values().stream()
+                .filter(m -> m instanceof Linear l && l.lora() != null).count(), "they put adapters on the same six layers");
+    }
+
     @Test
     void aSubclassOfAnAnnotatedModelIsAdaptedAndTwoInstancesAreIndependent() {
         SubModel a = new SubModel();
