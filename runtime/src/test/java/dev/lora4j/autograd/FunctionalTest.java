@@ -290,6 +290,29 @@ class FunctionalTest {
     }
 
     @Test
+    void dropoutMasksAreTheOnesNextDoubleGivesInEveryTypeAndGenerator() {
+        // the mask is drawn in blocks from a CheckpointableRandom; it must stay the per-element
+        // rule `nextDouble() >= p ? 1/(1-p) : 0`, draw for draw, across a block boundary (4096)
+        double p = 0.1;
+        for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE, DataType.HALF}) {
+            for (java.util.function.LongFunction<Random> generator : java.util.List.<java.util.function.LongFunction<Random>>of(
+                    dev.lora4j.nn.CheckpointableRandom::new, Random::new)) {
+                INDArray x = Nd4j.ones(type, 3, 5000);
+                Random random = generator.apply(17);
+                INDArray y = Functional.dropout(Tensor.constant(x), p, random).value();
+                Random reference = new Random(17);
+                double keep = 1.0 / (1.0 - p);
+                for (long i = 0; i < x.length(); i++) {
+                    double expected = reference.nextDouble() >= p ? keep : 0.0;
+                    assertEquals(Nd4j.scalar(expected).castTo(type).getDouble(0), y.getDouble(i), 0,
+                            type + " element " + i);
+                }
+                assertEquals(reference.nextLong(), random.nextLong(), "the generator is left where the draws leave it");
+            }
+        }
+    }
+
+    @Test
     void dropoutWithZeroProbabilityIsIdentityAndBadProbabilityFails() {
         Tensor x = Tensor.variable(TestArrays.normal(102, 3));
         assertSame(x, Functional.dropout(x, 0.0, new Random(1)));
