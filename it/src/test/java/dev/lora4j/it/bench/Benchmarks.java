@@ -21,8 +21,9 @@ import java.util.Locale;
  * </pre>
  *
  * {@code --rounds N} sets the timed rounds per comparison (default 40); {@code --smoke} runs a
- * few rounds of everything, to check that it runs; {@code --only agent} runs only the agent
- * comparison.
+ * few rounds of everything, to check that it runs; {@code --only agent}, {@code --only mfu} or
+ * {@code --only threads} runs only the agent comparison, the main-job MFU row or the 1-vs-2-thread
+ * row.
  */
 public final class Benchmarks {
 
@@ -50,12 +51,28 @@ public final class Benchmarks {
             }
             return;
         }
+        if ("threads".equals(only)) {
+            System.out.println(ThreadComparison.inChild(rounds));
+            return;
+        }
+        double loadStart = ThreadComparison.load();
         List<String> json = new ArrayList<>();
+        MiniLmTraining training = new MiniLmTraining(smoke ? 1 : 4);
+        if ("mfu".equals(only)) {
+            MainJobBenchmark.Result mfu = MainJobBenchmark.run(training, 2048, 16, Math.max(3, rounds / 5), rounds);
+            System.out.println(mfu.line());
+            return;
+        }
         double ceiling = LayerBenchmarks.gemmCeiling(smoke ? 256 : 2048, smoke ? 2 : 10);
         System.out.printf(Locale.ROOT, "GEMM ceiling (Nd4j.gemm, float32, %s², preallocated output): %.1f GFLOP/s%n",
                 smoke ? "256" : "2048", ceiling);
         json.add(String.format(Locale.ROOT, "{\"name\": \"gemm_ceiling_gflops\", \"value\": %.2f}", ceiling));
+        MainJobBenchmark.Result mfu = smoke ? MainJobBenchmark.run(training, 256, 1, 0, 1)
+                : MainJobBenchmark.run(training, 2048, 16, Math.max(3, rounds / 5), rounds);
+        System.out.println(mfu.line());
+        json.add(mfu.json());
         List<SideBySide.Result> results = new ArrayList<>();
+        results.add(HotPathBenchmarks.dropout(smoke ? 2 : 32, smoke ? 8 : 32, rounds));
         results.add(LayerBenchmarks.trainStep(smoke ? 128 : 1024, smoke ? 32 : 256, 8, rounds));
         results.addAll(LayerBenchmarks.inference(smoke ? 128 : 1024, smoke ? 8 : 64, 8, rounds));
         AgentOverhead agent = new AgentOverhead();
@@ -73,6 +90,17 @@ public final class Benchmarks {
             System.out.println(pair.line());
             json.add(pair.json());
         }
+        if (smoke) {
+            SideBySide.Result threads = ThreadComparison.inProcess(training, 0, 1);
+            System.out.println(threads.line());
+            json.add(threads.json());
+        } else {
+            String threads = ThreadComparison.inChild(rounds);
+            System.out.println(threads);
+            json.add(threads);
+        }
+        json.add(String.format(Locale.ROOT, "{\"name\": \"load_average\", \"start\": %.2f, \"end\": %.2f}",
+                loadStart, ThreadComparison.load()));
         Path dir = Path.of("target", "benchmarks");
         Files.createDirectories(dir);
         Path file = dir.resolve("results.json");
