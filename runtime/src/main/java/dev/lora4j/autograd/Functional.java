@@ -3,6 +3,7 @@ package dev.lora4j.autograd;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.UniformBlock;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
@@ -233,17 +234,21 @@ public final class Functional {
         double keepScale = 1.0 / (1.0 - p);
         double[] uniform = new double[Math.min(n, 4096)];
         UniformBlock block = random instanceof UniformBlock b ? b : null;
-        if (type == DataType.FLOAT) {
+        if (type == DataType.FLOAT && n > 0) {
+            // written block by block into the native buffer: no Java array of the whole mask to copy
             float keep = (float) keepScale;
-            float[] mask = new float[n];
+            float[] values = new float[uniform.length];
+            INDArray mask = Nd4j.createUninitialized(DataType.FLOAT, n);
+            FloatBuffer target = mask.data().asNioFloat();
             for (int start = 0; start < n; start += uniform.length) {
                 int count = Math.min(uniform.length, n - start);
                 draw(random, block, uniform, count);
                 for (int i = 0; i < count; i++) {
-                    mask[start + i] = uniform[i] >= p ? keep : 0f;
+                    values[i] = uniform[i] >= p ? keep : 0f;
                 }
+                target.put(values, 0, count);
             }
-            return Nd4j.createFromArray(mask);
+            return mask;
         }
         double[] mask = new double[n];
         for (int start = 0; start < n; start += uniform.length) {
