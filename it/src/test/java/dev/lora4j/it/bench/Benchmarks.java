@@ -17,7 +17,7 @@ import java.util.Locale;
  *
  * <pre>
  * mvn -B -ntp -q install -DskipTests
- * mvn -B -ntp -q -pl it exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.lora4j.it.bench.Benchmarks
+ * cd it && OMP_NUM_THREADS=1 MAVEN_OPTS=-Xmx2g mvn -B -ntp -q exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.lora4j.it.bench.Benchmarks
  * </pre>
  *
  * {@code --rounds N} sets the timed rounds per comparison (default 40); {@code --smoke} runs a
@@ -26,6 +26,9 @@ import java.util.Locale;
  * row.
  */
 public final class Benchmarks {
+
+    /** The largest heap the suite runs with (see {@link #main}). */
+    private static final long MAX_HEAP = 3L << 30;
 
     private Benchmarks() {}
 
@@ -43,6 +46,13 @@ public final class Benchmarks {
             if (args[i].equals("--only")) {
                 only = args[i + 1];
             }
+        }
+        if (Runtime.getRuntime().maxMemory() > MAX_HEAP) {
+            // ND4J frees native buffers only when their Java objects are collected; a large heap is
+            // seldom collected, and MiniLM training then grows the process by gigabytes a minute
+            throw new IllegalStateException(String.format(Locale.ROOT, "the heap may grow to %.1f GiB: run with at most "
+                    + "2 GiB (MAVEN_OPTS=-Xmx2g for exec:java), so that ND4J's native buffers are freed",
+                    Runtime.getRuntime().maxMemory() / 1073741824.0));
         }
         LoraAgent.install();
         if ("agent".equals(only)) {
