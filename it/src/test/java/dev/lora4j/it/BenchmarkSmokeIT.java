@@ -25,7 +25,8 @@ class BenchmarkSmokeIT {
         String results = Files.readString(Path.of("target", "benchmarks", "results.json"), StandardCharsets.UTF_8);
         for (String row : new String[] {"gemm_ceiling_gflops", "LoRA train step", "unmerged LoRA forward",
                 "merged LoRA forward", "agent-instrumented forward",
-                "JVM start to first forward", "merge tool"}) {
+                "JVM start to first forward", "merge tool", "MiniLM LoRA training", "\"mfu\"",
+                "real_tokens_per_s", "1 ND4J/BLAS thread / 2 threads", "dropout forward", "load_average"}) {
             assertTrue(results.contains(row), row + " in " + results);
         }
     }

@@ -2,6 +2,8 @@ package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.Shapes;
+import dev.lora4j.autograd.internal.UniformBlock;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
@@ -219,14 +221,55 @@ public final class Functional {
         if (p == 0) {
             return x;
         }
-        long n = x.value().length();
-        double keepScale = 1.0 / (1.0 - p);
-        double[] maskValues = new double[Math.toIntExact(n)];
-        for (int i = 0; i < maskValues.length; i++) {
-            maskValues[i] = random.nextDouble() >= p ? keepScale : 0.0;
-        }
-        INDArray mask = Nd4j.createFromArray(maskValues).castTo(x.dataType()).reshape(x.shape());
+        INDArray mask = dropoutMask(Math.toIntExact(x.value().length()), p, random, x.dataType()).reshape(x.shape());
         return Tensor.result(x.value().mul(mask), g -> x.accumulateGradient(g.mul(mask)), x);
+    }
+
+    /**
+     * {@code n} values, each {@code 1/(1−p)} where {@code random.nextDouble() >= p} and 0 elsewhere,
+     * drawn in order; in blocks when the generator is a {@link UniformBlock}, and written straight
+     * into an array of the type.
+     */
+    private static INDArray dropoutMask(int n, double p, Random random, DataType type) {
+        double keepScale = 1.0 / (1.0 - p);
+        double[] uniform = new double[Math.min(n, 4096)];
+        UniformBlock block = random instanceof UniformBlock b ? b : null;
+        if (type == DataType.FLOAT && n > 0) {
+            // written block by block into the native buffer: no Java array of the whole mask to copy
+            float keep = (float) keepScale;
+            float[] values = new float[uniform.length];
+            INDArray mask = Nd4j.createUninitialized(DataType.FLOAT, n);
+            FloatBuffer target = mask.data().asNioFloat();
+            for (int start = 0; start < n; start += uniform.length) {
+                int count = Math.min(uniform.length, n - start);
+                draw(random, block, uniform, count);
+                for (int i = 0; i < count; i++) {
+                    values[i] = uniform[i] >= p ? keep : 0f;
+                }
+                target.put(values, 0, count);
+            }
+            return mask;
+        }
+        double[] mask = new double[n];
+        for (int start = 0; start < n; start += uniform.length) {
+            int count = Math.min(uniform.length, n - start);
+            draw(random, block, uniform, count);
+            for (int i = 0; i < count; i++) {
+                mask[start + i] = uniform[i] >= p ? keepScale : 0.0;
+            }
+        }
+        INDArray array = Nd4j.createFromArray(mask);
+        return type == DataType.DOUBLE ? array : array.castTo(type);
+    }
+
+    private static void draw(Random random, UniformBlock block, double[] into, int count) {
+        if (block != null) {
+            block.nextDoubles(into, 0, count);
+        } else {
+            for (int i = 0; i < count; i++) {
+                into[i] = random.nextDouble();
+            }
+        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.lora4j.nn;
 
+import dev.lora4j.autograd.internal.UniformBlock;
 import java.util.Random;
 
 /**
@@ -11,8 +12,11 @@ import java.util.Random;
  * implements the 48-bit linear congruential generator and the polar method of {@link
  * #nextGaussian()} exactly as {@link Random}'s specification states them, with the state in fields
  * it can expose ({@code java.util.Random} keeps its state private). Thread-safe like {@code Random}.
+ *
+ * <p>{@link #nextDoubles} draws a block of {@link #nextDouble()} values under one lock, which is
+ * what dropout masks are made from.
  */
-public class CheckpointableRandom extends Random {
+public class CheckpointableRandom extends Random implements UniformBlock {
 
     private static final long serialVersionUID = 1L;
     private static final long MULTIPLIER = 0x5DEECE66DL;
@@ -48,6 +52,37 @@ public class CheckpointableRandom extends Random {
     protected synchronized int next(int bits) {
         state = (state * MULTIPLIER + ADDEND) & MASK;
         return (int) (state >>> (48 - bits));
+    }
+
+    /**
+     * Fills {@code into[from, to)} with exactly the values that as many {@link #nextDouble()} calls
+     * would return, in order, and leaves the generator where those calls would: one lock for the
+     * block instead of two per value. A subclass that overrides {@link #next} or {@link
+     * #nextDouble} gets its own methods called instead.
+     */
+    @Override
+    public void nextDoubles(double[] into, int from, int to) {
+        if (from < 0 || to > into.length || from > to) {
+            throw new IndexOutOfBoundsException("[" + from + ", " + to + ") of " + into.length);
+        }
+        if (getClass() != CheckpointableRandom.class) {
+            for (int i = from; i < to; i++) {
+                into[i] = nextDouble();
+            }
+            return;
+        }
+        synchronized (this) {
+            long s = state;
+            for (int i = from; i < to; i++) {
+                // nextDouble() = ((long) next(26) << 27) + next(27), times 2^-53
+                s = (s * MULTIPLIER + ADDEND) & MASK;
+                long high = s >>> (48 - 26);
+                s = (s * MULTIPLIER + ADDEND) & MASK;
+                long low = s >>> (48 - 27);
+                into[i] = ((high << 27) + low) * 0x1.0p-53;
+            }
+            state = s;
+        }
     }
 
     @Override

@@ -206,6 +206,43 @@ class FunctionalTest {
     }
 
     @Test
+    void layerNormInFloat32HalfAndOnAViewAgreesWithFloat64() {
+        // forward and every gradient in float32 and half against float64; a permuted (strided) input
+        // must give what its C-order copy gives
+        INDArray x = TestArrays.normal(98, 6, 5, 7).muli(3.0).addi(1.5);
+        INDArray gamma = TestArrays.normal(99, 7);
+        INDArray beta = TestArrays.normal(100, 7);
+        INDArray seed = TestArrays.normal(101, 6, 5, 7);
+        INDArray[] reference = layerNormAndGradients(x, gamma, beta, seed);
+        INDArray permuted = x.permute(1, 0, 2).dup('c').permute(1, 0, 2); // a view with x's values
+        INDArray[] strided = layerNormAndGradients(permuted, gamma, beta, seed);
+        for (int i = 0; i < 4; i++) {
+            assertEquals(0.0, reference[i].sub(strided[i]).amaxNumber().doubleValue(), 1e-12, "view, output " + i);
+        }
+        for (DataType type : new DataType[] {DataType.FLOAT, DataType.HALF}) {
+            INDArray[] low = layerNormAndGradients(x.castTo(type), gamma.castTo(type), beta.castTo(type),
+                    seed.castTo(type));
+            double tolerance = type == DataType.FLOAT ? 1e-5 : 5e-2;
+            for (int i = 0; i < 4; i++) {
+                assertEquals(type, low[i].dataType());
+                double error = reference[i].sub(low[i].castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+                assertTrue(error < tolerance * Math.max(1, reference[i].amaxNumber().doubleValue()),
+                        type + " output " + i + " differs by " + error);
+            }
+        }
+    }
+
+    /** {y, dx, dγ, dβ} for the seed gradient {@code seed}. */
+    private static INDArray[] layerNormAndGradients(INDArray x, INDArray gamma, INDArray beta, INDArray seed) {
+        Tensor tx = Tensor.variable(x);
+        Tensor tg = Tensor.variable(gamma);
+        Tensor tb = Tensor.variable(beta);
+        Tensor y = Functional.layerNorm(tx, tg, tb, 1e-5);
+        y.backward(seed);
+        return new INDArray[] {y.value(), tx.grad(), tg.grad(), tb.grad()};
+    }
+
+    @Test
     void layerNormOutputHasMeanZeroAndVarianceOne() {
         INDArray x = TestArrays.normal(94, 4, 6).muli(3.0).addi(2.0);
         Tensor ones = Tensor.constant(Nd4j.ones(x.dataType(), 6));
@@ -287,6 +324,29 @@ class FunctionalTest {
         x.clearGrad();
         Functional.dropout(x, p, new Random(5)).sum().backward();
         assertEquals(mask, x.grad());
+    }
+
+    @Test
+    void dropoutMasksAreTheOnesNextDoubleGivesInEveryTypeAndGenerator() {
+        // the mask is drawn in blocks from a CheckpointableRandom; it must stay the per-element
+        // rule `nextDouble() >= p ? 1/(1-p) : 0`, draw for draw, across a block boundary (4096)
+        double p = 0.1;
+        for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE, DataType.HALF}) {
+            for (java.util.function.LongFunction<Random> generator : java.util.List.<java.util.function.LongFunction<Random>>of(
+                    dev.lora4j.nn.CheckpointableRandom::new, Random::new)) {
+                INDArray x = Nd4j.ones(type, 3, 5000);
+                Random random = generator.apply(17);
+                INDArray y = Functional.dropout(Tensor.constant(x), p, random).value();
+                Random reference = new Random(17);
+                double keep = 1.0 / (1.0 - p);
+                for (long i = 0; i < x.length(); i++) {
+                    double expected = reference.nextDouble() >= p ? keep : 0.0;
+                    assertEquals(Nd4j.scalar(expected).castTo(type).getDouble(0), y.getDouble(i), 0,
+                            type + " element " + i);
+                }
+                assertEquals(reference.nextLong(), random.nextLong(), "the generator is left where the draws leave it");
+            }
+        }
     }
 
     @Test

@@ -17,14 +17,18 @@ import java.util.Locale;
  *
  * <pre>
  * mvn -B -ntp -q install -DskipTests
- * mvn -B -ntp -q -pl it exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.lora4j.it.bench.Benchmarks
+ * cd it && OMP_NUM_THREADS=1 MAVEN_OPTS=-Xmx2g mvn -B -ntp -q exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.lora4j.it.bench.Benchmarks
  * </pre>
  *
  * {@code --rounds N} sets the timed rounds per comparison (default 40); {@code --smoke} runs a
- * few rounds of everything, to check that it runs; {@code --only agent} runs only the agent
- * comparison.
+ * few rounds of everything, to check that it runs; {@code --only agent}, {@code --only mfu} or
+ * {@code --only threads} runs only the agent comparison, the main-job MFU row or the 1-vs-2-thread
+ * row.
  */
 public final class Benchmarks {
+
+    /** The largest heap the suite runs with (see {@link #main}). */
+    private static final long MAX_HEAP = 3L << 30;
 
     private Benchmarks() {}
 
@@ -43,6 +47,13 @@ public final class Benchmarks {
                 only = args[i + 1];
             }
         }
+        if (Runtime.getRuntime().maxMemory() > MAX_HEAP) {
+            // ND4J frees native buffers only when their Java objects are collected; a large heap is
+            // seldom collected, and MiniLM training then grows the process by gigabytes a minute
+            throw new IllegalStateException(String.format(Locale.ROOT, "the heap may grow to %.1f GiB: run with at most "
+                    + "2 GiB (MAVEN_OPTS=-Xmx2g for exec:java), so that ND4J's native buffers are freed",
+                    Runtime.getRuntime().maxMemory() / 1073741824.0));
+        }
         LoraAgent.install();
         if ("agent".equals(only)) {
             try (GradMode.Scope ignored = GradMode.disable()) {
@@ -50,12 +61,28 @@ public final class Benchmarks {
             }
             return;
         }
+        if ("threads".equals(only)) {
+            System.out.println(ThreadComparison.inChild(rounds));
+            return;
+        }
+        double loadStart = ThreadComparison.load();
         List<String> json = new ArrayList<>();
+        MiniLmTraining training = new MiniLmTraining(smoke ? 1 : 4);
+        if ("mfu".equals(only)) {
+            MainJobBenchmark.Result mfu = MainJobBenchmark.run(training, 2048, 16, Math.max(3, rounds / 5), rounds);
+            System.out.println(mfu.line());
+            return;
+        }
         double ceiling = LayerBenchmarks.gemmCeiling(smoke ? 256 : 2048, smoke ? 2 : 10);
         System.out.printf(Locale.ROOT, "GEMM ceiling (Nd4j.gemm, float32, %s², preallocated output): %.1f GFLOP/s%n",
                 smoke ? "256" : "2048", ceiling);
         json.add(String.format(Locale.ROOT, "{\"name\": \"gemm_ceiling_gflops\", \"value\": %.2f}", ceiling));
+        MainJobBenchmark.Result mfu = smoke ? MainJobBenchmark.run(training, 256, 1, 0, 1)
+                : MainJobBenchmark.run(training, 2048, 16, Math.max(3, rounds / 5), rounds);
+        System.out.println(mfu.line());
+        json.add(mfu.json());
         List<SideBySide.Result> results = new ArrayList<>();
+        results.add(HotPathBenchmarks.dropout(smoke ? 2 : 32, smoke ? 8 : 32, rounds));
         results.add(LayerBenchmarks.trainStep(smoke ? 128 : 1024, smoke ? 32 : 256, 8, rounds));
         results.addAll(LayerBenchmarks.inference(smoke ? 128 : 1024, smoke ? 8 : 64, 8, rounds));
         AgentOverhead agent = new AgentOverhead();
@@ -73,6 +100,17 @@ public final class Benchmarks {
             System.out.println(pair.line());
             json.add(pair.json());
         }
+        if (smoke) {
+            SideBySide.Result threads = ThreadComparison.inProcess(training, 0, 1);
+            System.out.println(threads.line());
+            json.add(threads.json());
+        } else {
+            String threads = ThreadComparison.inChild(rounds);
+            System.out.println(threads);
+            json.add(threads);
+        }
+        json.add(String.format(Locale.ROOT, "{\"name\": \"load_average\", \"start\": %.2f, \"end\": %.2f}",
+                loadStart, ThreadComparison.load()));
         Path dir = Path.of("target", "benchmarks");
         Files.createDirectories(dir);
         Path file = dir.resolve("results.json");

@@ -1,0 +1,123 @@
+package dev.lora4j.it.bench;
+
+import dev.lora4j.Lora;
+import dev.lora4j.autograd.Tensor;
+import dev.lora4j.nn.CrossEntropyLoss;
+import dev.lora4j.nn.Parameter;
+import dev.lora4j.samples.minilm.GenreData;
+import dev.lora4j.samples.minilm.MiniLm;
+import dev.lora4j.samples.minilm.MiniLmClassifier;
+import dev.lora4j.samples.minilm.MiniLmTokenizer;
+import dev.lora4j.train.AdamW;
+import dev.lora4j.train.GradientClipping;
+import dev.lora4j.train.ParameterGroups;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The main job's training step, as {@code GenreFineTune} runs it by default: pretrained
+ * all-MiniLM-L6-v2 with the agent's {@code @LoRA(rank = 8, alpha = 16)} adapters on query and
+ * value and a trained classifier head, in training mode (hidden dropout 0.1); batches of 32
+ * Brown-corpus sentences cut at 64 tokens; cross-entropy, backward, clipping to norm 1, AdamW.
+ * The agent must be installed before this is built.
+ */
+public final class MiniLmTraining {
+
+    /** The main job's batch size and token limit. */
+    public static final int BATCH = 32;
+    /** The main job's token limit. */
+    public static final int MAX_LENGTH = 64;
+
+    private final MiniLmClassifier model;
+    private final List<Parameter> trainable;
+    private final AdamW optimizer;
+    private final CrossEntropyLoss crossEntropy = new CrossEntropyLoss();
+    private final List<GenreData.Batch> batches;
+
+    /**
+     * The model and {@code count} training batches spread over the lengths of the whole training
+     * split (the batches at evenly spaced quantiles of the padded length), so that a round of
+     * them does about the work of an average stretch of an epoch.
+     */
+    public MiniLmTraining(int count) {
+        model = new MiniLmClassifier(MiniLm.pretrained(), GenreData.LABELS.size(), new Random(42));
+        Lora.adopt(model);
+        model.trainHead();
+        model.train();
+        trainable = model.trainableParameters();
+        if (trainable.size() != 2 + 6 * 2 * 2) {
+            throw new IllegalStateException("expected the agent's adapters on 12 projections and the head, got "
+                    + trainable.size() + " trainable parameters (is the agent installed?)");
+        }
+        optimizer = new AdamW(ParameterGroups.standard(model, 0.0));
+        List<GenreData.Batch> all;
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(MAX_LENGTH)) {
+            all = new ArrayList<>(GenreData.batches(GenreData.load(GenreData.Split.TRAIN), tokenizer, BATCH, 42));
+        }
+        all.removeIf(b -> b.size() != BATCH);
+        all.sort(Comparator.comparingLong(GenreData.Batch::length));
+        batches = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            batches.add(all.get((int) ((i + 0.5) * all.size() / count)));
+        }
+    }
+
+    /** The batches one round trains on. */
+    public List<GenreData.Batch> batches() {
+        return batches;
+    }
+
+    /** One training step on each batch. */
+    public void steps() {
+        for (GenreData.Batch b : batches) {
+            step(b);
+        }
+    }
+
+    /** One training step; returns the loss. */
+    public double step(GenreData.Batch b) {
+        optimizer.zeroGrad();
+        Tensor loss = crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels());
+        loss.backward();
+        GradientClipping.clipByGlobalNorm(trainable, 1.0);
+        optimizer.step(1e-4);
+        return loss.item();
+    }
+
+    /** Token positions computed per round (padding included). */
+    public long paddedTokens() {
+        return batches.stream().mapToLong(b -> b.size() * b.length()).sum();
+    }
+
+    /** Real tokens per round (the attention masks' ones). */
+    public long realTokens() {
+        return batches.stream().mapToLong(b -> b.attentionMask().sumNumber().longValue()).sum();
+    }
+
+    /** The model FLOPs of one round, counted by {@code flops}. */
+    public EncoderFlops.Count flops(EncoderFlops flops) {
+        double forward = 0;
+        double input = 0;
+        double weight = 0;
+        for (GenreData.Batch b : batches) {
+            EncoderFlops.Count c = flops.count(b.size(), b.length());
+            forward += c.forward();
+            input += c.inputGradients();
+            weight += c.weightGradients();
+        }
+        return new EncoderFlops.Count(forward, input, weight);
+    }
+
+    /** The conventional 6·N·tokens estimate of one round. */
+    public double conventionalFlops(EncoderFlops flops) {
+        return batches.stream().mapToDouble(b -> flops.conventional(b.size(), b.length())).sum();
+    }
+
+    /** The FLOP counter for this model. */
+    public EncoderFlops counter() {
+        MiniLm.Config c = model.encoder().config();
+        return new EncoderFlops(c.layers(), c.hidden(), c.intermediate(), 8, 2, model.classes());
+    }
+}
