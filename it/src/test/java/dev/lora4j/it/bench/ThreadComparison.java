@@ -1,7 +1,7 @@
 package dev.lora4j.it.bench;
 
+import dev.lora4j.NativeThreads;
 import dev.lora4j.agent.LoraAgent;
-import dev.lora4j.samples.minilm.GenreFineTune;
 import java.io.File;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * MiniLM LoRA training steps with one ND4J/BLAS thread ÷ the same steps with two, side by side in
- * one JVM (the setting switched before each round, as {@link GenreFineTune#useThreads} does).
+ * one JVM (the setting switched before each round, as {@link NativeThreads#limit} does).
  *
  * <p>{@code OMP_NUM_THREADS=1} caps OpenMP for the life of a process, so that a second thread
  * asked for later never runs; the timed comparison therefore runs in a child JVM started without
@@ -37,15 +37,15 @@ public final class ThreadComparison {
                             "MiniLM LoRA training (%d steps of batch %d): 1 ND4J/BLAS thread / 2 threads",
                             training.batches().size(), MiniLmTraining.BATCH),
                     () -> {
-                        GenreFineTune.useThreads(1);
+                        NativeThreads.limit(1);
                         training.steps();
                     },
                     () -> {
-                        GenreFineTune.useThreads(2);
+                        NativeThreads.limit(2);
                         training.steps();
                     }, warmup, rounds, 1);
         } finally {
-            GenreFineTune.useThreads(1);
+            NativeThreads.limit(1);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.lora4j.samples.minilm;
 
 import dev.lora4j.Lora;
+import dev.lora4j.NativeThreads;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.autograd.GradMode;
@@ -262,7 +263,7 @@ public final class GenreFineTune {
     @SuppressWarnings("try") // grad-mode scopes are only opened and closed
     public static Results run(Settings settings, TrainingListener progress, PrintStream out) {
         long start = System.nanoTime();
-        useThreads(settings.threads());
+        NativeThreads.limit(settings.threads());
         Init.seed(settings.seed());
 
         // 1. the model, adapters put on as the settings say
@@ -395,18 +396,6 @@ public final class GenreFineTune {
         return new Results(settings, door, trainable, summary.total(), trainable * 4 * 3, training.bestMetric(),
                 testAccuracy, mergedAccuracy, agreement, maxDiff, training, trainingTime,
                 Duration.ofNanos(System.nanoTime() - start), adapterDir, curve, testLogits);
-    }
-
-    /**
-     * Sets the threads of BLAS and of ND4J's own element-wise ops. On a two-core machine shared with
-     * other work, one thread made a MiniLM training step about 5x faster than ND4J's default of one
-     * per core (measured: 1.2 s against 5-8 s per step), because busy-waiting worker threads fight
-     * over the cores; on an idle machine {@code --threads 2} may be faster.
-     */
-    public static void useThreads(int threads) {
-        Nd4j.factory().blas().setMaxThreads(threads);
-        Nd4j.getEnvironment().setMaxThreads(threads);
-        Nd4j.getEnvironment().setMaxMasterThreads(threads);
     }
 
     /**

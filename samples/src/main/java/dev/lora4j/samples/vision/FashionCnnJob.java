@@ -1,5 +1,6 @@
 package dev.lora4j.samples.vision;
 
+import dev.lora4j.NativeThreads;
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.pipeline.FineTuneJob;
 import dev.lora4j.pipeline.FineTuneMode;
@@ -69,7 +70,7 @@ public final class FashionCnnJob implements FineTuneJob {
         if (pretrainSteps < 1) {
             throw new IllegalArgumentException("parameter " + PRETRAIN_STEPS + " must be at least 1, got " + pretrainSteps);
         }
-        VisionFineTune.limitThreads(options.threads());
+        NativeThreads.limit(options.threads());
         Path dir = options.outputDir() != null ? options.outputDir() : Files.createTempDirectory("lora4j-fashion-cnn");
         FashionTasks data = FashionTasks.load();
         VisionFineTune.Pretrained pretrained = VisionFineTune.pretrain(data, pretrainSteps, options.batchSize(),

@@ -1,6 +1,7 @@
 package dev.lora4j.samples.vision;
 
 import dev.lora4j.Lora;
+import dev.lora4j.NativeThreads;
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
@@ -38,7 +39,6 @@ import java.util.Map;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
  * The vision sample, end to end: pretrain a small CNN ({@link SmallCnn}) on Fashion-MNIST classes
@@ -62,7 +62,7 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * <p>Options: {@code --quick} (a short run for tests), {@code --variants head,lora2,lora4,lora8,full},
  * {@code --pretrain-steps N}, {@code --steps N} (adaptation steps per variant), {@code --out DIR}
  * (default {@code target/lora4j-vision}), {@code --seed N}, {@code --threads N} (ND4J's native
- * threads, default 1, see {@link #limitThreads}; 0 keeps ND4J's default).
+ * threads, default 1, see {@link NativeThreads}; 0 keeps ND4J's default).
  */
 public final class VisionFineTune {
 
@@ -190,7 +190,7 @@ public final class VisionFineTune {
     /** Pretrains, saves, adapts every variant, saves and merges the adapters. */
     public static Results run(Settings settings) throws IOException {
         if (settings.threads() > 0) {
-            limitThreads(settings.threads());
+            NativeThreads.limit(settings.threads());
         }
         Files.createDirectories(settings.out());
         FashionTasks data = FashionTasks.load();
@@ -348,19 +348,6 @@ public final class VisionFineTune {
         }
         return new Outcome(variant, description, trainable, total, testAccuracy, result.wallTime().toNanos() / 1e9,
                 result.steps(), adapterDir, mergeDiff, checkpointDiff, mergedAccuracy, agreement, result, curve);
-    }
-
-    /**
-     * Caps ND4J's native parallelism: its own thread pool, OpenMP and OpenBLAS. On the two shared,
-     * busy cores this sample was measured on, one thread made a training step 1.5 to 6 times faster
-     * than ND4J's default of two (OpenMP threads wait for each other when the cores are taken):
-     * 84 ms against 125 to 800 ms for a step of the full network on 64 images.
-     */
-    public static void limitThreads(int threads) {
-        Nd4j.getEnvironment().setMaxThreads(threads);
-        Nd4j.getEnvironment().setMaxMasterThreads(threads);
-        Nd4j.factory().blas().setMaxThreads(threads);
-        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
     }
 
     private static TrainingTask<FashionData.Batch> task(SmallCnn model) {
