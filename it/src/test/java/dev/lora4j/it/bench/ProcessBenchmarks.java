@@ -9,10 +9,12 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -133,8 +135,10 @@ public final class ProcessBenchmarks {
      * The merge CLI ({@code -Xmx512m}) on a synthetic checkpoint of {@code megabytes} MB ÷ copying
      * the file; both read the same, warm file and replace their previous output, as a user re-running
      * them would. With a {@code baselineJar} (another build's shaded runtime jar, e.g. the previous
-     * release) its merge runs in the same rounds, so before and after are measured side by side;
-     * then two pairs come back, this build's first.
+     * release) its merge runs in the same rounds, so before and after are measured side by side.
+     * Returned: merge ÷ copy (the target), merge ÷ durable copy (the copy forced to disk, as the
+     * merge's atomic commit must be; a reference for how much of the merge is the disk), and with a
+     * baseline its merge ÷ copy.
      */
     public static List<Pair> mergeVersusCopy(int megabytes, int runs, Path work, Path baselineJar)
             throws IOException, InterruptedException {
@@ -144,29 +148,34 @@ public final class ProcessBenchmarks {
         int layers = writeCheckpoint(base, adapter, megabytes);
         Path merged = work.resolve("merged.safetensors");
         Path copy = work.resolve("copy.safetensors");
+        Path durable = work.resolve("durable-copy.safetensors");
         List<String> merge = mergeCommand(allJar(), base, adapter, merged);
         List<String> baseline = baselineJar == null ? null : mergeCommand(baselineJar, base, adapter, merged);
         List<Double> mergeTimes = new ArrayList<>();
         List<Double> baselineTimes = new ArrayList<>();
         List<Double> copyTimes = new ArrayList<>();
+        List<Double> durableTimes = new ArrayList<>();
         List<Double> baselineCopyTimes = new ArrayList<>();
         Files.copy(base, copy, StandardCopyOption.REPLACE_EXISTING); // warm the page cache
         for (int i = 0; i < runs; i++) {
             mergeTimes.add(timed(merge));
             copyTimes.add(timedCopy(base, copy));
+            durableTimes.add(timedDurableCopy(base, durable));
             if (baseline != null) {
                 baselineTimes.add(timed(baseline));
                 baselineCopyTimes.add(timedCopy(base, copy));
             }
         }
         long size = Files.size(base);
-        for (Path p : List.of(base, merged, copy)) {
+        for (Path p : List.of(base, merged, copy, durable)) {
             Files.deleteIfExists(p);
         }
         String what = String.format(Locale.ROOT, "(-Xmx512m, %.2f GB float32 checkpoint, %d adapted layers) / file copy",
                 size / 1e9, layers);
         List<Pair> pairs = new ArrayList<>();
         pairs.add(new Pair("merge tool " + what, mergeTimes, copyTimes));
+        pairs.add(new Pair("merge tool " + what.replace("/ file copy", "/ file copy forced to disk (fsync)"), mergeTimes,
+                durableTimes));
         if (baseline != null) {
             pairs.add(new Pair("merge tool of " + baselineJar.getFileName() + " " + what, baselineTimes, baselineCopyTimes));
         }
@@ -181,6 +190,16 @@ public final class ProcessBenchmarks {
     private static double timed(List<String> command) throws IOException, InterruptedException {
         long start = System.nanoTime();
         run(command);
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    /** A copy as durable as the merge's commit: copied, then forced to disk. */
+    private static double timedDurableCopy(Path from, Path to) throws IOException {
+        long start = System.nanoTime();
+        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel channel = FileChannel.open(to, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
         return (System.nanoTime() - start) / 1e6;
     }
 
