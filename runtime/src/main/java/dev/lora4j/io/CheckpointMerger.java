@@ -1,19 +1,17 @@
 package dev.lora4j.io;
 
 import dev.lora4j.io.internal.AdapterLoadPlan;
-import dev.lora4j.io.internal.AdapterTensors;
 import dev.lora4j.io.internal.BaseTensorMatcher;
-import dev.lora4j.io.internal.FiniteCheck;
+import dev.lora4j.io.internal.ChunkPipeline;
+import dev.lora4j.io.internal.ComputedTensor;
+import dev.lora4j.io.internal.LowRankDelta;
+import dev.lora4j.io.internal.MergePlan;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Merges a PEFT LoRA adapter directory into a base safetensors checkpoint, without a model: the
@@ -36,10 +34,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Adapter module paths are matched to base tensor names exactly or, failing that, with and
  * without the wrapper prefixes Hugging Face models add ({@link BaseTensorMatcher}); a module that
  * matches no base tensor or several is an {@link AdapterException} listing the candidates, raised
- * before anything is written. The merge streams: one base tensor (and one adapter pair) is in
- * memory at a time, base tensors are memory-mapped, and the output is written atomically, so a
- * checkpoint larger than the heap merges and a failure leaves {@code out} as it was. Non-finite
- * weights are never written: a merged or replaced tensor holding NaN or infinity aborts the merge.
+ * before anything is written. The merge streams and never loads ND4J: tensors it does not change
+ * go file to file ({@link java.nio.channels.FileChannel#transferTo}), the others are computed in
+ * plain Java a megabyte at a time from the memory-mapped base, on a second thread while the first
+ * writes, so a checkpoint larger than the heap merges; the output is written atomically, so a
+ * failure leaves {@code out} as it was.
+ * Non-finite weights are never written: a merged or replaced tensor holding NaN or infinity aborts
+ * the merge.
  */
 public final class CheckpointMerger {
 
@@ -52,7 +53,8 @@ public final class CheckpointMerger {
      */
     public record Result(Map<String, String> merged, Map<String, String> replaced, int copied) {}
 
-    private record Merge(AdapterTensors.Pair pair, double scaling, boolean transposed) {}
+    /** Chunks the computing thread may run ahead of the writing one. */
+    private static final int PIPELINE_BUFFERS = 8;
 
     private CheckpointMerger() {}
 
@@ -72,131 +74,56 @@ public final class CheckpointMerger {
         PeftConfigMapping.unsupported(config);
         try (SafetensorsFile adapter = SafetensorsFile.open(adapterDir.resolve(AdapterLoadPlan.WEIGHTS_FILE));
                 SafetensorsFile checkpoint = SafetensorsFile.open(base)) {
-            String label = adapter.path().toString();
-            AdapterTensors tensors = AdapterTensors.of(adapter.header(), label);
-            BaseTensorMatcher matcher = new BaseTensorMatcher(
-                    checkpoint.tensors().stream().map(TensorInfo::name).toList());
-            Map<String, Merge> merges = new HashMap<>();
-            Map<String, String> replacements = new HashMap<>();
-            Map<String, String> merged = new LinkedHashMap<>();
-            Map<String, String> replaced = new LinkedHashMap<>();
-            Map<String, String> claimedBy = new HashMap<>();
-            for (AdapterTensors.Pair pair : tensors.pairs().values()) {
-                String module = pair.module();
-                String target = matcher.match(module + ".weight", label + ": adapter module '" + module + "'");
-                claim(claimedBy, target, pair.a().name(), label);
-                TensorInfo w = checkpoint.info(target);
-                int r = config.rankFor(module);
-                if (pair.rank() != r) {
-                    throw new AdapterException(label + ": tensor '" + pair.a().name() + "' has shape "
-                            + Arrays.toString(pair.a().shape()) + " (rank " + pair.rank() + ") but "
-                            + PeftAdapterConfig.FILE_NAME + " gives " + module + " r=" + r);
-                }
-                boolean transposed = !pair.convolution() && (pair.embedding() || config.fanInFanOut());
-                long out0 = pair.b().shape()[0];
-                long in = pair.a().shape()[1];
-                if (pair.convolution() && pair.b().shape()[1] != pair.rank()) {
-                    throw new AdapterException(label + ": tensor '" + pair.b().name() + "' has shape "
-                            + Arrays.toString(pair.b().shape()) + ": an adapter on a grouped convolution (groups "
-                            + pair.rank() / pair.b().shape()[1] + ") cannot be merged, its update is not a grouped kernel");
-                }
-                long[] a = pair.a().shape();
-                long[] expected = pair.convolution() ? new long[] {out0, in, a[2], a[3]}
-                        : transposed ? new long[] {in, out0} : new long[] {out0, in};
-                if (!Arrays.equals(w.shape(), expected)) {
-                    throw new AdapterException(label + ": tensors '" + pair.a().name() + "' " + Arrays.toString(pair.a().shape())
-                            + " and '" + pair.b().name() + "' " + Arrays.toString(pair.b().shape()) + " make a "
-                            + Arrays.toString(expected) + " update but base tensor '" + target + "' has shape "
-                            + Arrays.toString(w.shape()));
-                }
-                requireFloat(w, checkpoint.path().toString());
-                requireFloat(pair.a(), label);
-                requireFloat(pair.b(), label);
-                merges.put(target, new Merge(pair, config.scalingFor(module), transposed));
-                merged.put(module, target);
-            }
-            for (TensorInfo other : tensors.others().values()) {
-                String wanted = other.name().substring(AdapterTensors.PREFIX.length()).replace(".base_layer.", ".");
-                String target = matcher.match(wanted, label + ": tensor '" + other.name() + "'");
-                claim(claimedBy, target, other.name(), label);
-                TensorInfo w = checkpoint.info(target);
-                if (!Arrays.equals(w.shape(), other.shape())) {
-                    throw new AdapterException(label + ": tensor '" + other.name() + "' has shape "
-                            + Arrays.toString(other.shape()) + " but base tensor '" + target + "' has shape "
-                            + Arrays.toString(w.shape()));
-                }
-                requireFloat(w, checkpoint.path().toString());
-                requireFloat(other, label);
-                replacements.put(target, other.name());
-                replaced.put(other.name(), target);
-            }
-            SafetensorsHeader.Builder plan = SafetensorsHeader.builder().metadata(checkpoint.metadata());
+            MergePlan plan = MergePlan.of(config, adapter, checkpoint);
+            SafetensorsHeader.Builder header = SafetensorsHeader.builder().metadata(checkpoint.metadata());
             for (TensorInfo t : checkpoint.tensors()) {
-                plan.tensor(t.name(), t.dtype(), t.shape());
+                header.tensor(t.name(), t.dtype(), t.shape());
+            }
+            String label = adapter.path().toString();
+            List<ChunkPipeline.Job> jobs = new ArrayList<>();
+            for (TensorInfo t : checkpoint.tensors()) {
+                if (plan.update(t.name()) != null || plan.replacement(t.name()) != null) {
+                    jobs.add(sink -> computed(plan, t, checkpoint, adapter).writeTo(sink, label));
+                }
             }
             int copied = 0;
-            try (SafetensorsWriter writer = SafetensorsWriter.open(out, plan.build())) {
+            try (SafetensorsWriter writer = SafetensorsWriter.open(out, header.build());
+                    ChunkPipeline pipeline = new ChunkPipeline(jobs, PIPELINE_BUFFERS, "lora4j-merge")) {
                 for (TensorInfo t : checkpoint.tensors()) {
-                    Merge merge = merges.get(t.name());
-                    String replacement = replacements.get(t.name());
-                    if (merge != null) {
-                        INDArray w = mergedWeight(checkpoint.read(t.name()), adapter, merge);
-                        refuseNonFinite(w, t, "merging adapter module '" + merge.pair.module() + "' into base tensor '"
-                                + t.name() + "'", label);
-                        writer.write(t.name(), w);
-                    } else if (replacement != null) {
-                        INDArray values = adapter.read(replacement);
-                        refuseNonFinite(values, t, "tensor '" + replacement + "' (replacing base tensor '" + t.name()
-                                + "')", label);
-                        writer.write(t.name(), values);
+                    if (plan.update(t.name()) != null || plan.replacement(t.name()) != null) {
+                        pipeline.drainNext(writer.stream(t.name()));
                     } else {
-                        writer.write(t.name(), checkpoint.rawBytes(t.name()));
+                        writer.copy(checkpoint, t.name());
                         copied++;
                     }
                 }
                 writer.commit();
             }
-            return new Result(Collections.unmodifiableMap(merged), Collections.unmodifiableMap(replaced), copied);
+            return new Result(plan.merged(), plan.replaced(), copied);
         }
     }
 
     /**
-     * {@code w + s·B·A} (or {@code + s·(B·A)ᵀ}; for a convolution B·A on the factors flattened to
-     * {@code [out, r]} and {@code [r, in·kh·kw]}, reshaped to the kernel), in {@code w}'s type
-     * (float32 for half types).
+     * How base tensor {@code t} is produced: {@code W + s·B·A} (or {@code + s·(B·A)ᵀ}; for a
+     * convolution B·A on the factors flattened to {@code [out, r]} and {@code [r, in·kh·kw]}), the
+     * replacing adapter tensor converted to {@code t}'s dtype, or {@code null} for a copy.
      */
-    private static INDArray mergedWeight(INDArray w, SafetensorsFile adapter, Merge merge) {
-        INDArray a = adapter.read(merge.pair.a().name()).castTo(w.dataType());
-        INDArray b = adapter.read(merge.pair.b().name()).castTo(w.dataType());
-        if (merge.pair.convolution()) {
-            long r = a.size(0);
-            INDArray delta = Nd4j.gemm(b.reshape('c', b.size(0), r), a.reshape('c', r, a.length() / r), false, false);
-            return w.addi(delta.reshape('c', w.shape()).muli(merge.scaling));
+    private static ComputedTensor computed(MergePlan plan, TensorInfo t, SafetensorsFile checkpoint,
+            SafetensorsFile adapter) {
+        MergePlan.Update update = plan.update(t.name());
+        if (update != null) {
+            TensorInfo a = update.pair().a();
+            TensorInfo b = update.pair().b();
+            LowRankDelta delta = LowRankDelta.of(a, adapter.rawBytes(a.name()), b, adapter.rawBytes(b.name()),
+                    update.transposed(), update.scaling(), ComputedTensor.inDouble(t.dtype()));
+            return new ComputedTensor(t, checkpoint.rawBytes(t.name()), t.dtype(), delta, "merging adapter module '"
+                    + update.pair().module() + "' into base tensor '" + t.name() + "'");
         }
-        INDArray delta = merge.transposed ? Nd4j.gemm(a, b, true, true) : Nd4j.gemm(b, a, false, false);
-        return w.addi(delta.muli(merge.scaling));
-    }
-
-    private static void refuseNonFinite(INDArray values, TensorInfo target, String what, String label) {
-        String problem = FiniteCheck.problem(values, target.dtype());
-        if (problem != null) {
-            throw new AdapterException(label + ": " + what + " gives " + problem + "; refusing to write non-finite"
-                    + " weights, the output was not written");
+        String replacement = plan.replacement(t.name());
+        if (replacement != null) {
+            return new ComputedTensor(t, adapter.rawBytes(replacement), adapter.info(replacement).dtype(), null,
+                    "tensor '" + replacement + "' (replacing base tensor '" + t.name() + "')");
         }
-    }
-
-    private static void claim(Map<String, String> claimedBy, String target, String by, String label) {
-        String earlier = claimedBy.putIfAbsent(target, by);
-        if (earlier != null) {
-            throw new AdapterException(label + ": tensors '" + earlier + "' and '" + by + "' both map to base tensor '"
-                    + target + "'");
-        }
-    }
-
-    private static void requireFloat(TensorInfo info, String file) {
-        if (!info.dtype().isFloatingPoint()) {
-            throw new AdapterException(file + ": tensor '" + info.name() + "' has dtype " + info.dtype().safetensorsName()
-                    + "; merging needs F16, BF16, F32 or F64");
-        }
+        return null;
     }
 }

@@ -11,41 +11,40 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 public enum DType {
     /** IEEE 754 binary64. */
-    F64("F64", 8, DataType.DOUBLE, true),
+    F64("F64", 8, true),
     /** IEEE 754 binary32. */
-    F32("F32", 4, DataType.FLOAT, true),
+    F32("F32", 4, true),
     /** IEEE 754 binary16 ("half"); read as {@link DataType#FLOAT}. */
-    F16("F16", 2, DataType.FLOAT, true),
+    F16("F16", 2, true),
     /** bfloat16 (the top 16 bits of a binary32); read as {@link DataType#FLOAT}. */
-    BF16("BF16", 2, DataType.FLOAT, true),
+    BF16("BF16", 2, true),
     /** Signed 64-bit integer. */
-    I64("I64", 8, DataType.INT64, false),
+    I64("I64", 8, false),
     /** Signed 32-bit integer. */
-    I32("I32", 4, DataType.INT32, false),
+    I32("I32", 4, false),
     /** Signed 16-bit integer. */
-    I16("I16", 2, DataType.INT16, false),
+    I16("I16", 2, false),
     /** Signed 8-bit integer. */
-    I8("I8", 1, DataType.INT8, false),
+    I8("I8", 1, false),
     /** Unsigned 64-bit integer. */
-    U64("U64", 8, DataType.UINT64, false),
+    U64("U64", 8, false),
     /** Unsigned 32-bit integer. */
-    U32("U32", 4, DataType.UINT32, false),
+    U32("U32", 4, false),
     /** Unsigned 16-bit integer. */
-    U16("U16", 2, DataType.UINT16, false),
+    U16("U16", 2, false),
     /** Unsigned 8-bit integer. */
-    U8("U8", 1, DataType.UINT8, false),
+    U8("U8", 1, false),
     /** Boolean, one byte per element (0 or 1). */
-    BOOL("BOOL", 1, DataType.BOOL, false);
+    BOOL("BOOL", 1, false);
 
     private final String safetensorsName;
     private final int byteSize;
-    private final DataType readType;
     private final boolean floatingPoint;
 
-    DType(String safetensorsName, int byteSize, DataType readType, boolean floatingPoint) {
+    // No ND4J type is held in a field: using DType (as the checkpoint merger does) must not load ND4J.
+    DType(String safetensorsName, int byteSize, boolean floatingPoint) {
         this.safetensorsName = safetensorsName;
         this.byteSize = byteSize;
-        this.readType = readType;
         this.floatingPoint = floatingPoint;
     }
 
@@ -69,7 +68,19 @@ public enum DType {
      * FLOAT, every other type maps to its exact ND4J counterpart.
      */
     public DataType readType() {
-        return readType;
+        return switch (this) {
+            case F64 -> DataType.DOUBLE;
+            case F32, F16, BF16 -> DataType.FLOAT;
+            case I64 -> DataType.INT64;
+            case I32 -> DataType.INT32;
+            case I16 -> DataType.INT16;
+            case I8 -> DataType.INT8;
+            case U64 -> DataType.UINT64;
+            case U32 -> DataType.UINT32;
+            case U16 -> DataType.UINT16;
+            case U8 -> DataType.UINT8;
+            case BOOL -> DataType.BOOL;
+        };
     }
 
     /** The ND4J type holding exactly this dtype's values (FLOAT16 for F16, BFLOAT16 for BF16). */
@@ -80,7 +91,7 @@ public enum DType {
             case BF16:
                 return DataType.BFLOAT16;
             default:
-                return readType;
+                return readType();
         }
     }
 

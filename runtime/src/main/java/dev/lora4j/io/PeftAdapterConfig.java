@@ -1,12 +1,7 @@
 package dev.lora4j.io;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.DoubleNode;
@@ -20,6 +15,7 @@ import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.internal.AtomicFile;
 import dev.lora4j.io.internal.PeftJson;
 import dev.lora4j.io.internal.PeftPatterns;
+import dev.lora4j.io.internal.StrictJsonReader;
 import dev.lora4j.io.internal.TensorBytes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -72,18 +68,13 @@ public final class PeftAdapterConfig {
      * 100 digits, strings of 1M characters) so a hostile file fails fast instead of exhausting the
      * stack or the heap.
      */
-    private static final ObjectMapper READER = JsonMapper.builder(JsonFactory.builder()
-                    .streamReadConstraints(StreamReadConstraints.builder()
-                            .maxNestingDepth(64)
-                            .maxNumberLength(100)
-                            .maxStringLength(1 << 20)
-                            .maxNameLength(1 << 16)
-                            .maxDocumentLength(MAX_FILE_BYTES)
-                            .build())
-                    .build())
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    private static final StrictJsonReader READER = new StrictJsonReader(StreamReadConstraints.builder()
+            .maxNestingDepth(64)
+            .maxNumberLength(100)
+            .maxStringLength(1 << 20)
+            .maxNameLength(1 << 16)
+            .maxDocumentLength(MAX_FILE_BYTES)
+            .build());
 
     private final ObjectNode json;
     private final String source;

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -185,6 +186,32 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(label + ": cannot map tensor '" + name + "'", e);
         }
+    }
+
+    /**
+     * Sends the stored bytes of {@code info}, an entry of this file, to {@code target} from its
+     * current position, file to file where the platform allows ({@link FileChannel#transferTo}),
+     * without passing them through the heap.
+     *
+     * @return the number of bytes sent: {@code info.byteLength()}
+     * @throws EOFException if the file ended early (it shrank since it was opened)
+     */
+    long transferTo(TensorInfo info, WritableByteChannel target) throws IOException {
+        if (closed) {
+            throw new IllegalStateException(label + " is closed");
+        }
+        long from = dataStart + info.begin();
+        long length = info.byteLength();
+        long done = 0;
+        while (done < length) {
+            long n = channel.transferTo(from + done, length - done, target);
+            if (n <= 0) {
+                throw new EOFException(label + ": tensor '" + info.name() + "' ends at byte " + (from + length)
+                        + " but the file now ends at byte " + channel.size());
+            }
+            done += n;
+        }
+        return done;
     }
 
     /** Closes the file; arrays already read and mapped buffers stay usable. */

@@ -6,6 +6,7 @@ import dev.lora4j.io.internal.TensorBytes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,7 +22,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Writes safetensors files, atomically: the bytes go to a temporary file {@code
  * .<name>.tmp-<random>} in the destination's directory, which {@link #commit()} forces to disk and
  * renames over the destination. On any failure, or {@link #close()} without {@link #commit()}, the
- * temporary file is deleted and the destination keeps its previous content.
+ * temporary file is deleted and the destination keeps its previous content. A file of 64 MiB or
+ * more is forced to disk in the background as it is written, so the commit does not wait for all
+ * of it.
  *
  * <p>Small files: {@link #write(Path, Map, Map)}. Files larger than the heap stream: plan the
  * header first, then hand over each tensor in declared order and commit.
@@ -39,6 +42,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * }
  * }</pre>
  *
+ * <p>Besides arrays and byte buffers, a tensor can come straight from another file ({@link
+ * #copy(SafetensorsFile, String)}, file to file) or in pieces ({@link #stream(String)}).
+ *
  * <p>Conversions: floating dtypes accept any numeric array (F16 and BF16 are narrowed from float,
  * rounding to nearest even); integer and BOOL dtypes accept integer or BOOL arrays only. Writing a
  * tensor out of order, with another shape or with the wrong number of bytes is a {@link
@@ -48,10 +54,15 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     private enum State { OPEN, FAILED, COMMITTED }
 
+    /** Files from this size on are forced to disk while they are written, not all at commit. */
+    private static final long BACKGROUND_FLUSH_BYTES = 64L << 20;
+    private static final long BACKGROUND_FLUSH_MILLIS = 25;
+
     private final String label;
     private final SafetensorsHeader header;
     private final AtomicFile file;
     private int next;
+    private TensorChannel streaming;
     private State state = State.OPEN;
 
     private SafetensorsWriter(Path path, SafetensorsHeader header, AtomicFile file) {
@@ -114,6 +125,9 @@ public final class SafetensorsWriter implements AutoCloseable {
         byte[] json = HeaderCodec.encode(header);
         AtomicFile atomic = AtomicFile.create(file);
         try {
+            if (header.dataLength() >= BACKGROUND_FLUSH_BYTES) {
+                atomic.flushInBackground(BACKGROUND_FLUSH_MILLIS);
+            }
             ByteBuffer prefix = ByteBuffer.allocate(8 + json.length).order(ByteOrder.LITTLE_ENDIAN);
             prefix.putLong(json.length).put(json).flip();
             TensorBytes.writeFully(prefix, atomic.channel());
@@ -174,11 +188,53 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /**
+     * Writes the next tensor as a copy of the tensor of the same name in {@code source}, sent file
+     * to file ({@link java.nio.channels.FileChannel#transferTo}) without passing through the heap.
+     * Its dtype and shape in {@code source} must be the declared ones.
+     *
+     * @throws SafetensorsException if {@code source} has no such tensor or it differs in dtype or shape
+     */
+    public void copy(SafetensorsFile source, String name) throws IOException {
+        TensorInfo info = expect(name);
+        try {
+            TensorInfo from = source.info(name);
+            if (from.dtype() != info.dtype() || !Arrays.equals(from.shape(), info.shape())) {
+                throw new SafetensorsException(label + ": tensor '" + name + "' was declared as "
+                        + info.dtype().safetensorsName() + " " + Arrays.toString(info.shape()) + " but " + source.path()
+                        + " holds it as " + from.dtype().safetensorsName() + " " + Arrays.toString(from.shape()));
+            }
+            finish(info, source.transferTo(from, file.channel()));
+        } catch (IOException | RuntimeException | Error e) {
+            fail();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts the next tensor, whose bytes as stored (little-endian, {@code product(shape) × dtype
+     * size} of them) are then written in any number of pieces to the returned channel. The tensor
+     * is complete once that many bytes were written; writing more, or writing another tensor or
+     * committing before it is complete, is a {@link SafetensorsException} that aborts the file.
+     * The channel needs no closing.
+     */
+    public WritableByteChannel stream(String name) throws IOException {
+        TensorInfo info = expect(name);
+        TensorChannel channel = new TensorChannel(info);
+        if (info.byteLength() == 0) {
+            finish(info, 0);
+        } else {
+            streaming = channel;
+        }
+        return channel;
+    }
+
+    /**
      * Checks that every declared tensor was written, forces the file to disk and moves it over the
      * destination. On failure the destination is untouched and the temporary file is gone.
      */
     public void commit() throws IOException {
         checkOpen();
+        checkNotStreaming(null);
         if (next != header.tensors().size()) {
             fail();
             throw new SafetensorsException(label + ": commit after " + next + " of " + header.tensors().size()
@@ -204,6 +260,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private TensorInfo expect(String name) {
         Objects.requireNonNull(name, "name");
         checkOpen();
+        checkNotStreaming(name);
         List<TensorInfo> all = header.tensors();
         if (next >= all.size()) {
             fail();
@@ -228,6 +285,16 @@ public final class SafetensorsWriter implements AutoCloseable {
         next++;
     }
 
+    private void checkNotStreaming(String wanted) {
+        if (streaming != null) {
+            TensorChannel partial = streaming;
+            fail();
+            throw new SafetensorsException(label + ": tensor '" + partial.info.name() + "' got " + partial.written
+                    + " of its " + partial.info.byteLength() + " bytes before "
+                    + (wanted == null ? "commit" : "tensor '" + wanted + "' was started"));
+        }
+    }
+
     private void checkOpen() {
         if (state != State.OPEN) {
             throw new IllegalStateException(label + ": writer is " + (state == State.COMMITTED
@@ -238,5 +305,52 @@ public final class SafetensorsWriter implements AutoCloseable {
     private void fail() {
         state = State.FAILED;
         file.abort();
+    }
+
+    /** The pieces of one tensor: counts them and completes the tensor at its last byte. */
+    private final class TensorChannel implements WritableByteChannel {
+        private final TensorInfo info;
+        private long written;
+
+        TensorChannel(TensorInfo info) {
+            this.info = info;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            if (!isOpen()) {
+                throw new IllegalStateException(label + ": tensor '" + info.name() + "' is "
+                        + (written == info.byteLength() ? "complete" : "no longer being written"));
+            }
+            try {
+                int n = src.remaining();
+                if (n > info.byteLength() - written) {
+                    throw new SafetensorsException(label + ": tensor '" + info.name() + "' has " + info.byteLength()
+                            + " bytes but " + (written + n) + " were given");
+                }
+                while (src.hasRemaining()) {
+                    file.channel().write(src);
+                }
+                written += n;
+                if (written == info.byteLength()) {
+                    streaming = null;
+                    finish(info, written);
+                }
+                return n;
+            } catch (IOException | RuntimeException | Error e) {
+                fail();
+                throw e;
+            }
+        }
+
+        @Override
+        public boolean isOpen() {
+            return state == State.OPEN && streaming == this;
+        }
+
+        @Override
+        public void close() {
+            // nothing to release: the writer owns the file
+        }
     }
 }

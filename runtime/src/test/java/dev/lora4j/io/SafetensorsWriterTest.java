@@ -28,6 +28,10 @@ class SafetensorsWriterTest {
     @TempDir
     Path dir;
 
+    /** For source files, so that {@link #dir} holds just the destination. */
+    @TempDir
+    Path elsewhere;
+
     private Path dest;
     private byte[] original;
 
@@ -191,5 +195,95 @@ class SafetensorsWriterTest {
         SafetensorsException e = assertThrows(SafetensorsException.class,
                 () -> b.tensor("huge", DType.F64, Long.MAX_VALUE / 4));
         assertTrue(e.getMessage().contains("overflows 64 bits"), e.getMessage());
+    }
+
+    @Test
+    void copiesTensorsFileToFileAndStreamsOthersInPieces() throws IOException {
+        Path source = elsewhere.resolve("source.safetensors");
+        SafetensorsWriter.write(source, Map.of("a", Nd4j.linspace(1, 4, 4, DataType.FLOAT),
+                "b", Nd4j.create(new long[] {5, 6}, new long[] {2}, DataType.INT64)), null);
+        try (SafetensorsFile in = SafetensorsFile.open(source); SafetensorsWriter w = SafetensorsWriter.open(dest, twoTensors())) {
+            java.nio.channels.WritableByteChannel a = w.stream("a");
+            ByteBuffer first = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(9f).flip();
+            assertEquals(4, a.write(first));
+            assertEquals(0, first.remaining(), "a channel write consumes the buffer");
+            assertTrue(a.isOpen());
+            a.write(ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(8f).putFloat(7f).putFloat(6f).flip());
+            assertTrue(!a.isOpen(), "complete after its 16 bytes");
+            w.copy(in, "b");
+            w.commit();
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(dest)) {
+            assertArrayEquals(new float[] {9, 8, 7, 6}, f.read("a").data().asFloat());
+            assertArrayEquals(new long[] {5, 6}, f.read("b").data().asLong());
+        }
+    }
+
+    @Test
+    void aCopyOfAnotherDtypeOrShapeAborts() throws IOException {
+        Path source = elsewhere.resolve("source.safetensors");
+        SafetensorsWriter.write(source, Map.of("a", Nd4j.linspace(1, 4, 4, DataType.DOUBLE)), null);
+        try (SafetensorsFile in = SafetensorsFile.open(source); SafetensorsWriter w = SafetensorsWriter.open(dest, twoTensors())) {
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> w.copy(in, "a"));
+            assertEquals(dest + ": tensor 'a' was declared as F32 [4] but " + source + " holds it as F64 [4]", e.getMessage());
+        }
+        assertUntouched();
+    }
+
+    @Test
+    void aStreamedTensorMustBeCompleteAndNoLonger() throws IOException {
+        try (SafetensorsWriter w = SafetensorsWriter.open(dest, twoTensors())) {
+            java.nio.channels.WritableByteChannel a = w.stream("a");
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> a.write(ByteBuffer.allocate(20)));
+            assertEquals(dest + ": tensor 'a' has 16 bytes but 20 were given", e.getMessage());
+        }
+        assertUntouched();
+        try (SafetensorsWriter w = SafetensorsWriter.open(dest, twoTensors())) {
+            w.stream("a").write(ByteBuffer.allocate(8));
+            SafetensorsException e = assertThrows(SafetensorsException.class,
+                    () -> w.write("b", ByteBuffer.allocate(16)));
+            assertEquals(dest + ": tensor 'a' got 8 of its 16 bytes before tensor 'b' was started", e.getMessage());
+        }
+        assertUntouched();
+        try (SafetensorsWriter w = SafetensorsWriter.open(dest, SafetensorsHeader.builder().tensor("a", DType.F32, 4).build())) {
+            w.stream("a").write(ByteBuffer.allocate(12));
+            SafetensorsException e = assertThrows(SafetensorsException.class, w::commit);
+            assertEquals(dest + ": tensor 'a' got 12 of its 16 bytes before commit", e.getMessage());
+        }
+        assertUntouched();
+    }
+
+    @Test
+    void aLargeFileIsForcedInTheBackgroundAndTheFlushThreadEnds() throws IOException {
+        long[] shape = {1024, 1024};
+        int count = 17; // 68 MiB: over the 64 MiB from which the writer flushes while writing
+        SafetensorsHeader.Builder plan = SafetensorsHeader.builder();
+        for (int i = 0; i < count; i++) {
+            plan.tensor("t" + i, DType.F32, shape);
+        }
+        ByteBuffer block = ByteBuffer.allocateDirect(4 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        try (SafetensorsWriter w = SafetensorsWriter.open(dest, plan.build())) {
+            assertTrue(flushThreads() > 0, "a flush thread runs while a large file is written");
+            for (int i = 0; i < count; i++) {
+                block.clear();
+                block.putFloat(0, i);
+                w.write("t" + i, block);
+            }
+            w.commit();
+        }
+        assertEquals(0, flushThreads(), "the flush thread ends with the commit");
+        try (SafetensorsFile f = SafetensorsFile.open(dest)) {
+            assertEquals(16f, f.rawBytes("t16").getFloat(0));
+        }
+        try (SafetensorsWriter w = SafetensorsWriter.open(dest, plan.build())) {
+            w.write("t0", block.clear());
+        }
+        assertEquals(0, flushThreads(), "and with an abort");
+        assertEquals(List.of("adapter_model.safetensors"), directory());
+    }
+
+    private static long flushThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("lora4j-flush") && t.isAlive()).count();
     }
 }

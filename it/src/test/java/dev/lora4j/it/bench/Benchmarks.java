@@ -23,7 +23,14 @@ import java.util.Locale;
  * {@code --rounds N} sets the timed rounds per comparison (default 40); {@code --smoke} runs a
  * few rounds of everything, to check that it runs; {@code --only agent}, {@code --only mfu} or
  * {@code --only threads} runs only the agent comparison, the main-job MFU row or the 1-vs-2-thread
- * row.
+ * row; {@code --only merge} only the merge tool against a file copy ({@code --merge-runs N}
+ * rounds, default 3; {@code --baseline-jar <lora4j-runtime-*-all.jar>} also times another build's
+ * merge tool in the same rounds, for a before/after comparison).
+ *
+ * <pre>
+ * mvn -B -ntp -q -pl it exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.lora4j.it.bench.Benchmarks \
+ *     -Dexec.args="--only merge --merge-runs 9 --baseline-jar /path/to/old/lora4j-runtime-0.1.0-SNAPSHOT-all.jar"
+ * </pre>
  */
 public final class Benchmarks {
 
@@ -42,10 +49,24 @@ public final class Benchmarks {
             }
         }
         String only = null;
+        int mergeRuns = smoke ? 1 : 3;
+        Path baselineJar = null;
         for (int i = 0; i + 1 < args.length; i++) {
             if (args[i].equals("--only")) {
                 only = args[i + 1];
+            } else if (args[i].equals("--merge-runs")) {
+                mergeRuns = Integer.parseInt(args[i + 1]);
+            } else if (args[i].equals("--baseline-jar")) {
+                baselineJar = Path.of(args[i + 1]);
             }
+        }
+        Path mergeWork = Path.of("target", "bench-merge");
+        if ("merge".equals(only)) {
+            for (ProcessBenchmarks.Pair pair : ProcessBenchmarks.mergeVersusCopy(smoke ? 16 : 1100, mergeRuns, mergeWork,
+                    baselineJar)) {
+                System.out.println(pair.line());
+            }
+            return;
         }
         if (Runtime.getRuntime().maxMemory() > MAX_HEAP) {
             // ND4J frees native buffers only when their Java objects are collected; a large heap is
@@ -93,9 +114,9 @@ public final class Benchmarks {
             System.out.println(result.line());
             json.add(result.json());
         }
-        List<ProcessBenchmarks.Pair> pairs = List.of(
-                ProcessBenchmarks.startup(smoke ? 1 : 5),
-                ProcessBenchmarks.mergeVersusCopy(smoke ? 16 : 1100, smoke ? 1 : 3, Path.of("target", "bench-merge")));
+        List<ProcessBenchmarks.Pair> pairs = new ArrayList<>();
+        pairs.add(ProcessBenchmarks.startup(smoke ? 1 : 5));
+        pairs.addAll(ProcessBenchmarks.mergeVersusCopy(smoke ? 16 : 1100, mergeRuns, mergeWork, baselineJar));
         for (ProcessBenchmarks.Pair pair : pairs) {
             System.out.println(pair.line());
             json.add(pair.json());

@@ -9,10 +9,12 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -34,29 +36,56 @@ public final class ProcessBenchmarks {
     private ProcessBenchmarks() {}
 
     /**
-     * A measured pair of medians.
+     * A measured pair: the times of A and B, run alternately.
      *
      * @param name what was compared
-     * @param runs runs of each
-     * @param medianA median of A, ms
-     * @param medianB median of B, ms
+     * @param a the times of A, ms, in run order
+     * @param b the times of B, ms, in run order
      */
-    public record Pair(String name, int runs, double medianA, double medianB) {
-        /** A ÷ B. */
+    public record Pair(String name, List<Double> a, List<Double> b) {
+        /** Runs of each. */
+        public int runs() {
+            return a.size();
+        }
+
+        /** Median of A, ms. */
+        public double medianA() {
+            return median(a);
+        }
+
+        /** Median of B, ms. */
+        public double medianB() {
+            return median(b);
+        }
+
+        /** median(A) ÷ median(B). */
         public double ratio() {
-            return medianA / medianB;
+            return medianA() / medianB();
+        }
+
+        /** The ratio of each run's A to the same run's B, sorted: the spread of {@link #ratio()}. */
+        public double[] runRatios() {
+            double[] r = new double[a.size()];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = a.get(i) / b.get(i);
+            }
+            java.util.Arrays.sort(r);
+            return r;
         }
 
         /** One line for a log. */
         public String line() {
-            return String.format(Locale.ROOT, "%s: ratio %.3f, difference %.0f ms (A %.0f ms, B %.0f ms, median of %d)",
-                    name, ratio(), medianA - medianB, medianA, medianB, runs);
+            double[] r = runRatios();
+            return String.format(Locale.ROOT, "%s: ratio %.3f (per run %.2f–%.2f), difference %.0f ms (A %.0f ms, B %.0f ms,"
+                    + " median of %d)", name, ratio(), r[0], r[r.length - 1], medianA() - medianB(), medianA(), medianB(), runs());
         }
 
         /** As JSON. */
         public String json() {
+            double[] r = runRatios();
             return String.format(Locale.ROOT, "{\"name\": \"%s\", \"runs\": %d, \"median_a_ms\": %.1f, \"median_b_ms\": %.1f, "
-                    + "\"ratio\": %.4f}", name, runs, medianA, medianB, ratio());
+                    + "\"ratio\": %.4f, \"run_ratio_min\": %.4f, \"run_ratio_max\": %.4f}", name, runs(), medianA(), medianB(),
+                    ratio(), r[0], r[r.length - 1]);
         }
     }
 
@@ -86,7 +115,7 @@ public final class ProcessBenchmarks {
             with.add(firstForward(List.of("-javaagent:" + all), classpath));
             without.add(firstForward(List.of(), classpath));
         }
-        return new Pair("JVM start to first forward: with -javaagent / without", runs, median(with), median(without));
+        return new Pair("JVM start to first forward: with -javaagent / without", with, without);
     }
 
     private static double firstForward(List<String> jvmArgs, String classpath) throws IOException, InterruptedException {
@@ -104,34 +133,80 @@ public final class ProcessBenchmarks {
 
     /**
      * The merge CLI ({@code -Xmx512m}) on a synthetic checkpoint of {@code megabytes} MB ÷ copying
-     * the file; both read the same, warm file.
+     * the file; both read the same, warm file and replace their previous output, as a user re-running
+     * them would. With a {@code baselineJar} (another build's shaded runtime jar, e.g. the previous
+     * release) its merge runs in the same rounds, so before and after are measured side by side.
+     * Returned: merge ÷ copy (the target), merge ÷ durable copy (the copy forced to disk, as the
+     * merge's atomic commit must be; a reference for how much of the merge is the disk), and with a
+     * baseline its merge ÷ copy.
      */
-    public static Pair mergeVersusCopy(int megabytes, int runs, Path work) throws IOException, InterruptedException {
+    public static List<Pair> mergeVersusCopy(int megabytes, int runs, Path work, Path baselineJar)
+            throws IOException, InterruptedException {
         Files.createDirectories(work);
         Path base = work.resolve("base.safetensors");
         Path adapter = work.resolve("adapter");
         int layers = writeCheckpoint(base, adapter, megabytes);
         Path merged = work.resolve("merged.safetensors");
         Path copy = work.resolve("copy.safetensors");
-        List<String> merge = List.of(javaBinary(), "-Xmx512m", "-jar", allJar().toAbsolutePath().toString(), "merge",
-                "--base", base.toString(), "--adapter", adapter.toString(), "--out", merged.toString());
+        Path durable = work.resolve("durable-copy.safetensors");
+        List<String> merge = mergeCommand(allJar(), base, adapter, merged);
+        List<String> baseline = baselineJar == null ? null : mergeCommand(baselineJar, base, adapter, merged);
         List<Double> mergeTimes = new ArrayList<>();
+        List<Double> baselineTimes = new ArrayList<>();
         List<Double> copyTimes = new ArrayList<>();
+        List<Double> durableTimes = new ArrayList<>();
+        List<Double> baselineCopyTimes = new ArrayList<>();
         Files.copy(base, copy, StandardCopyOption.REPLACE_EXISTING); // warm the page cache
         for (int i = 0; i < runs; i++) {
-            long start = System.nanoTime();
-            run(merge);
-            mergeTimes.add((System.nanoTime() - start) / 1e6);
-            start = System.nanoTime();
-            Files.copy(base, copy, StandardCopyOption.REPLACE_EXISTING);
-            copyTimes.add((System.nanoTime() - start) / 1e6);
+            mergeTimes.add(timed(merge));
+            copyTimes.add(timedCopy(base, copy));
+            durableTimes.add(timedDurableCopy(base, durable));
+            if (baseline != null) {
+                baselineTimes.add(timed(baseline));
+                baselineCopyTimes.add(timedCopy(base, copy));
+            }
         }
         long size = Files.size(base);
-        for (Path p : List.of(base, merged, copy)) {
+        for (Path p : List.of(base, merged, copy, durable)) {
             Files.deleteIfExists(p);
         }
-        return new Pair(String.format(Locale.ROOT, "merge tool (-Xmx512m, %.2f GB float32 checkpoint, %d adapted layers) / file copy",
-                size / 1e9, layers), runs, median(mergeTimes), median(copyTimes));
+        String what = String.format(Locale.ROOT, "(-Xmx512m, %.2f GB float32 checkpoint, %d adapted layers) / file copy",
+                size / 1e9, layers);
+        List<Pair> pairs = new ArrayList<>();
+        pairs.add(new Pair("merge tool " + what, mergeTimes, copyTimes));
+        pairs.add(new Pair("merge tool " + what.replace("/ file copy", "/ file copy forced to disk (fsync)"), mergeTimes,
+                durableTimes));
+        if (baseline != null) {
+            pairs.add(new Pair("merge tool of " + baselineJar.getFileName() + " " + what, baselineTimes, baselineCopyTimes));
+        }
+        return pairs;
+    }
+
+    private static List<String> mergeCommand(Path jar, Path base, Path adapter, Path out) {
+        return List.of(javaBinary(), "-Xmx512m", "-jar", jar.toAbsolutePath().toString(), "merge",
+                "--base", base.toString(), "--adapter", adapter.toString(), "--out", out.toString());
+    }
+
+    private static double timed(List<String> command) throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        run(command);
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    /** A copy as durable as the merge's commit: copied, then forced to disk. */
+    private static double timedDurableCopy(Path from, Path to) throws IOException {
+        long start = System.nanoTime();
+        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel channel = FileChannel.open(to, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    private static double timedCopy(Path from, Path to) throws IOException {
+        long start = System.nanoTime();
+        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+        return (System.nanoTime() - start) / 1e6;
     }
 
     /** A checkpoint of 1024×1024 float32 layers and an r=8 adapter on every second one. */

@@ -20,6 +20,10 @@ import java.security.SecureRandom;
  * #abort()} (or {@link #close()} without a commit) deletes the temporary file. A process killed
  * mid-write leaves its temporary file behind; the next {@link #create} for the same destination
  * deletes it.
+ *
+ * <p>For large files, {@link #flushInBackground} starts a thread that forces the data written so
+ * far to disk every few milliseconds, so the disk writes overlap with the writing and {@link
+ * #commit()} has little left to force.
  */
 public final class AtomicFile implements Closeable {
 
@@ -29,6 +33,7 @@ public final class AtomicFile implements Closeable {
     private final Path temp;
     private final FileChannel channel;
     private boolean finished;
+    private BackgroundFlush flusher;
 
     private AtomicFile(Path target, Path temp, FileChannel channel) {
         this.target = target;
@@ -65,6 +70,17 @@ public final class AtomicFile implements Closeable {
         return channel;
     }
 
+    /**
+     * Starts a daemon thread that forces the written data to disk ({@code force(false)}) every
+     * {@code intervalMillis} until {@link #commit()} or {@link #abort()}. Its failures are ignored:
+     * {@link #commit()} forces everything again and reports them. At most once per file.
+     */
+    public void flushInBackground(long intervalMillis) {
+        if (flusher == null && !finished) {
+            flusher = BackgroundFlush.start(channel, intervalMillis, "lora4j-flush " + target.getFileName());
+        }
+    }
+
     /** The temporary file's path. */
     public Path tempPath() {
         return temp;
@@ -79,6 +95,7 @@ public final class AtomicFile implements Closeable {
             throw new IllegalStateException("already committed or aborted: " + target);
         }
         finished = true;
+        stopFlusher();
         try {
             channel.force(true);
             channel.close();
@@ -100,6 +117,7 @@ public final class AtomicFile implements Closeable {
             return;
         }
         finished = true;
+        stopFlusher();
         deleteTemp(null);
     }
 
@@ -107,6 +125,12 @@ public final class AtomicFile implements Closeable {
     @Override
     public void close() {
         abort();
+    }
+
+    private void stopFlusher() {
+        if (flusher != null) {
+            flusher.stop();
+        }
     }
 
     private void deleteTemp(Throwable primary) {

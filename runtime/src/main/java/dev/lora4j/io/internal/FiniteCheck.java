@@ -1,7 +1,6 @@
 package dev.lora4j.io.internal;
 
 import dev.lora4j.io.DType;
-import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.conditions.Conditions;
@@ -12,11 +11,6 @@ import org.nd4j.linalg.indexing.conditions.Conditions;
  * array is scanned for the first offending element.
  */
 public final class FiniteCheck {
-
-    /** The largest float that rounds to a finite F16 (65504 + half an ulp). */
-    private static final double F16_LIMIT = 65520.0;
-    /** The largest float that rounds to a finite BF16. */
-    private static final double BF16_LIMIT = 3.3961775e38;
 
     private FiniteCheck() {}
 
@@ -29,7 +23,7 @@ public final class FiniteCheck {
         if (array.length() == 0 || !array.dataType().isFPType()) {
             return null;
         }
-        double limit = target == DType.F16 ? F16_LIMIT : target == DType.BF16 ? BF16_LIMIT : Double.POSITIVE_INFINITY;
+        double limit = FiniteScan.limit(target);
         boolean bad = BooleanIndexing.or(array, Conditions.notFinite())
                 || (limit < Double.POSITIVE_INFINITY && array.amaxNumber().doubleValue() >= limit);
         if (!bad) {
@@ -49,24 +43,11 @@ public final class FiniteCheck {
                 }
             }
         }
-        String what = limit < Double.POSITIVE_INFINITY
-                ? "NaN, infinite or " + target.safetensorsName() + "-overflowing values"
-                : "NaN or infinite values";
-        return count + " " + what + " (first: " + firstValue + " at " + Arrays.toString(index(array.shape(), first)) + ")";
+        return FiniteScan.describe(count, target, firstValue, array.shape(), first);
     }
 
     /** {@link #problem(INDArray, DType)} for storage in the array's own type. */
     public static String problem(INDArray array) {
         return problem(array, null);
-    }
-
-    private static long[] index(long[] shape, long flat) {
-        long[] out = new long[shape.length];
-        long rest = flat;
-        for (int d = shape.length - 1; d >= 0; d--) {
-            out[d] = shape[d] == 0 ? 0 : rest % shape[d];
-            rest = shape[d] == 0 ? 0 : rest / shape[d];
-        }
-        return out;
     }
 }

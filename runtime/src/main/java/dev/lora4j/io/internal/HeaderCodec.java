@@ -1,15 +1,10 @@
 package dev.lora4j.io.internal;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.lora4j.io.DType;
 import dev.lora4j.io.SafetensorsException;
 import dev.lora4j.io.SafetensorsHeader;
@@ -48,18 +43,13 @@ public final class HeaderCodec {
      * digits leave room to report an overflow by value. Strings (names, metadata) may be as long as
      * the header itself, which {@link #MAX_HEADER_BYTES} bounds.
      */
-    private static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
-                    .streamReadConstraints(StreamReadConstraints.builder()
-                            .maxNestingDepth(64)
-                            .maxNumberLength(100)
-                            .maxStringLength((int) MAX_HEADER_BYTES)
-                            .maxNameLength((int) MAX_HEADER_BYTES)
-                            .maxDocumentLength(MAX_HEADER_BYTES)
-                            .build())
-                    .build())
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    private static final StrictJsonReader READER = new StrictJsonReader(StreamReadConstraints.builder()
+            .maxNestingDepth(64)
+            .maxNumberLength(100)
+            .maxStringLength((int) MAX_HEADER_BYTES)
+            .maxNameLength((int) MAX_HEADER_BYTES)
+            .maxDocumentLength(MAX_HEADER_BYTES)
+            .build());
 
     private HeaderCodec() {}
 
@@ -101,7 +91,7 @@ public final class HeaderCodec {
      */
     public static byte[] encode(SafetensorsHeader header) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator gen = MAPPER.getFactory().createGenerator(out)) {
+        try (JsonGenerator gen = READER.factory().createGenerator(out)) {
             gen.writeStartObject();
             if (!header.metadata().isEmpty()) {
                 gen.writeObjectFieldStart(SafetensorsHeader.METADATA_KEY);
@@ -149,7 +139,7 @@ public final class HeaderCodec {
             throw error(file, "header is not valid UTF-8 (" + e + ")");
         }
         try {
-            JsonNode root = MAPPER.readTree(text);
+            JsonNode root = READER.readTree(text);
             if (root == null || root.isMissingNode()) {
                 throw error(file, "header is empty; expected a JSON object");
             }

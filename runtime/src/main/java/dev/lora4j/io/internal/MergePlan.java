@@ -1,0 +1,146 @@
+package dev.lora4j.io.internal;
+
+import dev.lora4j.io.AdapterException;
+import dev.lora4j.io.PeftAdapterConfig;
+import dev.lora4j.io.SafetensorsFile;
+import dev.lora4j.io.TensorInfo;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What merging an adapter into a base checkpoint does to each base tensor, decided and validated
+ * before anything is written: which weights get a LoRA update (with its scaling and orientation),
+ * which tensors an adapter tensor replaces, and (by omission) which are copied. Every mismatch is
+ * an {@link AdapterException} naming the tensor: an adapter module that matches no base tensor or
+ * several ({@link BaseTensorMatcher}), two adapter tensors for one base tensor, a rank that
+ * disagrees with {@code adapter_config.json}, shapes that do not fit, a grouped convolution, or a
+ * non-float tensor.
+ */
+public final class MergePlan {
+
+    /**
+     * A LoRA update of one base weight.
+     *
+     * @param pair the adapter's factors
+     * @param scaling {@code alpha/r} or {@code alpha/√r} for the module
+     * @param transposed whether the weight is stored {@code [in, out]}: {@code W + s·(B·A)ᵀ}
+     */
+    public record Update(AdapterTensors.Pair pair, double scaling, boolean transposed) {}
+
+    private final Map<String, Update> updates;
+    private final Map<String, String> replacements;
+    private final Map<String, String> merged;
+    private final Map<String, String> replaced;
+
+    private MergePlan(Map<String, Update> updates, Map<String, String> replacements, Map<String, String> merged,
+            Map<String, String> replaced) {
+        this.updates = updates;
+        this.replacements = replacements;
+        this.merged = Collections.unmodifiableMap(merged);
+        this.replaced = Collections.unmodifiableMap(replaced);
+    }
+
+    /**
+     * Plans the merge of {@code adapter} (configured by {@code config}) into {@code checkpoint}.
+     *
+     * @throws AdapterException when the adapter does not fit the checkpoint
+     */
+    public static MergePlan of(PeftAdapterConfig config, SafetensorsFile adapter, SafetensorsFile checkpoint) {
+        String label = adapter.path().toString();
+        AdapterTensors tensors = AdapterTensors.of(adapter.header(), label);
+        BaseTensorMatcher matcher = new BaseTensorMatcher(checkpoint.tensors().stream().map(TensorInfo::name).toList());
+        Map<String, Update> updates = new HashMap<>();
+        Map<String, String> replacements = new HashMap<>();
+        Map<String, String> merged = new LinkedHashMap<>();
+        Map<String, String> replaced = new LinkedHashMap<>();
+        Map<String, String> claimedBy = new HashMap<>();
+        for (AdapterTensors.Pair pair : tensors.pairs().values()) {
+            String module = pair.module();
+            String target = matcher.match(module + ".weight", label + ": adapter module '" + module + "'");
+            claim(claimedBy, target, pair.a().name(), label);
+            TensorInfo w = checkpoint.info(target);
+            int r = config.rankFor(module);
+            if (pair.rank() != r) {
+                throw new AdapterException(label + ": tensor '" + pair.a().name() + "' has shape "
+                        + Arrays.toString(pair.a().shape()) + " (rank " + pair.rank() + ") but "
+                        + PeftAdapterConfig.FILE_NAME + " gives " + module + " r=" + r);
+            }
+            boolean transposed = !pair.convolution() && (pair.embedding() || config.fanInFanOut());
+            long out0 = pair.b().shape()[0];
+            long in = pair.a().shape()[1];
+            if (pair.convolution() && pair.b().shape()[1] != pair.rank()) {
+                throw new AdapterException(label + ": tensor '" + pair.b().name() + "' has shape "
+                        + Arrays.toString(pair.b().shape()) + ": an adapter on a grouped convolution (groups "
+                        + pair.rank() / pair.b().shape()[1] + ") cannot be merged, its update is not a grouped kernel");
+            }
+            long[] a = pair.a().shape();
+            long[] expected = pair.convolution() ? new long[] {out0, in, a[2], a[3]}
+                    : transposed ? new long[] {in, out0} : new long[] {out0, in};
+            if (!Arrays.equals(w.shape(), expected)) {
+                throw new AdapterException(label + ": tensors '" + pair.a().name() + "' " + Arrays.toString(pair.a().shape())
+                        + " and '" + pair.b().name() + "' " + Arrays.toString(pair.b().shape()) + " make a "
+                        + Arrays.toString(expected) + " update but base tensor '" + target + "' has shape "
+                        + Arrays.toString(w.shape()));
+            }
+            requireFloat(w, checkpoint.path().toString());
+            requireFloat(pair.a(), label);
+            requireFloat(pair.b(), label);
+            updates.put(target, new Update(pair, config.scalingFor(module), transposed));
+            merged.put(module, target);
+        }
+        for (TensorInfo other : tensors.others().values()) {
+            String wanted = other.name().substring(AdapterTensors.PREFIX.length()).replace(".base_layer.", ".");
+            String target = matcher.match(wanted, label + ": tensor '" + other.name() + "'");
+            claim(claimedBy, target, other.name(), label);
+            TensorInfo w = checkpoint.info(target);
+            if (!Arrays.equals(w.shape(), other.shape())) {
+                throw new AdapterException(label + ": tensor '" + other.name() + "' has shape "
+                        + Arrays.toString(other.shape()) + " but base tensor '" + target + "' has shape "
+                        + Arrays.toString(w.shape()));
+            }
+            requireFloat(w, checkpoint.path().toString());
+            requireFloat(other, label);
+            replacements.put(target, other.name());
+            replaced.put(other.name(), target);
+        }
+        return new MergePlan(updates, replacements, merged, replaced);
+    }
+
+    /** The update of base tensor {@code name}, or {@code null}. */
+    public Update update(String name) {
+        return updates.get(name);
+    }
+
+    /** The adapter tensor that replaces base tensor {@code name}, or {@code null}. */
+    public String replacement(String name) {
+        return replacements.get(name);
+    }
+
+    /** Adapted module path → the base weight it is merged into, in the adapter's order. */
+    public Map<String, String> merged() {
+        return merged;
+    }
+
+    /** Adapter tensor name → the base tensor it replaces, in the adapter's order. */
+    public Map<String, String> replaced() {
+        return replaced;
+    }
+
+    private static void claim(Map<String, String> claimedBy, String target, String by, String label) {
+        String earlier = claimedBy.putIfAbsent(target, by);
+        if (earlier != null) {
+            throw new AdapterException(label + ": tensors '" + earlier + "' and '" + by + "' both map to base tensor '"
+                    + target + "'");
+        }
+    }
+
+    private static void requireFloat(TensorInfo info, String file) {
+        if (!info.dtype().isFloatingPoint()) {
+            throw new AdapterException(file + ": tensor '" + info.name() + "' has dtype " + info.dtype().safetensorsName()
+                    + "; merging needs F16, BF16, F32 or F64");
+        }
+    }
+}
