@@ -23,10 +23,10 @@ import java.util.Map;
  *
  * <pre>
  * mvn -B -ntp -q install -DskipTests
- * MAVEN_OPTS=-Xmx1500m mvn -B -ntp -q -pl samples exec:java@results -Dexec.args="RESULTS.md 2"
+ * MAVEN_OPTS=-Xmx1500m mvn -B -ntp -q -pl samples exec:java@results -Dexec.args="RESULTS.md 3"
  * </pre>
  *
- * Arguments: the output file (default {@code RESULTS.md}) and the epochs per row (default 2).
+ * Arguments: the output file (default {@code RESULTS.md}) and the epochs per row (default 3, the main job's).
  */
 public final class ResultsSweep {
 
@@ -42,7 +42,7 @@ public final class ResultsSweep {
 
     public static void main(String[] args) {
         Path file = Path.of(args.length > 0 ? args[0] : "RESULTS.md");
-        int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+        int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         GenreFineTune.Settings base = GenreFineTune.Settings.defaults().withBudget(epochs, Long.MAX_VALUE);
         base = new GenreFineTune.Settings(base.mode(), base.rank(), base.alpha(), base.targets(), false, base.epochs(),
                 base.maxSteps(), base.batchSize(), base.learningRate(), base.maxLength(), base.patience(),
@@ -104,8 +104,8 @@ public final class ResultsSweep {
                     FineTuneReport.bytes(r.optimizerAndGradientBytes())));
         }
         b.append("\nOptimizer + gradient memory = trainable parameters × 4 bytes × 3 (AdamW's two moments and the\n")
-                .append("gradient, float32); activations are not counted. Wall times are on a 2-core machine shared with\n")
-                .append("other jobs, so they carry noise; the sweep took ")
+                .append("gradient, float32); activations are not counted. Wall times are single runs on a 2-core machine,\n")
+                .append("so they carry noise; the sweep took ")
                 .append(FineTuneReport.duration(java.time.Duration.ofSeconds((long) seconds))).append(" in all.\n");
         List<String> merges = new ArrayList<>();
         done.forEach((k, r) -> {
