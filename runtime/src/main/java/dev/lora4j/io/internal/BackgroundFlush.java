@@ -48,17 +48,7 @@ final class BackgroundFlush implements Runnable {
             stopped = true;
             notifyAll();
         }
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        Joining.joinUninterruptibly(thread);
     }
 
     /** Waits one interval; false once stopped. */

@@ -86,17 +86,7 @@ public final class ChunkPipeline implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        Joining.joinUninterruptibly(thread);
     }
 
     private void runAll(List<Job> jobs) {

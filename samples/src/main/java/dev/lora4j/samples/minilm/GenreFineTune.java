@@ -19,6 +19,7 @@ import dev.lora4j.nn.Linear;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneReport;
+import dev.lora4j.samples.shared.Predictions;
 import dev.lora4j.samples.shared.TrainingCurve;
 import dev.lora4j.train.ConsoleProgress;
 import dev.lora4j.train.LossHistory;
@@ -351,7 +352,7 @@ public final class GenreFineTune {
         // 4. evaluation, saving, merging
         INDArray testLogits = logits(model, test);
         int[] testLabels = labels(test);
-        double testAccuracy = accuracy(testLogits, testLabels);
+        double testAccuracy = Predictions.accuracy(testLogits, testLabels);
         out.printf(Locale.ROOT, "== test accuracy %.4f on %d sentences%n", testAccuracy, testLabels.length);
 
         Path adapterDir = null;
@@ -372,8 +373,8 @@ public final class GenreFineTune {
             }
             lora.safeMerge();
             INDArray merged = logits(model, test);
-            mergedAccuracy = accuracy(merged, testLabels);
-            agreement = agreement(testLogits, merged);
+            mergedAccuracy = Predictions.accuracy(merged, testLabels);
+            agreement = Predictions.agreement(testLogits, merged);
             maxDiff = Nd4j.math().abs(testLogits.sub(merged)).maxNumber().doubleValue();
             out.printf(Locale.ROOT, "== merged: predictions agree on %.2f%% of the test sentences, max |logit diff| %.2e%n",
                     100 * agreement, maxDiff);
@@ -430,27 +431,6 @@ public final class GenreFineTune {
     /** The labels of {@code batches}, in order. */
     public static int[] labels(List<GenreData.Batch> batches) {
         return batches.stream().flatMapToInt(b -> Arrays.stream(b.labels())).toArray();
-    }
-
-    /** The share of rows whose arg-max is the label. */
-    public static double accuracy(INDArray logits, int[] labels) {
-        long[] predicted = logits.argMax(1).toLongVector();
-        int right = 0;
-        for (int i = 0; i < labels.length; i++) {
-            right += predicted[i] == labels[i] ? 1 : 0;
-        }
-        return (double) right / labels.length;
-    }
-
-    /** The share of rows whose arg-max is the same in both. */
-    public static double agreement(INDArray a, INDArray b) {
-        long[] x = a.argMax(1).toLongVector();
-        long[] y = b.argMax(1).toLongVector();
-        int same = 0;
-        for (int i = 0; i < x.length; i++) {
-            same += x[i] == y[i] ? 1 : 0;
-        }
-        return (double) same / x.length;
     }
 
     private static String number(double x) {

@@ -17,6 +17,7 @@ import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Init;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.samples.shared.Predictions;
 import dev.lora4j.samples.shared.TrainingCurve;
 import dev.lora4j.train.ConsoleProgress;
 import dev.lora4j.train.LossHistory;
@@ -314,7 +315,7 @@ public final class VisionFineTune {
                         FashionData.batches(data.validationB(), 500), task(adapted));
         FashionData.Batch probe = FashionData.batch(data.testB(), 0, data.testB().count());
         INDArray unmerged = logits(adapted, probe);
-        double testAccuracy = accuracy(unmerged, probe.labels());
+        double testAccuracy = Predictions.accuracy(unmerged, probe.labels());
         out.printf(Locale.ROOT, "test accuracy on classes 5-9: %.2f%%%n", 100 * testAccuracy);
         Path adapterDir = null;
         double mergeDiff = Double.NaN;
@@ -335,8 +336,8 @@ public final class VisionFineTune {
             lora.safeMerge();
             INDArray mergedLogits = logits(adapted, probe);
             mergeDiff = maxAbsDiff(unmerged, mergedLogits);
-            mergedAccuracy = accuracy(mergedLogits, probe.labels());
-            agreement = agreement(unmerged, mergedLogits);
+            mergedAccuracy = Predictions.accuracy(mergedLogits, probe.labels());
+            agreement = Predictions.agreement(unmerged, mergedLogits);
             out.printf(Locale.ROOT, "adapter saved in PEFT's layout: %s; merged vs unmerged max |logit diff| %.2e;"
                     + " model-free merged checkpoint vs adapted max |logit diff| %.2e%n", adapterDir, mergeDiff,
                     checkpointDiff);
@@ -380,25 +381,6 @@ public final class VisionFineTune {
             }
         }
         return (double) correct / images.count();
-    }
-
-    private static double accuracy(INDArray logits, int[] labels) {
-        long[] predicted = logits.argMax(1).toLongVector();
-        int correct = 0;
-        for (int i = 0; i < labels.length; i++) {
-            correct += predicted[i] == labels[i] ? 1 : 0;
-        }
-        return (double) correct / labels.length;
-    }
-
-    private static double agreement(INDArray a, INDArray b) {
-        long[] x = a.argMax(1).toLongVector();
-        long[] y = b.argMax(1).toLongVector();
-        int same = 0;
-        for (int i = 0; i < x.length; i++) {
-            same += x[i] == y[i] ? 1 : 0;
-        }
-        return (double) same / x.length;
     }
 
     private static String number(double x) {

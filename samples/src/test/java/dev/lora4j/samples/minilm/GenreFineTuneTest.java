@@ -13,7 +13,6 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.factory.Nd4j;
 
 class GenreFineTuneTest {
 
@@ -58,13 +57,5 @@ class GenreFineTuneTest {
         assertEquals(0, cli.execute("finetune", "--list"));
         assertTrue(out.toString().contains("minilm-genres  all-MiniLM-L6-v2"), out.toString());
         assertTrue(out.toString().contains("--param train-per-class=..."), out.toString());
-    }
-
-    @Test
-    void accuracyAndAgreementCountArgMaxes() {
-        var a = Nd4j.createFromArray(new float[][] {{1, 0}, {0, 1}, {2, 1}});
-        var b = Nd4j.createFromArray(new float[][] {{1, 0}, {1, 0}, {2, 1}});
-        assertEquals(2.0 / 3, GenreFineTune.accuracy(a, new int[] {0, 1, 1}), 1e-12);
-        assertEquals(2.0 / 3, GenreFineTune.agreement(a, b), 1e-12);
     }
 }
