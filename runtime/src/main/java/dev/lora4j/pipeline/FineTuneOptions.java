@@ -89,7 +89,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
         return new Builder(this);
     }
 
-    static String number(double x) {
+    private static String number(double x) {
         return x == Math.rint(x) && Math.abs(x) < 1e9 ? Long.toString((long) x) : Double.toString(x);
     }
 

@@ -342,7 +342,7 @@ public final class GenreFineTune {
                 .seed(settings.seed()).build();
         Trainer trainer = Lora4j.trainer(config, progress, history);
         out.printf(Locale.ROOT, "== fine-tuning: AdamW lr %s, %d steps planned, validation every %d steps%n",
-                number(settings.learningRate()), planned, config.evalEverySteps());
+                settings.learningRate(), planned, config.evalEverySteps());
         long trainingStart = System.nanoTime();
         TrainingResult training = trainer.fit(model, train, validation, task);
         Duration trainingTime = Duration.ofNanos(System.nanoTime() - trainingStart);
@@ -431,10 +431,6 @@ public final class GenreFineTune {
     /** The labels of {@code batches}, in order. */
     public static int[] labels(List<GenreData.Batch> batches) {
         return batches.stream().flatMapToInt(b -> Arrays.stream(b.labels())).toArray();
-    }
-
-    private static String number(double x) {
-        return x == Math.rint(x) && Math.abs(x) < 1e6 ? Long.toString((long) x) : Double.toString(x);
     }
 
     private static int tensorCount(Path adapterDir) throws IOException {

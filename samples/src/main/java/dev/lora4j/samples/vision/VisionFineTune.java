@@ -298,8 +298,7 @@ public final class VisionFineTune {
         String description = switch (options.mode()) {
             case HEAD_ONLY -> "frozen backbone + new head";
             case FULL -> "full fine-tuning (all weights, new head)";
-            case LORA -> "LoRA r=" + options.rank() + " (alpha " + number(options.alpha()) + ") on "
-                    + String.join("/", options.targets()) + " + new head";
+            case LORA -> options.describe();
         };
         out.println(description + " on " + data.trainB().count() + " images of classes 5-9 ("
                 + String.join(", ", FashionData.CLASSES.subList(5, 10)) + ")");
@@ -381,10 +380,6 @@ public final class VisionFineTune {
             }
         }
         return (double) correct / images.count();
-    }
-
-    private static String number(double x) {
-        return x == Math.rint(x) ? Long.toString((long) x) : Double.toString(x);
     }
 
     private static Map<String, String> readMetadata(Path file) throws IOException {
