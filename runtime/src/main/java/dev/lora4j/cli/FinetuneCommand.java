@@ -101,7 +101,6 @@ public final class FinetuneCommand implements Callable<Integer> {
         try {
             job = FineTuneJobs.named(model);
             options = options(job);
-            FineTuneJobs.checkParameters(job, options);
         } catch (IllegalArgumentException e) {
             throw new Errors.UserError(e.getMessage());
         }

@@ -2,6 +2,7 @@ package dev.lora4j.dsl;
 
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.pipeline.FineTuneJob;
+import dev.lora4j.pipeline.FineTuneJobs;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.train.ConsoleProgress;
@@ -195,7 +196,7 @@ public final class FineTuneSpec {
     /**
      * {@code job}'s defaults for the mode, with every property set here.
      *
-     * @throws IllegalArgumentException naming an invalid setting
+     * @throws IllegalArgumentException naming an invalid setting, or a parameter the job does not know
      */
     public FineTuneOptions toOptions(FineTuneJob job) {
         FineTuneOptions.Builder b = job.defaults(mode).toBuilder().mode(mode);
@@ -233,6 +234,8 @@ public final class FineTuneSpec {
             b.outputDir(outputDir);
         }
         parameters.forEach(b::parameter);
-        return b.build();
+        FineTuneOptions options = b.build();
+        FineTuneJobs.checkParameters(job, options);
+        return options;
     }
 }

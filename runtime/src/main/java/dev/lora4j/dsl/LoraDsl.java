@@ -7,7 +7,6 @@ import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Module;
 import dev.lora4j.pipeline.FineTuneJob;
 import dev.lora4j.pipeline.FineTuneJobs;
-import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneReport;
 import java.io.IOException;
 import dev.lora4j.train.TrainingResult;
@@ -123,8 +122,6 @@ public final class LoraDsl {
         FineTuneSpec spec = new FineTuneSpec();
         Objects.requireNonNull(configure, "configure").configure(spec);
         FineTuneJob found = FineTuneJobs.named(job);
-        FineTuneOptions options = spec.toOptions(found);
-        FineTuneJobs.checkParameters(found, options);
-        return found.run(options, spec.getProgress(), spec.getOut());
+        return found.run(spec.toOptions(found), spec.getProgress(), spec.getOut());
     }
 }
