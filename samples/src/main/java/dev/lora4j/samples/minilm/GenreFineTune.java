@@ -142,12 +142,6 @@ public final class GenreFineTune {
                     maxLength, patience, trainPerClass, evalPerClass, threads, seed, outputDir);
         }
 
-        /** These settings on a subset of the data. */
-        public Settings withSubset(int newTrainPerClass, int newEvalPerClass) {
-            return new Settings(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
-                    maxLength, patience, newTrainPerClass, newEvalPerClass, threads, seed, outputDir);
-        }
-
         /** Whether the adapters can come from the {@code @LoRA} annotations on MiniLm. */
         public boolean matchesAnnotations() {
             return mode == FineTuneMode.LORA && rank == 8 && alpha == 16 && targets.equals(List.of("query", "value"));
