@@ -63,14 +63,25 @@ public final class Lora {
     }
 
     /**
-     * Freezes {@code model} and loads the PEFT adapter directory {@code dir} into it as adapter
-     * {@code default}; all-or-nothing (see {@link AdapterFiles}).
+     * Loads the PEFT adapter directory {@code dir} into {@code model} as its active adapter {@code
+     * default}; all-or-nothing. A plain model is frozen first (PEFT's {@code
+     * PeftModel.from_pretrained}). A model that already carries adapters, because the agent
+     * attached them at construction or {@link #inject} did, is taken over as {@link #adopt} does,
+     * and its adapter {@code default} gets the saved values: the way to serve a saved adapter with
+     * the {@code @LoRA}-annotated class it was trained on. The saved adapter must then sit on the
+     * same layers with the same rank, alpha and dropout, or nothing changes; see {@link
+     * AdapterFiles#load(LoraModel, Path, String)}.
      */
     public static <M extends Module> LoraModel<M> load(M model, Path dir) throws IOException {
         return AdapterFiles.load(model, dir);
     }
 
-    /** Loads another PEFT adapter directory into {@code model} as adapter {@code name} (inactive). */
+    /**
+     * Loads a PEFT adapter directory into {@code model} as adapter {@code name}: a new name is added
+     * inactive (PEFT's {@code load_adapter}); an existing name, trained or not, has its values
+     * replaced by the saved ones, as in PEFT (save it first to keep it). See {@link
+     * AdapterFiles#load(LoraModel, Path, String)}.
+     */
     public static void load(LoraModel<?> model, Path dir, String name) throws IOException {
         AdapterFiles.load(model, dir, name);
     }

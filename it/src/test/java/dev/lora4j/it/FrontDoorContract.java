@@ -14,6 +14,8 @@ import dev.lora4j.api.LoRA;
 import dev.lora4j.api.LoraIndex;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.inject.AnnotationInjector;
+import dev.lora4j.io.AdapterException;
+import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Init;
@@ -23,6 +25,7 @@ import dev.lora4j.nn.Parameter;
 import dev.lora4j.samples.tiny.CausalSelfAttention;
 import dev.lora4j.samples.tiny.TinyLm;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -33,6 +36,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -179,6 +183,49 @@ abstract class FrontDoorContract {
         lora.unmerge();
         double back = Nd4j.math().abs(model.forward(ids).value().sub(unmerged)).maxNumber().doubleValue();
         assertTrue(back < 1e-5, "unmerged again: " + back);
+    }
+
+    /**
+     * Train, save, then serve the saved adapter with the same annotated class: a fresh model built
+     * through the door already carries an untrained {@code default}, and loading replaces its values.
+     */
+    @Test
+    void aSavedAdapterLoadsIntoAFreshModelBuiltThroughTheDoor(@TempDir Path dir) throws Exception {
+        Init.seed(77);
+        TinyLm trained = newModel();
+        LoraModel<TinyLm> lora = adapt(trained);
+        Batch batch = Batch.fixed();
+        for (int step = 0; step < 4; step++) {
+            trained.loss(batch.ids, batch.targets).backward();
+            sgdStep(trained, 0.5);
+        }
+        trained.eval();
+        INDArray expected = trained.forward(batch.ids).value().dup();
+        Lora.save(lora, dir);
+        lora.addAdapter("small", LoraConfig.builder().rank(2).alpha(8).targetModules("query", "value").build());
+        Lora.save(lora, dir.resolve("second-save")); // writes the rank-2 adapter to second-save/small
+
+        Init.seed(77); // the same base weights, as loading a base checkpoint would give
+        TinyLm fresh = newModel();
+        if (!adaptsAtConstruction()) {
+            Lora.inject(fresh);
+        }
+        assertEquals(ADAPTED, adaptedPaths(fresh), "the fresh model carries its own, untrained adapter");
+        fresh.eval();
+        assertFalse(Arrays.equals(expected.ravel().toFloatVector(), fresh.forward(batch.ids).value().ravel().toFloatVector()));
+
+        Map<String, float[]> before = new LinkedHashMap<>();
+        fresh.namedParameters().forEach((name, p) -> before.put(name, values(p)));
+        AdapterException refused = assertThrows(AdapterException.class, () -> Lora.load(fresh, dir.resolve("second-save/small")));
+        assertTrue(refused.getMessage().contains("r 2 (the model's: 4)"), refused.getMessage());
+        fresh.namedParameters().forEach((name, p) -> assertArrayEquals(before.get(name), values(p), name + " unchanged"));
+
+        LoraModel<TinyLm> served = Lora.load(fresh, dir);
+        assertEquals(List.of(LoraModel.DEFAULT_ADAPTER), List.copyOf(served.adapterNames()));
+        assertEquals(TRAINABLE, trainableNames(fresh), "the same parameters train as before the save");
+        fresh.eval();
+        assertArrayEquals(expected.ravel().toFloatVector(), fresh.forward(batch.ids).value().ravel().toFloatVector(),
+                "the fresh model computes what the trained one did, bit for bit");
     }
 
     @Test

@@ -52,13 +52,13 @@ class GenrePipelineTest {
         assertTrue(Files.size(results.curve()) > 1000, "the curve PNG");
         assertTrue(Files.exists(results.adapterDir().resolve("adapter_config.json")));
 
-        // a fresh model: the agent puts fresh adapters on at construction; the saved ones are read into them
+        // a fresh model: the agent puts fresh adapters on at construction; the saved ones replace their values
         MiniLmClassifier fresh = new MiniLmClassifier(MiniLm.pretrained(), GenreData.LABELS.size(), new Random(99));
-        LoraModel<MiniLmClassifier> lora = Lora.adopt(fresh, MiniLmClassifier.HEAD);
         assertNotNull(fresh.encoder().childSlots());
+        LoraModel<MiniLmClassifier> lora = Lora.load(fresh, results.adapterDir());
         assertEquals(12, lora.layers().size());
-        Lora.load(lora, results.adapterDir(), "trained");
-        lora.setActiveAdapters("trained");
+        assertEquals(List.of(LoraModel.DEFAULT_ADAPTER), List.copyOf(lora.adapterNames()), "loaded into the agent's default");
+        assertEquals(List.of(MiniLmClassifier.HEAD), lora.modulesToSave(LoraModel.DEFAULT_ADAPTER), "the head from the file");
         INDArray reloaded;
         try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
             List<GenreData.Batch> test = GenreData.batches(

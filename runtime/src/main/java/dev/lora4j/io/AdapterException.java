@@ -15,4 +15,9 @@ public class AdapterException extends RuntimeException {
     public AdapterException(String message) {
         super(message);
     }
+
+    /** An exception with the given one-line message and the failure behind it. */
+    public AdapterException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

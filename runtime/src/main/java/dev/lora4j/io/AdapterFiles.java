@@ -8,9 +8,12 @@ import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraModel;
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Module;
+import dev.lora4j.nn.Parameter;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -102,29 +105,39 @@ public final class AdapterFiles {
     }
 
     /**
-     * Loads the adapter in {@code dir} into {@code model} as adapter {@code name} (inactive unless it
-     * is the model's first adapter). All-or-nothing; see the class comment. Safe while other
-     * threads run the model: the adapter's factors are complete before any layer shows it, and the
-     * name is known to {@link LoraModel#scope} only after every layer does (trained biases, with
-     * {@code bias} other than none, are written into the shared base layers afterwards).
+     * Loads the adapter in {@code dir} into {@code model} as adapter {@code name}. All-or-nothing;
+     * see the class comment.
      *
-     * @throws AdapterException for a mismatch, naming the tensor (the model is unchanged)
+     * <p>A new name becomes an adapter of its own, inactive unless it is the model's first. Safe
+     * while other threads run the model: the adapter's factors are complete before any layer
+     * shows it, and the name is known to {@link LoraModel#scope} only after every layer does
+     * (trained biases, with {@code bias} other than none, are written into the shared base layers
+     * afterwards).
+     *
+     * <p>A name the model already has is loaded as PEFT's {@code load_adapter} does: the file's
+     * values <em>replace</em> that adapter's, whether it was freshly initialised (by the agent or
+     * by {@code Lora.inject}) or trained, so a trained adapter of that name is lost unless saved
+     * first. This is the way to serve a saved adapter with the same {@code @LoRA}-annotated class
+     * it was trained on. The file must describe the same adapter: the same layers, each with the
+     * same rank, alpha, rsLoRA setting and dropout; otherwise nothing changes and the error names the
+     * layer and the setting. The adapter keeps its active state and its factor objects (only
+     * their values change); the file's configuration (its {@code modules_to_save}, bias mode and
+     * PEFT fields) becomes the adapter's. Not meant to run while other threads compute with it.
+     *
+     * @throws AdapterException for a mismatch, naming the tensor or the layer (the model is unchanged)
      * @throws PeftConfigException for an invalid {@code adapter_config.json}
      * @throws SafetensorsException for a malformed weights file
-     * @throws IllegalArgumentException when {@code model} already has an adapter called {@code name}
      */
     public static void load(LoraModel<?> model, Path dir, String name) throws IOException {
-        if (model.adapterNames().contains(name)) {
-            throw new IllegalArgumentException("adapter '" + name + "' already exists; adapters: " + model.adapterNames());
-        }
-        AdapterLoadPlan plan = AdapterLoadPlan.read(model.model(), dir, name);
-        model.addAdapter(name, plan.config(), plan.specs(), plan.factors());
-        fillOthers(model, name, plan);
+        apply(model, dir, name, AdapterLoadPlan.read(model.model(), dir));
     }
 
     /**
-     * Loads the adapter in {@code dir} into a plain model as adapter {@code default}: freezes the
-     * base as {@link LoraModel#wrap} does and makes the adapter active. All-or-nothing.
+     * Loads the adapter in {@code dir} into a model as adapter {@code default}, made active. A plain
+     * model is frozen as {@link LoraModel#wrap} does; a model that already carries adapters (built
+     * under the agent, or passed through {@code Lora.inject}) is taken over as {@link
+     * LoraModel#adopt(Module)} does, and an adapter {@code default} it carries gets the file's values
+     * as {@link #load(LoraModel, Path, String)} describes. All-or-nothing.
      */
     public static <M extends Module> LoraModel<M> load(M model, Path dir) throws IOException {
         return load(model, dir, LoraModel.DEFAULT_ADAPTER);
@@ -132,10 +145,46 @@ public final class AdapterFiles {
 
     /** Like {@link #load(Module, Path)}, under another adapter name. */
     public static <M extends Module> LoraModel<M> load(M model, Path dir, String name) throws IOException {
-        AdapterLoadPlan plan = AdapterLoadPlan.read(model, dir, name);
+        AdapterLoadPlan plan = AdapterLoadPlan.read(model, dir);
+        if (carriesAdapters(model)) {
+            Map<Parameter, Boolean> trainable = new IdentityHashMap<>();
+            model.parameters().forEach(p -> trainable.put(p, p.isTrainable()));
+            LoraModel<M> lora = LoraModel.adopt(model);
+            try {
+                apply(lora, dir, name, plan);
+            } catch (RuntimeException e) {
+                trainable.forEach(Parameter::setTrainable); // adopting froze the base: undo, the load changed nothing else
+                throw e;
+            }
+            lora.setActiveAdapters(name);
+            return lora;
+        }
         LoraModel<M> lora = LoraModel.wrap(model, name, plan.config(), plan.specs());
         fill(lora, name, plan);
         return lora;
+    }
+
+    private static boolean carriesAdapters(Module model) {
+        return model.namedModules().values().stream()
+                .anyMatch(m -> m instanceof AdaptableLayer<?> layer && layer.lora() != null);
+    }
+
+    private static void apply(LoraModel<?> model, Path dir, String name, AdapterLoadPlan plan) {
+        if (model.adapterNames().contains(name)) {
+            replace(model, dir, name, plan);
+        } else {
+            model.addAdapter(name, plan.config(), plan.specs(), plan.factors());
+        }
+        fillOthers(model, name, plan);
+    }
+
+    private static void replace(LoraModel<?> model, Path dir, String name, AdapterLoadPlan plan) {
+        try {
+            model.replaceAdapterValues(name, plan.config(), plan.specs(), plan.factors());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new AdapterException(dir.resolve(WEIGHTS_FILE) + ": cannot load into the model's adapter '" + name
+                    + "': " + e.getMessage() + "; the model is unchanged", e);
+        }
     }
 
     private static void fill(LoraModel<?> model, String name, AdapterLoadPlan plan) {

@@ -240,11 +240,94 @@ public final class LoraModel<M extends Module> {
         register(name, config, layers.keySet());
     }
 
-    private static void assign(INDArray target, INDArray value, String what) {
+    /**
+     * Gives the existing adapter {@code name} new factor values and a new recorded configuration,
+     * as PEFT's {@code load_adapter} does for a name the model already has: whatever the adapter
+     * held (freshly initialised by the agent or by {@code inject}, or trained) is overwritten. The
+     * adapter must already sit on exactly {@code layers}, each with the same rank, alpha, rsLoRA
+     * setting and dropout, and must not be merged; the modules it already trains in full must be in
+     * {@code config}'s {@code modules_to_save} (which may add more: they are registered here, their
+     * values are set by {@link #setModuleToSaveValues}). Everything is checked before anything
+     * changes. The factors keep their identity (an optimizer holding them stays valid); their
+     * values are written in place, so do not call this while other threads run the model.
+     *
+     * @param layers specs by module path, as the values were made with
+     * @param values {@code {A, B}} by module path, one pair for every layer
+     * @throws IllegalArgumentException naming the layer and the setting that differ, a missing or
+     *     misshapen value, or a module to save the new configuration drops
+     * @throws IllegalStateException when the adapter is merged into the base weights
+     */
+    public synchronized void replaceAdapterValues(String name, LoraConfig config, Map<String, AdapterSpec> layers,
+            Map<String, INDArray[]> values) {
+        checkUsable();
+        config(name);
+        Map<String, LoraLayer> carrying = layers(name);
+        if (!carrying.keySet().equals(layers.keySet())) {
+            List<String> missing = new ArrayList<>(carrying.keySet());
+            missing.removeAll(layers.keySet());
+            List<String> extra = new ArrayList<>(layers.keySet());
+            extra.removeAll(carrying.keySet());
+            throw new IllegalArgumentException("adapter '" + name + "' sits on " + carrying.keySet() + "; the new values are for "
+                    + layers.keySet() + (missing.isEmpty() ? "" : " (missing " + missing + ")")
+                    + (extra.isEmpty() ? "" : " (not adapted by '" + name + "': " + extra + ")"));
+        }
+        carrying.forEach((path, layer) -> {
+            if (layer.merged().contains(name)) {
+                throw new IllegalStateException("adapter '" + name + "' is merged into " + path
+                        + ".weight; unmerge it before replacing its values");
+            }
+            checkSameSettings(name, path, layer.adapter(name).spec(), layers.get(path));
+            LoraAdapter adapter = layer.adapter(name);
+            INDArray[] ab = values.get(path);
+            if (ab == null || ab.length != 2) {
+                throw new IllegalArgumentException(path + ": no {A, B} values given for adapter '" + name + "'");
+            }
+            checkShape(adapter.a().value(), ab[0], path + " " + name + " A");
+            checkShape(adapter.b().value(), ab[1], path + " " + name + " B");
+        });
+        for (String path : modulesToSave(name)) {
+            if (!config.savesModule(path)) {
+                throw new IllegalArgumentException("adapter '" + name + "' trains " + path
+                        + " in full (modules_to_save), but the new configuration does not list it");
+            }
+        }
+        carrying.forEach((path, layer) -> {
+            LoraAdapter adapter = layer.adapter(name);
+            adapter.a().value().assign(values.get(path)[0]);
+            adapter.b().value().assign(values.get(path)[1]);
+        });
+        register(name, config, carrying.keySet());
+    }
+
+    private static void checkSameSettings(String name, String path, AdapterSpec has, AdapterSpec given) {
+        List<String> differences = new ArrayList<>();
+        if (has.rank() != given.rank()) {
+            differences.add("r " + given.rank() + " (the model's: " + has.rank() + ")");
+        }
+        if (Double.compare(has.alpha(), given.alpha()) != 0) {
+            differences.add("alpha " + given.alpha() + " (the model's: " + has.alpha() + ")");
+        }
+        if (has.rslora() != given.rslora()) {
+            differences.add("rslora " + given.rslora() + " (the model's: " + has.rslora() + ")");
+        }
+        if (Double.compare(has.dropout(), given.dropout()) != 0) {
+            differences.add("dropout " + given.dropout() + " (the model's: " + has.dropout() + ")");
+        }
+        if (!differences.isEmpty()) {
+            throw new IllegalArgumentException(path + ": the values are for " + String.join(", ", differences)
+                    + ", which adapter '" + name + "' there does not have; load them under another name to keep both");
+        }
+    }
+
+    private static void checkShape(INDArray target, INDArray value, String what) {
         if (!Arrays.equals(target.shape(), value.shape())) {
             throw new IllegalArgumentException(what + ": values have shape " + Arrays.toString(value.shape())
                     + ", the factor has " + Arrays.toString(target.shape()));
         }
+    }
+
+    private static void assign(INDArray target, INDArray value, String what) {
+        checkShape(target, value, what);
         target.assign(value);
     }
 

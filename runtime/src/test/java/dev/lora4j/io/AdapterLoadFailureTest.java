@@ -157,8 +157,10 @@ class AdapterLoadFailureTest {
         assertEquals(Map.of(), Bitwise.differences(before, model));
         assertEquals(List.of("default"), List.copyOf(lora.adapterNames()));
         lora.layers().values().forEach(layer -> assertEquals(List.of("default"), List.copyOf(layer.adapters().keySet())));
-        assertThrows(IllegalArgumentException.class, () -> Lora.load(lora, AdapterFilesFixtureTest.fixture(), "default"),
-                "a name that exists");
+        AdapterException into = assertThrows(AdapterException.class, () -> Lora.load(lora, dir, "default"),
+                "the same misshapen file into the existing name");
+        assertMentions(into.getMessage(), b, "[760, 8]", "[768, 8]");
+        assertEquals(Map.of(), Bitwise.differences(before, model));
     }
 
     @Test

@@ -6,7 +6,6 @@ import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.TensorInfo;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraConfig;
-import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Module;
@@ -86,14 +85,15 @@ public final class AdapterLoadPlan {
 
     /**
      * Reads {@code dir}'s {@code adapter_config.json} and {@code adapter_model.safetensors} and
-     * checks them against {@code model}, which must not yet carry an adapter named {@code name}.
+     * checks them against {@code model}. Whether an adapter of the same name may be replaced is the
+     * caller's decision.
      *
      * @throws AdapterException for any mismatch, naming the tensor
      * @throws dev.lora4j.io.PeftConfigException for an invalid config
      * @throws dev.lora4j.io.SafetensorsException for a malformed weights file
      * @throws IOException if the files cannot be read
      */
-    public static AdapterLoadPlan read(Module model, Path dir, String name) throws IOException {
+    public static AdapterLoadPlan read(Module model, Path dir) throws IOException {
         PeftAdapterConfig peft = PeftAdapterConfig.read(dir.resolve(PeftAdapterConfig.FILE_NAME));
         PeftConfigMapping.unsupported(peft);
         Path weights = dir.resolve(WEIGHTS_FILE);
@@ -102,13 +102,12 @@ public final class AdapterLoadPlan {
                     + " (save with safe_serialization=True)");
         }
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
-            return new Reader(model, name, peft, file).read();
+            return new Reader(model, peft, file).read();
         }
     }
 
     /** One pass over the file and the model. */
     private static final class Reader {
-        private final String name;
         private final PeftAdapterConfig peft;
         private final SafetensorsFile file;
         private final String label;
@@ -116,8 +115,7 @@ public final class AdapterLoadPlan {
         private final AdapterTensors tensors;
         private final Map<String, TensorInfo> others;
 
-        Reader(Module model, String name, PeftAdapterConfig peft, SafetensorsFile file) {
-            this.name = name;
+        Reader(Module model, PeftAdapterConfig peft, SafetensorsFile file) {
             this.peft = peft;
             this.file = file;
             this.label = file.path().toString();
@@ -182,17 +180,13 @@ public final class AdapterLoadPlan {
                 boolean selected = fromFile ? tensors.pairs().containsKey(path) : peft.targets(path);
                 if (selected) {
                     Module module = modules.get(path);
-                    if (!(module instanceof AdaptableLayer<?> adaptable)) {
+                    if (!(module instanceof AdaptableLayer<?>)) {
                         String key = AdapterTensors.factorKey(path, false, true);
                         throw error(tensors.pairs().containsKey(path)
                                 ? "tensor '" + key + "': " + path + " is a " + module.getClass().getSimpleName()
                                         + "; LoRA factors need a Linear, Embedding or Conv2d"
                                 : PeftAdapterConfig.FILE_NAME + " targets " + path + ", a " + module.getClass().getSimpleName()
                                         + ", which LoRA cannot adapt (only Linear, Embedding and Conv2d)");
-                    }
-                    LoraLayer layer = adaptable.lora();
-                    if (layer != null && layer.adapter(name) != null) {
-                        throw error(path + " already carries an adapter named '" + name + "'");
                     }
                     out.add(path);
                 }
