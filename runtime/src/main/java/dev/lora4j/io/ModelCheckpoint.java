@@ -1,9 +1,13 @@
 package dev.lora4j.io;
 
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Module;
+import dev.lora4j.nn.Parameter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -14,28 +18,45 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A whole model's state in one safetensors file, as PyTorch's {@code state_dict} names it: every
  * parameter under its path ({@code features.0.weight}) and every buffer ({@code
  * features.1.running_mean}). Such a file is the base checkpoint that adapters are trained against
- * and that {@link CheckpointMerger} merges an adapter into. A model carrying adapters saves their
- * factors too ({@code ...lora_A.default.weight}); save a base model before attaching adapters, or
- * after {@code mergeAndUnload()}.
+ * and that {@link CheckpointMerger} merges an adapter into.
+ *
+ * <p>LoRA adapter factors are never part of it: they belong in an adapter directory ({@code
+ * Lora.save}). So a model the agent adapted at construction saves and loads the same file as the
+ * plain model would, and loading a base checkpoint into it leaves its adapters as they are. The
+ * file holds the weights the layers hold now: with adapters merged into them, the merged model
+ * (what {@code mergeAndUnload()} then saving gives); with a trained {@code modules_to_save} module
+ * active, that module's trained values. For a clean base from an adapted model, switch the
+ * adapters off first: {@code lora.disableAdapters()} unmerges them and puts the original weights
+ * back into the modules to save ({@code lora.enableAdapters()} afterwards).
  */
 public final class ModelCheckpoint {
 
     private ModelCheckpoint() {}
 
-    /** Writes every parameter and buffer of {@code model} to {@code file} (atomically). */
+    /** Writes every parameter and buffer of {@code model} (LoRA factors left out) to {@code file}, atomically. */
     public static void save(Module model, Path file) throws IOException {
         save(model, file, Map.of());
     }
 
-    /** Writes every parameter and buffer of {@code model}, with string metadata, to {@code file}. */
+    /** Like {@link #save(Module, Path)}, with string metadata. */
     public static void save(Module model, Path file, Map<String, String> metadata) throws IOException {
         SafetensorsWriter.write(file, state(model), metadata);
     }
 
-    /** Every parameter and buffer of {@code model} by name; the live arrays. */
+    /** Every parameter and buffer of {@code model} by name, LoRA factors left out; the live arrays. */
     public static Map<String, INDArray> state(Module model) {
+        Set<Parameter> factors = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Module module : model.namedModules().values()) {
+            if (module instanceof AdaptableLayer<?> layer && layer.lora() != null) {
+                layer.lora().visitParameters((name, p) -> factors.add(p));
+            }
+        }
         Map<String, INDArray> tensors = new LinkedHashMap<>();
-        model.namedParameters().forEach((name, p) -> tensors.put(name, p.value()));
+        model.namedParameters().forEach((name, p) -> {
+            if (!factors.contains(p)) {
+                tensors.put(name, p.value());
+            }
+        });
         model.namedBuffers().forEach((name, buffer) -> {
             if (tensors.putIfAbsent(name, buffer) != null) {
                 throw new IllegalStateException("a buffer and a parameter are both named " + name);
@@ -46,7 +67,8 @@ public final class ModelCheckpoint {
 
     /**
      * Reads {@code file} into {@code model}, all or nothing, as PyTorch's strict {@code
-     * load_state_dict}: every parameter and buffer of the model must be in the file with its shape,
+     * load_state_dict}: every parameter and buffer of the model (LoRA factors aside, which keep
+     * their values) must be in the file with its shape,
      * and the file may hold nothing else. Values are converted to each array's type (floating
      * tensors into floating arrays, integer into integer). Trainable flags are left as they are.
      *
@@ -64,8 +86,10 @@ public final class ModelCheckpoint {
                 }
             }
             if (!unexpected.isEmpty()) {
+                boolean factors = unexpected.stream().anyMatch(name -> name.contains(".lora_"));
                 throw new SafetensorsException(file + ": tensors " + unexpected + " match nothing in "
-                        + model.getClass().getSimpleName());
+                        + model.getClass().getSimpleName() + (factors
+                                ? " (LoRA factors are not part of a model checkpoint: load adapters with Lora.load)" : ""));
             }
             for (Map.Entry<String, INDArray> target : targets.entrySet()) {
                 String name = target.getKey();
