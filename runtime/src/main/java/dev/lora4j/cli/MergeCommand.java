@@ -5,6 +5,7 @@ import dev.lora4j.io.CheckpointMerger;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,8 +19,8 @@ import picocli.CommandLine.Option;
             "",
             "Needs no model code: each adapted weight becomes W + s*B*A (transposed for fan_in_fan_out and"
                     + " embeddings), s = alpha/r (alpha/sqrt(r) with rsLoRA), kept in W's dtype (F16/BF16 are"
-                    + " computed in float32); modules_to_save tensors replace theirs; every other tensor is copied"
-                    + " byte for byte. Adapter modules are matched to base tensors exactly or with/without wrapper"
+                    + " computed in float32); modules_to_save tensors replace theirs, or are added when the base"
+                    + " lacks them (a new classification head); every other tensor is copied byte for byte. Adapter modules are matched to base tensors exactly or with/without wrapper"
                     + " prefixes (model., transformer., distilbert., bert., ...); no match or several matches is an"
                     + " error. Streams one tensor at a time; the output is written atomically.",
             ""},
@@ -53,7 +54,9 @@ public final class MergeCommand implements Callable<Integer> {
         CheckpointMerger.Result result = CheckpointMerger.merge(base, adapter, out);
         PrintWriter printer = spec.commandLine().getOut();
         printer.println("merged " + result.merged().size() + " LoRA modules, replaced " + result.replaced().size()
-                + " tensors, copied " + result.copied() + " unchanged -> " + out);
+                + " tensors, added " + result.added().size() + ", copied " + result.copied() + " unchanged -> " + out);
+        result.added().forEach((name, tensor) -> printer.println("added " + name + " " + Arrays.toString(tensor.shape())
+                + " " + tensor.dtype().safetensorsName() + " from " + tensor.name() + " (modules_to_save; not in the base)"));
         printer.flush();
         return ExitCodes.OK;
     }

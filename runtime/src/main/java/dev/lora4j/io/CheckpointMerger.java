@@ -28,7 +28,14 @@ import java.util.Map;
  *       rounded to nearest even;
  *   <li>each other adapter tensor ({@code modules_to_save} parameters, biases) replacing the base
  *       tensor of that name, converted to its dtype;
- *   <li>every other tensor copied byte for byte, and the {@code __metadata__} kept.
+ *   <li>every other tensor copied byte for byte, and the {@code __metadata__} kept;
+ *   <li>after the base's tensors, each {@code modules_to_save} tensor the base lacks, in the
+ *       adapter's dtype: a new classification head, as PEFT's {@code merge_and_unload()} and
+ *       {@code save_pretrained()} would write it. It is named by its module path, with the wrapper
+ *       prefix removed that the adapted modules lost on their way to the base's names ({@code
+ *       distilbert.} when the base names {@code transformer.layer.0...}); a head outside the
+ *       wrapper keeps its name ({@code classifier.weight}, {@code score.weight}), as Hugging Face
+ *       stores heads at the top level. A bias or adapted module the base lacks stays an error.
  * </ul>
  *
  * <p>Adapter module paths are matched to base tensor names exactly or, failing that, with and
@@ -49,9 +56,12 @@ public final class CheckpointMerger {
      *
      * @param merged adapted module path → the base weight tensor it was merged into
      * @param replaced adapter tensor name → the base tensor it replaced
+     * @param added output tensor name → the adapter's {@code modules_to_save} tensor, absent from the
+     *     base, written under it (with its dtype and shape)
      * @param copied the number of base tensors copied unchanged
      */
-    public record Result(Map<String, String> merged, Map<String, String> replaced, int copied) {}
+    public record Result(Map<String, String> merged, Map<String, String> replaced, Map<String, TensorInfo> added,
+            int copied) {}
 
     /** Chunks the computing thread may run ahead of the writing one. */
     private static final int PIPELINE_BUFFERS = 8;
@@ -79,6 +89,7 @@ public final class CheckpointMerger {
             for (TensorInfo t : checkpoint.tensors()) {
                 header.tensor(t.name(), t.dtype(), t.shape());
             }
+            plan.added().forEach((name, t) -> header.tensor(name, t.dtype(), t.shape()));
             String label = adapter.path().toString();
             List<ChunkPipeline.Job> jobs = new ArrayList<>();
             for (TensorInfo t : checkpoint.tensors()) {
@@ -86,6 +97,9 @@ public final class CheckpointMerger {
                     jobs.add(sink -> computed(plan, t, checkpoint, adapter).writeTo(sink, label));
                 }
             }
+            plan.added().forEach((name, t) -> jobs.add(sink -> new ComputedTensor(
+                    new TensorInfo(name, t.dtype(), t.shape(), 0, t.end() - t.begin()), adapter.rawBytes(t.name()), t.dtype(),
+                    null, "tensor '" + t.name() + "' (added as '" + name + "')").writeTo(sink, label)));
             int copied = 0;
             try (SafetensorsWriter writer = SafetensorsWriter.open(out, header.build());
                     ChunkPipeline pipeline = new ChunkPipeline(jobs, PIPELINE_BUFFERS, "lora4j-merge")) {
@@ -97,9 +111,12 @@ public final class CheckpointMerger {
                         copied++;
                     }
                 }
+                for (String name : plan.added().keySet()) {
+                    pipeline.drainNext(writer.stream(name));
+                }
                 writer.commit();
             }
-            return new Result(plan.merged(), plan.replaced(), copied);
+            return new Result(plan.merged(), plan.replaced(), plan.added(), copied);
         }
     }
 

@@ -107,7 +107,7 @@ class MergeCommandTest {
         CliRun run = CliRun.of("merge", "--base", base.toString(), "--adapter", fixture().toString(), "--out", out.toString());
         assertEquals(0, run.exitCode(), run.err());
         assertEquals("", run.err());
-        assertTrue(run.out().startsWith("merged 12 LoRA modules, replaced 4 tensors, copied 21 unchanged"), run.out());
+        assertTrue(run.out().startsWith("merged 12 LoRA modules, replaced 4 tensors, added 0, copied 21 unchanged"), run.out());
 
         PeftAdapterConfig config = PeftAdapterConfig.read(fixture());
         double scaling = config.loraAlpha() / config.r();
@@ -129,24 +129,7 @@ class MergeCommandTest {
                 String module = b.name().substring(0, b.name().length() - ".weight".length());
                 String aKey = "base_model.model." + module + ".lora_A.weight";
                 if (b.name().endsWith(".weight") && adapter.contains(aKey)) {
-                    double[][] w = decode(in, b);
-                    double[][] a = adapter.read(aKey).toDoubleMatrix();
-                    double[][] bb = adapter.read("base_model.model." + module + ".lora_B.weight").toDoubleMatrix();
-                    double[][] got = decode(merged, m);
-                    double worst = 0;
-                    for (int i = 0; i < w.length; i++) {
-                        for (int j = 0; j < w[0].length; j++) {
-                            double delta = 0;
-                            for (int r = 0; r < a.length; r++) {
-                                delta += bb[i][r] * a[r][j];
-                            }
-                            double expected = w[i][j] + scaling * delta;
-                            double excess = Math.abs(got[i][j] - expected) - tolerance(b.dtype(), expected);
-                            worst = Math.max(worst, excess);
-                        }
-                    }
-                    assertTrue(worst <= 0, b.name() + " (" + b.dtype() + ") exceeds its tolerance by " + worst);
-                    assertFalse(in.rawBytes(b.name()).equals(merged.rawBytes(m.name())), b.name() + " must change");
+                    assertMerged(in, b, merged, m, adapter, module, scaling);
                     mergedCount++;
                 } else if (adapter.contains("base_model.model." + b.name())) {
                     assertTrue(dev.lora4j.testing.Bitwise.equal(adapter.read("base_model.model." + b.name()),
@@ -163,6 +146,103 @@ class MergeCommandTest {
         assertEquals(12, mergedCount);
         assertEquals(4, replacedCount);
         assertEquals(21, copiedCount);
+    }
+
+    /** Merged tensor {@code m} equals base tensor {@code b} + s·B·A of the adapter's {@code module}, computed here in float64. */
+    private static void assertMerged(SafetensorsFile in, TensorInfo b, SafetensorsFile merged, TensorInfo m,
+            SafetensorsFile adapter, String module, double scaling) {
+        double[][] w = decode(in, b);
+        double[][] a = adapter.read("base_model.model." + module + ".lora_A.weight").toDoubleMatrix();
+        double[][] bb = adapter.read("base_model.model." + module + ".lora_B.weight").toDoubleMatrix();
+        double[][] got = decode(merged, m);
+        double worst = 0;
+        for (int i = 0; i < w.length; i++) {
+            for (int j = 0; j < w[0].length; j++) {
+                double delta = 0;
+                for (int r = 0; r < a.length; r++) {
+                    delta += bb[i][r] * a[r][j];
+                }
+                double expected = w[i][j] + scaling * delta;
+                double excess = Math.abs(got[i][j] - expected) - tolerance(b.dtype(), expected);
+                worst = Math.max(worst, excess);
+            }
+        }
+        assertTrue(worst <= 0, b.name() + " (" + b.dtype() + ") exceeds its tolerance by " + worst);
+        assertFalse(in.rawBytes(b.name()).equals(merged.rawBytes(m.name())), b.name() + " must change");
+    }
+
+    /** The base without its classification head, as distilbert-base-uncased is; {@code rename} applied to every name. */
+    private static Path headlessBase(String file, Function<String, String> rename) throws Exception {
+        Map<String, Object[]> spec = new LinkedHashMap<>();
+        baseTensors(rename).forEach((n, s) -> {
+            if (!n.contains("classifier")) {
+                spec.put(n, s);
+            }
+        });
+        return writeBase(tmp.resolve(file), spec);
+    }
+
+    private static final List<String> HEAD = List.of("classifier.bias", "classifier.weight", "pre_classifier.bias",
+            "pre_classifier.weight");
+
+    @Test
+    void aClassificationHeadTheBaseLacksIsAddedAsPeftsMergedModelWouldHaveIt() throws Exception {
+        Function<String, String> bare = n -> n.startsWith("distilbert.") ? n.substring("distilbert.".length()) : n;
+        for (Function<String, String> convention : List.of(Function.<String>identity(), bare)) {
+            Path headless = headlessBase("headless.safetensors", convention);
+            Path out = tmp.resolve("with-head.safetensors");
+            Files.deleteIfExists(out);
+            CliRun run = CliRun.of("merge", "--base", headless.toString(), "--adapter", fixture().toString(), "--out",
+                    out.toString());
+            assertEquals(0, run.exitCode(), run.err());
+            assertTrue(run.out().startsWith("merged 12 LoRA modules, replaced 0 tensors, added 4, copied 21 unchanged"),
+                    run.out());
+            assertTrue(run.out().contains("added classifier.weight [6, 768] F32 from base_model.model.classifier.weight"
+                    + " (modules_to_save; not in the base)"), run.out());
+            assertTrue(run.out().contains("added pre_classifier.bias [768] F32 from base_model.model.pre_classifier.bias"),
+                    run.out());
+
+            PeftAdapterConfig config = PeftAdapterConfig.read(fixture());
+            try (SafetensorsFile in = SafetensorsFile.open(headless);
+                    SafetensorsFile merged = SafetensorsFile.open(out);
+                    SafetensorsFile adapter = SafetensorsFile.open(fixture().resolve("adapter_model.safetensors"))) {
+                List<String> names = merged.tensors().stream().map(TensorInfo::name).toList();
+                List<String> expectedNames = new java.util.ArrayList<>(in.tensors().stream().map(TensorInfo::name).toList());
+                expectedNames.addAll(HEAD);
+                assertEquals(expectedNames, names, "the base's tensors in order, then the head under its own names");
+                for (String head : HEAD) {
+                    assertTrue(dev.lora4j.testing.Bitwise.equal(adapter.read("base_model.model." + head), merged.read(head)),
+                            head + " holds the adapter's values");
+                }
+                for (int i = 0; i < 6; i++) {
+                    String module = LAYER + i + ".attention.q_lin";
+                    String name = convention.apply(module + ".weight");
+                    assertMerged(in, in.info(name), merged, merged.info(name), adapter, module,
+                            config.loraAlpha() / config.r());
+                }
+            }
+        }
+        dev.lora4j.io.CheckpointMerger.Result result = dev.lora4j.io.CheckpointMerger.merge(
+                headlessBase("headless-2.safetensors", bare), fixture(), tmp.resolve("lib.safetensors"));
+        assertEquals(HEAD, List.copyOf(result.added().keySet()), "the library reports the added tensors");
+        assertEquals("base_model.model.classifier.weight", result.added().get("classifier.weight").name());
+        assertEquals(12, result.merged().size());
+        assertEquals(Map.of(), result.replaced());
+    }
+
+    @Test
+    void aHeadThatMatchesTwoBaseTensorsIsStillAnError() throws Exception {
+        Map<String, Object[]> spec = new LinkedHashMap<>(baseTensors(Function.identity()));
+        spec.keySet().removeIf(n -> n.contains("classifier"));
+        spec.put("model.classifier.weight", new Object[] {DType.F32, 6L, 768L});
+        spec.put("transformer.classifier.weight", new Object[] {DType.F32, 6L, 768L});
+        Path twice = writeBase(tmp.resolve("two-heads.safetensors"), spec);
+        Path out = tmp.resolve("never-2.safetensors");
+        CliRun run = CliRun.of("merge", "--base", twice.toString(), "--adapter", fixture().toString(), "--out", out.toString());
+        assertEquals(ExitCodes.BAD_INPUT, run.exitCode());
+        assertTrue(run.oneLineError(), run.err());
+        assertTrue(run.err().contains("base_model.model.classifier.weight' matches 2 base tensors"), run.err());
+        assertFalse(Files.exists(out));
     }
 
     /**

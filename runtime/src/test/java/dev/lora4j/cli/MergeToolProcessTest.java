@@ -106,7 +106,7 @@ class MergeToolProcessTest {
         assertTrue(process.waitFor(2, TimeUnit.MINUTES), "the merge finishes");
         String output = Files.readString(console, StandardCharsets.UTF_8);
         assertEquals(0, process.exitValue(), output);
-        assertTrue(output.startsWith("merged 2 LoRA modules, replaced 1 tensors, copied 1 unchanged"), output);
+        assertTrue(output.startsWith("merged 2 LoRA modules, replaced 1 tensors, added 0, copied 1 unchanged"), output);
 
         List<String> loaded = Files.readAllLines(classLog, StandardCharsets.UTF_8);
         assertTrue(loaded.stream().anyMatch(l -> l.contains(" dev.lora4j.io.CheckpointMerger ")), "the log lists classes");

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -51,23 +52,29 @@ public final class BaseTensorMatcher {
      * @throws AdapterException when no base tensor, or more than one, matches
      */
     public String match(String wanted, String source) {
+        return find(wanted, source).orElseThrow(() -> new AdapterException(source + " matches no base tensor: looked for '"
+                + wanted + "' with and without the wrapper prefixes " + WRAPPERS + "; base tensors ending in '"
+                + tail(wanted) + "': " + listed(endingWith(tail(wanted)))));
+    }
+
+    /**
+     * Like {@link #match}, but empty when no base tensor matches.
+     *
+     * @throws AdapterException when more than one base tensor matches
+     */
+    public Optional<String> find(String wanted, String source) {
         if (names.contains(wanted)) {
-            return wanted;
+            return Optional.of(wanted);
         }
         Set<String> found = new LinkedHashSet<>();
         for (String form : forms(wanted)) {
             found.addAll(byCanonical.getOrDefault(form, List.of()));
         }
-        if (found.size() == 1) {
-            return found.iterator().next();
+        if (found.size() > 1) {
+            throw new AdapterException(source + " matches " + found.size() + " base tensors (" + listed(found)
+                    + "); rename the base tensors or the adapter's modules so that one matches exactly '" + wanted + "'");
         }
-        if (found.isEmpty()) {
-            throw new AdapterException(source + " matches no base tensor: looked for '" + wanted
-                    + "' with and without the wrapper prefixes " + WRAPPERS + "; base tensors ending in '"
-                    + tail(wanted) + "': " + listed(endingWith(tail(wanted))));
-        }
-        throw new AdapterException(source + " matches " + found.size() + " base tensors (" + listed(found)
-                + "); rename the base tensors or the adapter's modules so that one matches exactly '" + wanted + "'");
+        return found.stream().findFirst();
     }
 
     /** {@code name} and the names left after removing 1..2 leading wrapper prefixes. */

@@ -9,11 +9,13 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What merging an adapter into a base checkpoint does to each base tensor, decided and validated
  * before anything is written: which weights get a LoRA update (with its scaling and orientation),
- * which tensors an adapter tensor replaces, and (by omission) which are copied. Every mismatch is
+ * which tensors an adapter tensor replaces, which {@code modules_to_save} tensors the base lacks
+ * and are added, and (by omission) which are copied. Every mismatch is
  * an {@link AdapterException} naming the tensor: an adapter module that matches no base tensor or
  * several ({@link BaseTensorMatcher}), two adapter tensors for one base tensor, a rank that
  * disagrees with {@code adapter_config.json}, shapes that do not fit, a grouped convolution, or a
@@ -34,13 +36,15 @@ public final class MergePlan {
     private final Map<String, String> replacements;
     private final Map<String, String> merged;
     private final Map<String, String> replaced;
+    private final Map<String, TensorInfo> added;
 
     private MergePlan(Map<String, Update> updates, Map<String, String> replacements, Map<String, String> merged,
-            Map<String, String> replaced) {
+            Map<String, String> replaced, Map<String, TensorInfo> added) {
         this.updates = updates;
         this.replacements = replacements;
         this.merged = Collections.unmodifiableMap(merged);
         this.replaced = Collections.unmodifiableMap(replaced);
+        this.added = Collections.unmodifiableMap(added);
     }
 
     /**
@@ -56,10 +60,13 @@ public final class MergePlan {
         Map<String, String> replacements = new HashMap<>();
         Map<String, String> merged = new LinkedHashMap<>();
         Map<String, String> replaced = new LinkedHashMap<>();
+        Map<String, TensorInfo> added = new LinkedHashMap<>();
         Map<String, String> claimedBy = new HashMap<>();
+        PrefixConvention convention = new PrefixConvention();
         for (AdapterTensors.Pair pair : tensors.pairs().values()) {
             String module = pair.module();
             String target = matcher.match(module + ".weight", label + ": adapter module '" + module + "'");
+            convention.learn(module + ".weight", target);
             claim(claimedBy, target, pair.a().name(), label);
             TensorInfo w = checkpoint.info(target);
             int r = config.rankFor(module);
@@ -93,7 +100,20 @@ public final class MergePlan {
         }
         for (TensorInfo other : tensors.others().values()) {
             String wanted = other.name().substring(AdapterTensors.PREFIX.length()).replace(".base_layer.", ".");
-            String target = matcher.match(wanted, label + ": tensor '" + other.name() + "'");
+            String source = label + ": tensor '" + other.name() + "'";
+            Optional<String> found = matcher.find(wanted, source);
+            if (found.isEmpty() && savedModule(config, wanted)) {
+                String name = convention.apply(wanted, source);
+                if (checkpoint.contains(name)) {
+                    throw new AdapterException(source + " matches no base tensor, and its name in the merged checkpoint, '"
+                            + name + "', is taken by a base tensor");
+                }
+                claim(claimedBy, name, other.name(), label);
+                requireFloat(other, label);
+                added.put(name, other);
+                continue;
+            }
+            String target = found.orElseGet(() -> matcher.match(wanted, source));
             claim(claimedBy, target, other.name(), label);
             TensorInfo w = checkpoint.info(target);
             if (!Arrays.equals(w.shape(), other.shape())) {
@@ -106,7 +126,13 @@ public final class MergePlan {
             replacements.put(target, other.name());
             replaced.put(other.name(), target);
         }
-        return new MergePlan(updates, replacements, merged, replaced);
+        return new MergePlan(updates, replacements, merged, replaced, added);
+    }
+
+    /** Whether the parameter {@code name} ({@code <module path>.<parameter>}) belongs to a module in {@code modules_to_save}. */
+    private static boolean savedModule(PeftAdapterConfig config, String name) {
+        int dot = name.lastIndexOf('.');
+        return dot > 0 && PeftPatterns.isInModulesToSave(name.substring(0, dot), config.modulesToSave());
     }
 
     /** The update of base tensor {@code name}, or {@code null}. */
@@ -127,6 +153,14 @@ public final class MergePlan {
     /** Adapter tensor name → the base tensor it replaces, in the adapter's order. */
     public Map<String, String> replaced() {
         return replaced;
+    }
+
+    /**
+     * The {@code modules_to_save} tensors the base lacks (a new classification head), by the name
+     * the merged checkpoint stores them under ({@link PrefixConvention}), in the adapter's order.
+     */
+    public Map<String, TensorInfo> added() {
+        return added;
     }
 
     private static void claim(Map<String, String> claimedBy, String target, String by, String label) {
