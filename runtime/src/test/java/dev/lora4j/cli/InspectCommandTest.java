@@ -46,7 +46,10 @@ class InspectCommandTest {
     void jsonHasTheConfigModulesAndTotals() throws Exception {
         CliRun run = CliRun.of("inspect", MergeCommandTest.fixture().toString(), "--json");
         assertEquals(0, run.exitCode(), run.err());
-        JsonNode json = new ObjectMapper().readTree(run.out());
+        JsonNode all = new ObjectMapper().readTree(run.out());
+        assertEquals(1, all.get("adapters").size(), "one adapter in the fixture's folder");
+        JsonNode json = all.get("adapters").get(0);
+        assertEquals("default", json.get("name").textValue());
         assertEquals("0.20.0", json.get("config").get("peft_version").textValue());
         assertEquals(12, json.get("modules").size());
         JsonNode first = json.get("modules").get(0);
@@ -58,6 +61,73 @@ class InspectCommandTest {
         assertEquals("[768,8]", first.get("b_shape").toString());
         assertEquals(147_456, json.get("totals").get("lora_parameters").longValue());
         assertEquals(595_206, json.get("totals").get("other_parameters").longValue());
+    }
+
+    /** PEFT's layout for several adapters: default in the folder, the others in subfolders of their names. */
+    private Path folderOfThree() throws Exception {
+        Path root = tmp.resolve("three");
+        copyAdapter(MergeCommandTest.fixture(), root);
+        copyAdapter(MergeCommandTest.loraOnlyAdapter(tmp.resolve("lora-only")), root.resolve("heads-off"));
+        copyAdapter(MergeCommandTest.fixture(), root.resolve("another"));
+        Files.createDirectories(root.resolve("not-an-adapter"));
+        return root;
+    }
+
+    private static void copyAdapter(Path from, Path to) throws Exception {
+        Files.createDirectories(to);
+        for (String file : new String[] {"adapter_config.json", "adapter_model.safetensors"}) {
+            Files.copy(from.resolve(file), to.resolve(file));
+        }
+    }
+
+    @Test
+    void everyAdapterOfAFolderIsShownUnderItsName() throws Exception {
+        Path root = folderOfThree();
+        CliRun run = CliRun.of("inspect", root.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        String out = run.out();
+        assertTrue(out.startsWith("3 adapters in " + root + ": [default, another, heads-off]"), out);
+        assertTrue(out.contains("adapter  default  (" + root + ")"), out);
+        assertTrue(out.contains("adapter  another  (" + root.resolve("another") + ")"), out);
+        assertTrue(out.contains("adapter  heads-off  (" + root.resolve("heads-off") + ")"), out);
+        assertEquals(3, out.lines().filter(l -> l.startsWith("totals: 12 adapted modules")).count(), out);
+        assertTrue(out.contains("modules_to_save (none)"), "the adapter without a head: " + out);
+
+        JsonNode json = new ObjectMapper().readTree(CliRun.of("inspect", root.toString(), "--json").out());
+        assertEquals(3, json.get("adapters").size());
+        assertEquals("heads-off", json.get("adapters").get(2).get("name").textValue());
+        assertEquals(0, json.get("adapters").get(2).get("other_tensors").size());
+
+        Files.delete(root.resolve("adapter_config.json"));
+        Files.delete(root.resolve("adapter_model.safetensors"));
+        CliRun subfoldersOnly = CliRun.of("inspect", root.toString());
+        assertEquals(0, subfoldersOnly.exitCode(), subfoldersOnly.err());
+        assertTrue(subfoldersOnly.out().startsWith("2 adapters in " + root + ": [another, heads-off]"), subfoldersOnly.out());
+    }
+
+    @Test
+    void aBrokenAdapterInASubfolderIsAnErrorNamingItsFile() throws Exception {
+        Path root = folderOfThree();
+        Path broken = root.resolve("another").resolve("adapter_model.safetensors");
+        Files.write(broken, new byte[] {1, 2, 3});
+        CliRun run = CliRun.of("inspect", root.toString());
+        assertEquals(ExitCodes.BAD_INPUT, run.exitCode());
+        assertTrue(run.oneLineError() && run.err().contains(broken.toString()), run.err());
+        assertEquals("", run.out(), "nothing half-printed");
+    }
+
+    @Test
+    void fieldsAConfigLacksAreSaidSoNeverPrintedAsNull() throws Exception {
+        Path dir = tmp.resolve("sparse");
+        Files.createDirectories(dir);
+        Files.copy(MergeCommandTest.fixture().resolve("adapter_model.safetensors"), dir.resolve("adapter_model.safetensors"));
+        Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16,"
+                + " \"target_modules\": [\"q_lin\", \"v_lin\"], \"modules_to_save\": [\"classifier\", \"pre_classifier\"]}");
+        CliRun run = CliRun.of("inspect", dir.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("peft_version (not recorded)"), run.out());
+        assertTrue(run.out().contains("task_type (not set), base_model_name_or_path (not set)"), run.out());
+        assertTrue(!run.out().contains("null"), run.out());
     }
 
     @Test

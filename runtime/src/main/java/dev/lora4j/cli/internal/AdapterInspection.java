@@ -8,6 +8,7 @@ import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.TensorInfo;
+import dev.lora4j.lora.LoraModel;
 import dev.lora4j.io.internal.AdapterTensors;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * What an adapter directory holds, read from its config and the weights file's header only (no
@@ -31,13 +33,18 @@ public final class AdapterInspection {
     /** A tensor that is not a LoRA factor ({@code modules_to_save} parameter, bias). */
     public record Other(String name, String dtype, long[] shape, long parameters) {}
 
+    private static final String NOT_SET = "(not set)";
+
+    private final String name;
     private final Path dir;
     private final PeftAdapterConfig config;
     private final List<Module> modules;
     private final List<Other> others;
     private final long fileBytes;
 
-    private AdapterInspection(Path dir, PeftAdapterConfig config, List<Module> modules, List<Other> others, long fileBytes) {
+    private AdapterInspection(String name, Path dir, PeftAdapterConfig config, List<Module> modules, List<Other> others,
+            long fileBytes) {
+        this.name = name;
         this.dir = dir;
         this.config = config;
         this.modules = modules;
@@ -46,15 +53,43 @@ public final class AdapterInspection {
     }
 
     /**
-     * Reads {@code dir}.
+     * Every adapter in {@code dir}, as PEFT's {@code save_pretrained} lays several out: {@code
+     * default} in {@code dir} itself (when it holds an {@code adapter_config.json}), then each
+     * immediate subfolder holding one, named after it, in name order.
      *
-     * @throws AdapterException when a factor's rank disagrees with the config
+     * @throws Errors.UserError when {@code dir} is not a directory or holds no adapter
+     * @throws AdapterException when a factor's rank disagrees with its config
      */
-    public static AdapterInspection of(Path dir) throws IOException {
+    public static List<AdapterInspection> folder(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new Errors.UserError(Files.exists(dir) ? dir + " is not a directory; name an adapter directory"
                     : "no such file or directory: " + dir);
         }
+        List<AdapterInspection> out = new ArrayList<>();
+        if (Files.exists(dir.resolve(PeftAdapterConfig.FILE_NAME))) {
+            out.add(of(LoraModel.DEFAULT_ADAPTER, dir));
+        }
+        List<Path> subfolders;
+        try (Stream<Path> children = Files.list(dir)) {
+            subfolders = children.filter(child -> Files.isRegularFile(child.resolve(PeftAdapterConfig.FILE_NAME))).sorted()
+                    .toList();
+        }
+        for (Path child : subfolders) {
+            out.add(of(child.getFileName().toString(), child));
+        }
+        if (out.isEmpty()) {
+            throw new Errors.UserError("no " + PeftAdapterConfig.FILE_NAME + " in " + dir + " nor in any of its subfolders"
+                    + " (PEFT saves the adapter 'default' in the folder, every other one in a subfolder of its name)");
+        }
+        return out;
+    }
+
+    /**
+     * Reads the adapter {@code name} in {@code dir}.
+     *
+     * @throws AdapterException when a factor's rank disagrees with the config
+     */
+    private static AdapterInspection of(String name, Path dir) throws IOException {
         PeftAdapterConfig config = PeftAdapterConfig.read(dir.resolve(PeftAdapterConfig.FILE_NAME));
         Path weights = dir.resolve(AdapterFiles.WEIGHTS_FILE);
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
@@ -75,8 +110,13 @@ public final class AdapterInspection {
             for (TensorInfo info : tensors.others().values()) {
                 others.add(new Other(info.name(), info.dtype().safetensorsName(), info.shape(), info.numElements()));
             }
-            return new AdapterInspection(dir, config, modules, others, Files.size(weights));
+            return new AdapterInspection(name, dir, config, modules, others, Files.size(weights));
         }
+    }
+
+    /** The adapter's name: {@code default} for the folder itself, else its subfolder's name. */
+    public String name() {
+        return name;
     }
 
     /** The adapted modules, in file order. */
@@ -102,7 +142,7 @@ public final class AdapterInspection {
     /** A human-readable report. */
     public String text() {
         StringBuilder out = new StringBuilder();
-        out.append("adapter  ").append(dir).append('\n');
+        out.append("adapter  ").append(name).append("  (").append(dir).append(")\n");
         out.append("config   peft_type ").append(config.peftType())
                 .append(", r ").append(config.r())
                 .append(", lora_alpha ").append(number(config.loraAlpha()))
@@ -110,16 +150,16 @@ public final class AdapterInspection {
                 .append(", use_rslora ").append(config.useRslora())
                 .append(", bias ").append(config.bias().peftName())
                 .append(", fan_in_fan_out ").append(config.fanInFanOut()).append('\n');
-        out.append("         target_modules ").append(config.targetModules().map(Object::toString).orElse("null"))
-                .append(", modules_to_save ").append(config.modulesToSave().isEmpty() ? "null" : config.modulesToSave())
+        out.append("         target_modules ").append(config.targetModules().map(Object::toString).orElse(NOT_SET))
+                .append(", modules_to_save ").append(config.modulesToSave().isEmpty() ? "(none)" : config.modulesToSave())
                 .append('\n');
         if (!config.rankPattern().isEmpty() || !config.alphaPattern().isEmpty()) {
             out.append("         rank_pattern ").append(config.rankPattern())
                     .append(", alpha_pattern ").append(config.alphaPattern()).append('\n');
         }
-        out.append("         task_type ").append(config.taskType().orElse("null"))
-                .append(", base_model_name_or_path ").append(config.baseModelNameOrPath().orElse("null"))
-                .append(", peft_version ").append(config.peftVersion().orElse("null")).append('\n');
+        out.append("         task_type ").append(config.taskType().orElse(NOT_SET))
+                .append(", base_model_name_or_path ").append(config.baseModelNameOrPath().orElse(NOT_SET))
+                .append(", peft_version ").append(config.peftVersion().orElse("(not recorded)")).append('\n');
         out.append('\n');
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"module", "kind", "r", "alpha", "scaling", "A", "B", "params"});
@@ -149,6 +189,7 @@ public final class AdapterInspection {
     public ObjectNode json() {
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode root = f.objectNode();
+        root.put("name", name);
         root.put("adapter", dir.toString());
         root.set("config", config.toJson());
         ArrayNode ms = root.putArray("modules");
