@@ -57,6 +57,8 @@ class AllInOneJarIT {
                     .toList();
             assertEquals(List.of(), signatures);
             assertEquals("dev.lora4j.agent.LoraAgent", jar.getManifest().getMainAttributes().getValue("Premain-Class"));
+            assertEquals("dev.lora4j.cli.Main", jar.getManifest().getMainAttributes().getValue("Main-Class"),
+                    "java -jar on the -all jar is the command-line tool");
         }
         long megabytes = ALL.toFile().length() / (1 << 20);
         System.out.println("[all-in-one jar] " + ALL + ": " + megabytes + " MiB");

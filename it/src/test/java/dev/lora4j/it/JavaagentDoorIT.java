@@ -2,6 +2,7 @@ package dev.lora4j.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +57,8 @@ class JavaagentDoorIT extends FrontDoorContract {
             assertEquals(LoraAgent.class.getName(), manifest.getValue("Agent-Class"));
             assertEquals("true", manifest.getValue("Can-Retransform-Classes"));
             assertEquals("true", manifest.getValue("Can-Redefine-Classes"));
+            assertNull(manifest.getValue("Main-Class"),
+                    "the thin jar cannot run on its own (picocli, ND4J are not inside): the -all jar is the tool");
         }
     }
 }

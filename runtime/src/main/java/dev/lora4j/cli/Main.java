@@ -7,8 +7,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code lora4j} command-line tool, the runtime jar's main class: {@code java -jar
- * lora4j-runtime.jar <command>}. Commands: {@code inspect} (an adapter directory), {@code merge}
+ * The {@code lora4j} command-line tool, the all-in-one jar's main class: {@code java -jar
+ * lora4j-runtime-<version>-all.jar <command>}. Commands: {@code inspect} (an adapter directory), {@code merge}
  * (an adapter into a base safetensors checkpoint) and {@code finetune} (a {@link
  * dev.lora4j.pipeline.FineTuneJob} on the class path). Errors print one line on stderr, without a
  * stack trace, and exit with the codes in {@link ExitCodes}.
