@@ -371,7 +371,9 @@ public final class LoraModel<M extends Module> {
      * {@code add_weighted_adapter} does; see {@link CombinationType} for the math. The new adapter
      * has scaling 1 on every layer (its weights carry the sources' scalings), starts inactive, and
      * has no {@code modules_to_save} and bias mode none. The {@link CombinationType#SVD} rank is
-     * the largest source rank.
+     * the largest source rank. Like {@link #addAdapter(String, LoraConfig, Map, Map)}, the new
+     * adapter is published complete: its name is known only once every layer holds its factors,
+     * so threads serving the model meanwhile never compute with a half-built combination.
      *
      * @throws IllegalArgumentException for unknown or repeated names, an existing {@code newName},
      *     a weight count that differs from the adapter count, or (LINEAR) unequal ranks on a layer
@@ -386,7 +388,7 @@ public final class LoraModel<M extends Module> {
      * an {@link CombinationType#SVD} combination ({@code 0}: the largest source rank; ignored by the
      * other types).
      */
-    public void addWeightedAdapter(List<String> adapters, List<Double> weights, String newName,
+    public synchronized void addWeightedAdapter(List<String> adapters, List<Double> weights, String newName,
             CombinationType combination, int svdRank) {
         checkUsable();
         checkName(newName);
@@ -398,13 +400,7 @@ public final class LoraModel<M extends Module> {
         }
         WeightedAdapters.Result result = WeightedAdapters.combine(layers(), adapters, weights, combination, svdRank,
                 adapters.isEmpty() ? null : configs.get(adapters.get(0)));
-        addAdapter(newName, result.config(), result.specs());
-        Map<String, LoraLayer> all = layers();
-        result.factors().forEach((path, factors) -> {
-            LoraAdapter adapter = all.get(path).adapter(newName);
-            adapter.a().value().assign(factors[0]);
-            adapter.b().value().assign(factors[1]);
-        });
+        addAdapter(newName, result.config(), result.specs(), result.factors());
     }
 
     /**

@@ -163,6 +163,102 @@ class ServingUnderLoadTest {
         assertEquals("c" + loads.get(), lora.activeAdapters().get(0));
     }
 
+    /**
+     * {@link LoraModel#addWeightedAdapter} while serving: a worker that sees a combined adapter's
+     * name in {@link LoraModel#adapterNames()} must compute with its finished factors, bit for bit
+     * the output of the same combination made on a twin model before serving began.
+     */
+    @Test
+    void combiningAdaptersWhileServingNeverShowsAHalfBuiltOne() throws Exception {
+        double seconds = Double.parseDouble(System.getProperty("lora4j.soak.seconds", "3"));
+        List<String> sources = List.of("a", "b");
+        List<Double> weights = List.of(0.7, -0.4);
+
+        TinyTransformer twin = base();
+        LoraModel<TinyTransformer> reference = twoAdapters(twin);
+        reference.addWeightedAdapter(sources, weights, "combined", CombinationType.CAT);
+        List<INDArray> combined;
+        try (AdapterScope s = reference.scope("combined")) {
+            combined = INPUTS.stream().map(ids -> forward(twin, ids)).toList();
+        }
+        Map<String, LoraAdapter> combinedFactors = new java.util.LinkedHashMap<>();
+        reference.layers().forEach((path, layer) -> combinedFactors.put(path, layer.adapter("combined")));
+
+        TinyTransformer model = base();
+        LoraModel<TinyTransformer> lora = twoAdapters(model);
+        AtomicLong served = new AtomicLong();
+        AtomicLong combinedRequests = new AtomicLong();
+        AtomicLong combinations = new AtomicLong();
+        ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+        long deadline = System.nanoTime() + (long) (seconds * 1e9);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < WORKERS; t++) {
+            threads.add(new Thread(() -> {
+                awaitQuietly(start);
+                while (System.nanoTime() < deadline && errors.size() < 10) {
+                    List<String> names = new ArrayList<>(lora.adapterNames());
+                    String newest = names.get(names.size() - 1);
+                    if (!newest.startsWith("w")) {
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    // first what a request is about to read: every layer's factors, finished
+                    lora.layers().forEach((path, layer) -> {
+                        LoraAdapter seen = layer.adapter(newest);
+                        LoraAdapter finished = combinedFactors.get(path);
+                        if (seen == null || !Bitwise.equal(finished.a().value(), seen.a().value())
+                                || !Bitwise.equal(finished.b().value(), seen.b().value())) {
+                            errors.add("adapter " + newest + " on " + path + ": visible before its factors are written");
+                        }
+                    });
+                    int input = (int) (served.get() % INPUTS.size());
+                    try (AdapterScope s = lora.scope(newest)) {
+                        INDArray out = forward(model, INPUTS.get(input));
+                        if (!Bitwise.equal(combined.get(input), out)) {
+                            errors.add("adapter " + newest + ", input " + input + ": output differs from the finished combination");
+                        }
+                        combinedRequests.incrementAndGet();
+                        served.incrementAndGet();
+                    } catch (RuntimeException e) {
+                        errors.add(e.toString());
+                    }
+                }
+            }, "serving-" + t));
+        }
+        Thread combiner = new Thread(() -> {
+            awaitQuietly(start);
+            int k = 0;
+            while (System.nanoTime() < deadline && errors.isEmpty() && k < 2000) {
+                try {
+                    lora.addWeightedAdapter(sources, weights, "w" + (++k), CombinationType.CAT);
+                    combinations.incrementAndGet();
+                } catch (RuntimeException e) {
+                    errors.add("combiner: " + e);
+                }
+            }
+        }, "combiner");
+        threads.add(combiner);
+        threads.forEach(Thread::start);
+        start.countDown();
+        for (Thread t : threads) {
+            t.join((long) (seconds * 1000) + 60_000);
+        }
+        System.out.printf("[load] %d requests on combined adapters by %d threads in %.1f s while %d combinations"
+                + " were added; %d errors%n", combinedRequests.get(), WORKERS, seconds, combinations.get(), errors.size());
+        assertTrue(errors.isEmpty(), "errors: " + errors);
+        assertTrue(combinations.get() > 1 && combinedRequests.get() > 0, "combinations were added and served");
+    }
+
+    /** Adapters a and b (rank 3 and 2, random B so that each changes the output) on the same base. */
+    private static LoraModel<TinyTransformer> twoAdapters(TinyTransformer model) {
+        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, "a", LoraConfig.builder().rank(3).alpha(6)
+                .targetModules("query", "key", "value", "up", "tokens").init(LoraInit.RANDOM).seed(1).build());
+        lora.addAdapter("b", LoraConfig.builder().rank(2).alpha(4).targetModules("query", "key", "value", "up", "tokens")
+                .init(LoraInit.RANDOM).seed(2).build());
+        return lora;
+    }
+
     private static void awaitQuietly(CountDownLatch latch) {
         try {
             latch.await();
