@@ -5,6 +5,7 @@ import dev.lora4j.train.internal.BarProgress;
 import dev.lora4j.train.internal.LineProgress;
 import jakarta.inject.Inject;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -13,9 +14,9 @@ import java.util.Objects;
  *
  * <p>In a terminal ({@link Mode#BAR}) a single bar is redrawn in place (the {@code progressbar}
  * library). Elsewhere ({@link Mode#LINES}: output redirected to a file, CI logs) a plain line is
- * printed every N steps instead, because a redrawn bar turns into one enormous line of carriage
- * returns there. {@link Mode#AUTO} picks {@code BAR} when the JVM has a console and the {@code CI}
- * environment variable is not set, and {@code LINES} otherwise.
+ * printed at a steady interval instead (10 seconds by default), because a redrawn bar turns into
+ * one enormous line of carriage returns there. {@link Mode#AUTO} picks {@code BAR} when the JVM has
+ * a console and the {@code CI} environment variable is not set, and {@code LINES} otherwise.
  */
 public final class ConsoleProgress implements TrainingListener {
 
@@ -25,33 +26,63 @@ public final class ConsoleProgress implements TrainingListener {
         AUTO,
         /** A bar redrawn in place. */
         BAR,
-        /** A line every N steps. */
+        /** A plain line at a steady interval. */
         LINES
     }
 
-    /** Lines are printed every this many steps by default. */
-    public static final int DEFAULT_LINE_EVERY = 50;
+    /** In {@link Mode#LINES}, a line at most this often by default. */
+    public static final Duration DEFAULT_LINE_INTERVAL = Duration.ofSeconds(10);
+
+    /**
+     * System property that sets the default constructor's line interval, in seconds (e.g. {@code
+     * -Dlora4j.progress.seconds=60} for a long run's log).
+     */
+    public static final String LINE_INTERVAL_PROPERTY = "lora4j.progress.seconds";
 
     private final TrainingListener delegate;
 
-    /** {@link Mode#AUTO} on {@code System.err}, a line every 50 steps when not in a terminal. */
+    /**
+     * {@link Mode#AUTO} on {@code System.err}; when not in a terminal, a line every {@value
+     * #LINE_INTERVAL_PROPERTY} seconds (system property), 10 if unset.
+     *
+     * @throws IllegalArgumentException when the property is set but is not a number of seconds ≥ 0
+     */
     @Inject
     public ConsoleProgress() {
-        this(Mode.AUTO, DEFAULT_LINE_EVERY, System.err);
+        this(Mode.AUTO, lineIntervalFromProperty(), System.err);
     }
 
     /**
      * Progress in the given mode.
      *
-     * @param lineEvery steps between lines in {@link Mode#LINES}, ≥ 1
+     * @param lineInterval in {@link Mode#LINES}, the least time between two step lines ({@link
+     *     Duration#ZERO}: a line every step); the first and last step always get one
      */
-    public ConsoleProgress(Mode mode, int lineEvery, PrintStream out) {
+    public ConsoleProgress(Mode mode, Duration lineInterval, PrintStream out) {
+        Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(out, "out");
-        if (lineEvery < 1) {
-            throw new IllegalArgumentException("lineEvery must be >= 1, got " + lineEvery);
+        if (lineInterval.isNegative()) {
+            throw new IllegalArgumentException("lineInterval must not be negative, got " + lineInterval);
         }
         Mode resolved = mode == Mode.AUTO ? (isTerminal() ? Mode.BAR : Mode.LINES) : mode;
-        this.delegate = resolved == Mode.BAR ? new BarProgress(out) : new LineProgress(out, lineEvery);
+        this.delegate = resolved == Mode.BAR ? new BarProgress(out) : new LineProgress(out, lineInterval);
+    }
+
+    private static Duration lineIntervalFromProperty() {
+        String value = System.getProperty(LINE_INTERVAL_PROPERTY);
+        if (value == null) {
+            return DEFAULT_LINE_INTERVAL;
+        }
+        try {
+            double seconds = Double.parseDouble(value.trim());
+            if (seconds >= 0 && Double.isFinite(seconds)) {
+                return Duration.ofMillis(Math.round(seconds * 1000));
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("system property " + LINE_INTERVAL_PROPERTY
+                + " must be a number of seconds >= 0, got '" + value + "'");
     }
 
     private static boolean isTerminal() {

@@ -39,6 +39,7 @@ import dev.lora4j.train.TrainingTask;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
@@ -57,7 +58,7 @@ class TrainingModuleTest {
     private final AbstractModule quietConsole = new AbstractModule() {
         @Override
         protected void configure() {
-            bind(ConsoleProgress.class).toInstance(new ConsoleProgress(ConsoleProgress.Mode.LINES, 1,
+            bind(ConsoleProgress.class).toInstance(new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO,
                     new PrintStream(console, true, StandardCharsets.UTF_8)));
             bind(TrainingConfig.class).toInstance(TrainingConfig.builder().epochs(2).learningRate(0.01).build());
         }

@@ -54,7 +54,7 @@ class FineTuningWiringTest {
         @Override
         protected void configure() {
             bind(TrainingConfig.class).toInstance(TrainingConfig.builder().epochs(10).maxSteps(5).learningRate(1e-2).build());
-            bind(ConsoleProgress.class).toInstance(new ConsoleProgress(ConsoleProgress.Mode.LINES, 100,
+            bind(ConsoleProgress.class).toInstance(new ConsoleProgress(ConsoleProgress.Mode.LINES, ConsoleProgress.DEFAULT_LINE_INTERVAL,
                     new PrintStream(OutputStream.nullOutputStream())));
         }
     };
