@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The shaded {@code lora4j-runtime-<version>-all.jar} on its own: as {@code -javaagent:} with only
- * the samples jar on the classpath, in a child JVM; and its contents (linux-x86_64 natives only,
- * no signature files).
+ * the samples jar on the classpath, in a child JVM, printing nothing but the demo's own lines (its
+ * SLF4J provider keeps ND4J's start-up info quiet, and SLF4J has no "no provider" notice to give);
+ * and its contents (linux-x86_64 natives only, no signature files).
  */
 class AllInOneJarIT {
 
@@ -38,6 +39,9 @@ class AllInOneJarIT {
         assertEquals(0, process.exitValue(), output);
         assertTrue(output.contains("adapters attached by the agent (lora4j agent (PREMAIN"), output);
         assertTrue(output.contains("step 20"), output);
+        List<String> logging = output.lines()
+                .filter(line -> line.startsWith("SLF4J") || line.contains(" INFO org.nd4j")).toList();
+        assertEquals(List.of(), logging, "SLF4J's no-provider notice or ND4J's start-up info");
     }
 
     @Test

@@ -17,6 +17,7 @@ import dev.lora4j.samples.minilm.MiniLmTokenizer;
 import dev.lora4j.train.ConsoleProgress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -37,7 +38,7 @@ class GenrePipelineTest {
                 List.of("query", "value"), true, 3, Long.MAX_VALUE, 16, 3e-3, 32, 10, 8, 2, 1, 7, dir);
 
         GenreFineTune.Results results = GenreFineTune.run(settings,
-                new ConsoleProgress(ConsoleProgress.Mode.LINES, 3, System.out), System.out);
+                new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out), System.out);
 
         assertEquals("agent", results.door());
         assertTrue(LoraAgent.installation().isPresent());

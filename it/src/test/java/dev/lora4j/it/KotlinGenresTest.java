@@ -12,6 +12,7 @@ import dev.lora4j.samples.minilm.GenresKotlin;
 import dev.lora4j.train.ConsoleProgress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import kotlin.Unit;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ class KotlinGenresTest {
             spec.param("train-per-class", 4);
             spec.param("eval-per-class", 2);
             spec.param("max-length", 24);
-            spec.setProgress(new ConsoleProgress(ConsoleProgress.Mode.LINES, 1, System.out));
+            spec.setProgress(new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out));
             return Unit.INSTANCE;
         });
 

@@ -1,7 +1,6 @@
 package dev.lora4j.cli;
 
 import dev.lora4j.cli.internal.Errors;
-import dev.lora4j.cli.internal.QuietLogging;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -32,7 +31,6 @@ public final class Main implements Runnable {
 
     /** Runs the tool and exits the JVM with its exit code. */
     public static void main(String[] args) {
-        QuietLogging.init();
         System.exit(commandLine().execute(args));
     }
 

@@ -64,7 +64,7 @@ public final class ResultsSweep {
             GenreFineTune.Settings settings = row.settings().withOutputDir(Path.of("target", "results-sweep", key));
             System.out.println("######## " + row.name() + " ########");
             GenreFineTune.Results results = GenreFineTune.run(settings,
-                    new ConsoleProgress(ConsoleProgress.Mode.LINES, 25, System.out), System.out);
+                    new ConsoleProgress(ConsoleProgress.Mode.LINES, ConsoleProgress.DEFAULT_LINE_INTERVAL, System.out), System.out);
             done.put(key, results);
             write(file, rows, done, epochs, (System.nanoTime() - start) / 1e9);
         }

@@ -203,7 +203,7 @@ public final class VisionFineTune {
         for (String variant : settings.variants()) {
             System.out.print("== " + index++ + ". ");
             Outcome outcome = adapt(variantOptions(variant, settings), data, pretrained.checkpoint(),
-                    new ConsoleProgress(ConsoleProgress.Mode.LINES, 50, System.out), System.out);
+                    new ConsoleProgress(ConsoleProgress.Mode.LINES, ConsoleProgress.DEFAULT_LINE_INTERVAL, System.out), System.out);
             if (outcome.adapterDir() != null) {
                 shapes = shapes(outcome.adapterDir().resolve(AdapterFiles.WEIGHTS_FILE));
             }
@@ -242,7 +242,7 @@ public final class VisionFineTune {
         Init.seed(seed);
         SmallCnn model = new SmallCnn(5);
         TrainingResult pretraining = Lora4j.trainer(trainingConfig(10_000, steps, 3e-3, seed),
-                        new ConsoleProgress(ConsoleProgress.Mode.LINES, 100, out))
+                        new ConsoleProgress(ConsoleProgress.Mode.LINES, ConsoleProgress.DEFAULT_LINE_INTERVAL, out))
                 .fit(model, FashionData.batches(data.trainA(), batch), FashionData.batches(data.validationA(), 500),
                         task(model));
         double accuracy = accuracy(model, data.testA());
