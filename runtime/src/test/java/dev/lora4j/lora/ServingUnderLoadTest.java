@@ -12,6 +12,7 @@ import dev.lora4j.testing.Bitwise;
 import dev.lora4j.testing.TinyTransformer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -93,13 +94,11 @@ class ServingUnderLoadTest {
         AtomicLong loads = new AtomicLong();
         ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
         long deadline = System.nanoTime() + (long) (seconds * 1e9);
-        CountDownLatch start = new CountDownLatch(1);
-        List<Thread> threads = new ArrayList<>();
+        Map<String, Runnable> bodies = new LinkedHashMap<>();
         for (int t = 0; t < WORKERS; t++) {
             long seed = 100 + t;
-            threads.add(new Thread(() -> {
+            bodies.put("serving-" + t, () -> {
                 Random random = new Random(seed);
-                awaitQuietly(start);
                 while (System.nanoTime() < deadline && errors.size() < 10) {
                     List<String> names = new ArrayList<>(lora.adapterNames());
                     // half the requests go to the newest adapter, to meet a load as early as possible
@@ -131,10 +130,9 @@ class ServingUnderLoadTest {
                         errors.add(e.toString());
                     }
                 }
-            }, "serving-" + t));
+            });
         }
-        Thread loader = new Thread(() -> {
-            awaitQuietly(start);
+        bodies.put("loader", () -> {
             int k = 0;
             while (System.nanoTime() < deadline && errors.isEmpty() && k < 500) {
                 String name = "c" + (++k);
@@ -147,13 +145,8 @@ class ServingUnderLoadTest {
                     errors.add("loader: " + e);
                 }
             }
-        }, "loader");
-        threads.add(loader);
-        threads.forEach(Thread::start);
-        start.countDown();
-        for (Thread t : threads) {
-            t.join((long) (seconds * 1000) + 60_000);
-        }
+        });
+        runTogether(bodies, seconds);
         System.out.printf("[load] %d requests served by %d threads in %.1f s (%d on freshly loaded adapters) while"
                         + " %d adapters were loaded and the default switched %d times; %d errors%n",
                 served.get(), WORKERS, seconds, newAdapterRequests.get(), loads.get(), loads.get(), errors.size());
@@ -181,7 +174,7 @@ class ServingUnderLoadTest {
         try (AdapterScope s = reference.scope("combined")) {
             combined = INPUTS.stream().map(ids -> forward(twin, ids)).toList();
         }
-        Map<String, LoraAdapter> combinedFactors = new java.util.LinkedHashMap<>();
+        Map<String, LoraAdapter> combinedFactors = new LinkedHashMap<>();
         reference.layers().forEach((path, layer) -> combinedFactors.put(path, layer.adapter("combined")));
 
         TinyTransformer model = base();
@@ -191,11 +184,9 @@ class ServingUnderLoadTest {
         AtomicLong combinations = new AtomicLong();
         ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
         long deadline = System.nanoTime() + (long) (seconds * 1e9);
-        CountDownLatch start = new CountDownLatch(1);
-        List<Thread> threads = new ArrayList<>();
+        Map<String, Runnable> bodies = new LinkedHashMap<>();
         for (int t = 0; t < WORKERS; t++) {
-            threads.add(new Thread(() -> {
-                awaitQuietly(start);
+            bodies.put("serving-" + t, () -> {
                 while (System.nanoTime() < deadline && errors.size() < 10) {
                     List<String> names = new ArrayList<>(lora.adapterNames());
                     String newest = names.get(names.size() - 1);
@@ -224,10 +215,9 @@ class ServingUnderLoadTest {
                         errors.add(e.toString());
                     }
                 }
-            }, "serving-" + t));
+            });
         }
-        Thread combiner = new Thread(() -> {
-            awaitQuietly(start);
+        bodies.put("combiner", () -> {
             int k = 0;
             while (System.nanoTime() < deadline && errors.isEmpty() && k < 2000) {
                 try {
@@ -237,13 +227,8 @@ class ServingUnderLoadTest {
                     errors.add("combiner: " + e);
                 }
             }
-        }, "combiner");
-        threads.add(combiner);
-        threads.forEach(Thread::start);
-        start.countDown();
-        for (Thread t : threads) {
-            t.join((long) (seconds * 1000) + 60_000);
-        }
+        });
+        runTogether(bodies, seconds);
         System.out.printf("[load] %d requests on combined adapters by %d threads in %.1f s while %d combinations"
                 + " were added; %d errors%n", combinedRequests.get(), WORKERS, seconds, combinations.get(), errors.size());
         assertTrue(errors.isEmpty(), "errors: " + errors);
@@ -257,6 +242,21 @@ class ServingUnderLoadTest {
         lora.addAdapter("b", LoraConfig.builder().rank(2).alpha(4).targetModules("query", "key", "value", "up", "tokens")
                 .init(LoraInit.RANDOM).seed(2).build());
         return lora;
+    }
+
+    /** Runs each body on its own thread, all released at once; waits for them (a minute past the soak at most). */
+    private static void runTogether(Map<String, Runnable> bodies, double seconds) throws InterruptedException {
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> threads = new ArrayList<>();
+        bodies.forEach((name, body) -> threads.add(new Thread(() -> {
+            awaitQuietly(start);
+            body.run();
+        }, name)));
+        threads.forEach(Thread::start);
+        start.countDown();
+        for (Thread t : threads) {
+            t.join((long) (seconds * 1000) + 60_000);
+        }
     }
 
     private static void awaitQuietly(CountDownLatch latch) {
