@@ -1,6 +1,7 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
+import dev.lora4j.autograd.internal.ExampleDropout;
 import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.UniformBlock;
 import java.nio.FloatBuffer;
@@ -212,7 +213,8 @@ public final class Functional {
 
     /**
      * Inverted dropout: each element is zeroed with probability p and the survivors scaled by
-     * 1/(1−p). With p = 0 the input itself is returned.
+     * 1/(1−p). With p = 0 the input itself is returned. Inside a data-parallel training step the
+     * mask is drawn per example instead of from {@code random}, the same however the batch is split.
      */
     public static Tensor dropout(Tensor x, double p, Random random) {
         if (p < 0 || p >= 1) {
@@ -221,7 +223,9 @@ public final class Functional {
         if (p == 0) {
             return x;
         }
-        INDArray mask = dropoutMask(Math.toIntExact(x.value().length()), p, random, x.dataType()).reshape(x.shape());
+        Random perExample = ExampleDropout.next(x.shape());
+        INDArray mask = dropoutMask(Math.toIntExact(x.value().length()), p, perExample != null ? perExample : random,
+                x.dataType()).reshape(x.shape());
         return Tensor.result(x.value().mul(mask), g -> x.accumulateGradient(g.mul(mask)), x);
     }
 

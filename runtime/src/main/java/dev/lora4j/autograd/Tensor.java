@@ -1,6 +1,7 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
+import dev.lora4j.autograd.internal.GradientSink;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -148,6 +149,12 @@ public class Tensor {
         if (!Arrays.equals(gradient.shape(), value.shape())) {
             throw new IllegalStateException("gradient shape " + Arrays.toString(gradient.shape())
                     + " does not match tensor shape " + Arrays.toString(value.shape()));
+        }
+        if (backward == null) {
+            GradientSink sink = GradientSink.current();
+            if (sink != null && sink.accumulate(this, gradient)) {
+                return; // a data-parallel worker's own buffer for this leaf
+            }
         }
         if (grad == null) {
             // a leaf keeps its own copy: its buffer outlives the pass and may be changed in place

@@ -6,8 +6,10 @@ package dev.lora4j.train;
  *
  * <p>Defaults: 1 epoch, no step limit, learning rate 2e-4, no warmup, gradient clipping at global
  * norm 1.0, evaluation after every epoch (not by steps), monitoring {@code val_loss} (minimised),
- * no early stopping, best weights restored, batches shuffled with seed 42, and
- * {@link NonFinitePolicy#STOP} on a NaN or infinite loss or gradient.
+ * no early stopping, best weights restored, batches shuffled with seed 42,
+ * {@link NonFinitePolicy#STOP} on a NaN or infinite loss or gradient, and {@link #AUTO_WORKERS}
+ * data-parallel workers (one per core, for a task that can {@linkplain TrainingTask#withSlicer
+ * slice} its batches).
  */
 public final class TrainingConfig {
 
@@ -15,6 +17,8 @@ public final class TrainingConfig {
     public static final String VAL_LOSS = "val_loss";
     /** The metric name of validation accuracy, computed when the task has a predictor. */
     public static final String VAL_ACCURACY = "val_accuracy";
+    /** {@link Builder#workers} value meaning one worker per core the JVM may use. */
+    public static final int AUTO_WORKERS = 0;
 
     private final int epochs;
     private final long maxSteps;
@@ -33,6 +37,7 @@ public final class TrainingConfig {
     private final NonFinitePolicy nonFinitePolicy;
     private final long checkpointEverySteps;
     private final java.nio.file.Path checkpointDirectory;
+    private final int workers;
 
     private TrainingConfig(Builder b) {
         epochs = b.epochs;
@@ -52,6 +57,7 @@ public final class TrainingConfig {
         nonFinitePolicy = b.nonFinitePolicy;
         checkpointEverySteps = b.checkpointEverySteps;
         checkpointDirectory = b.checkpointDirectory;
+        workers = b.workers;
     }
 
     /** A builder holding the defaults. */
@@ -84,6 +90,7 @@ public final class TrainingConfig {
         b.nonFinitePolicy = nonFinitePolicy;
         b.checkpointEverySteps = checkpointEverySteps;
         b.checkpointDirectory = checkpointDirectory;
+        b.workers = workers;
         return b;
     }
 
@@ -177,6 +184,15 @@ public final class TrainingConfig {
         return checkpointDirectory;
     }
 
+    /**
+     * The data-parallel workers asked for: {@link #AUTO_WORKERS} (0) for one per core, else ≥ 1.
+     *
+     * @see Builder#workers
+     */
+    public int workers() {
+        return workers;
+    }
+
     @Override
     public String toString() {
         return "TrainingConfig{epochs=" + epochs + ", maxSteps=" + (maxSteps == Long.MAX_VALUE ? "none" : maxSteps)
@@ -185,7 +201,7 @@ public final class TrainingConfig {
                 + " (" + goal + "), patience=" + patience + ", minDelta=" + minDelta + ", restoreBestWeights="
                 + restoreBestWeights + ", shuffle=" + shuffle + ", seed=" + seed + ", nonFinitePolicy=" + nonFinitePolicy
                 + (checkpointEverySteps > 0 ? ", checkpointEverySteps=" + checkpointEverySteps + ", checkpointDirectory="
-                        + checkpointDirectory : "") + "}";
+                        + checkpointDirectory : "") + ", workers=" + (workers == AUTO_WORKERS ? "auto" : workers) + "}";
     }
 
     /** Collects settings; {@link #build()} validates them. */
@@ -207,6 +223,7 @@ public final class TrainingConfig {
         private NonFinitePolicy nonFinitePolicy = NonFinitePolicy.STOP;
         private long checkpointEverySteps = 0;
         private java.nio.file.Path checkpointDirectory;
+        private int workers = AUTO_WORKERS;
 
         private Builder() {}
 
@@ -309,6 +326,28 @@ public final class TrainingConfig {
         }
 
         /**
+         * Trains on {@code workers} threads of this JVM, data-parallel: each step's batch is split
+         * by example into that many shards (through the task's {@link TrainingTask#withSlicer
+         * slicer}), each worker computes its shard's share of the mean-loss gradient into buffers of
+         * its own over the one shared, read-only base, the shares are summed in a fixed order, and
+         * one clipped optimizer step follows. Each worker runs ND4J on one native thread. Dropout
+         * masks are then drawn per example, so that the weights do not depend on thread timing:
+         * the same seed and worker count give bit-for-bit the same weights, and another worker
+         * count the same weights up to float rounding. Validation batches are spread over the
+         * workers too.
+         *
+         * <p>{@link #AUTO_WORKERS} (the default): one per core ({@code availableProcessors()}) when
+         * the task has a slicer and the model has no buffers that training updates (BatchNorm's
+         * running statistics), else one.
+         *
+         * @param workers ≥ 1, or {@link #AUTO_WORKERS}
+         */
+        public Builder workers(int workers) {
+            this.workers = workers;
+            return this;
+        }
+
+        /**
          * The configuration.
          *
          * @throws IllegalArgumentException naming the first invalid field
@@ -328,6 +367,7 @@ public final class TrainingConfig {
             require(minDelta >= 0 && Double.isFinite(minDelta), "minDelta", "must be >= 0 and finite", minDelta);
             require(nonFinitePolicy != null, "nonFinitePolicy", "must be set", nonFinitePolicy);
             require(checkpointEverySteps >= 0, "checkpointEverySteps", "must be >= 0", checkpointEverySteps);
+            require(workers >= 0, "workers", "must be >= 1, or 0 (AUTO_WORKERS) for one per core", workers);
             require(checkpointEverySteps == 0 || checkpointDirectory != null, "checkpointDirectory",
                     "must be set when checkpointEverySteps > 0", checkpointDirectory);
             if (patience > 0 && evalEverySteps == 0 && !evalEveryEpoch) {

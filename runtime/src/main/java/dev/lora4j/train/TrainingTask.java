@@ -25,13 +25,15 @@ public final class TrainingTask<B> {
     private final ToIntFunction<B> batchSize;
     private final Predictor<B> predictor;
     private final Evaluator<B> evaluator;
+    private final BatchSlicer<B> slicer;
 
     private TrainingTask(Function<B, Tensor> loss, ToIntFunction<B> batchSize, Predictor<B> predictor,
-            Evaluator<B> evaluator) {
+            Evaluator<B> evaluator, BatchSlicer<B> slicer) {
         this.loss = Objects.requireNonNull(loss, "loss");
         this.batchSize = Objects.requireNonNull(batchSize, "batchSize");
         this.predictor = predictor;
         this.evaluator = evaluator;
+        this.slicer = slicer;
     }
 
     /**
@@ -42,17 +44,26 @@ public final class TrainingTask<B> {
      * @param batchSize the number of examples in a batch, for examples/s and the validation mean
      */
     public static <B> TrainingTask<B> of(Function<B, Tensor> loss, ToIntFunction<B> batchSize) {
-        return new TrainingTask<>(loss, batchSize, null, null);
+        return new TrainingTask<>(loss, batchSize, null, null, null);
     }
 
     /** This task, reporting validation accuracy from {@code predictor}. */
     public TrainingTask<B> withPredictor(Predictor<B> predictor) {
-        return new TrainingTask<>(loss, batchSize, Objects.requireNonNull(predictor, "predictor"), evaluator);
+        return new TrainingTask<>(loss, batchSize, Objects.requireNonNull(predictor, "predictor"), evaluator, slicer);
     }
 
     /** This task, reporting {@code evaluator}'s metrics too. */
     public TrainingTask<B> withEvaluator(Evaluator<B> evaluator) {
-        return new TrainingTask<>(loss, batchSize, predictor, Objects.requireNonNull(evaluator, "evaluator"));
+        return new TrainingTask<>(loss, batchSize, predictor, Objects.requireNonNull(evaluator, "evaluator"), slicer);
+    }
+
+    /**
+     * This task, able to split a batch by example, which data-parallel training needs ({@link
+     * TrainingConfig.Builder#workers}). The loss must then be a mean over the batch's examples:
+     * each shard's loss is weighted by its share of the examples.
+     */
+    public TrainingTask<B> withSlicer(BatchSlicer<B> slicer) {
+        return new TrainingTask<>(loss, batchSize, predictor, evaluator, Objects.requireNonNull(slicer, "slicer"));
     }
 
     /** The loss of one batch. */
@@ -73,5 +84,10 @@ public final class TrainingTask<B> {
     /** The extra-metric evaluator, or {@code null}. */
     public Evaluator<B> evaluator() {
         return evaluator;
+    }
+
+    /** The batch slicer, or {@code null}. */
+    public BatchSlicer<B> slicer() {
+        return slicer;
     }
 }

@@ -53,6 +53,7 @@ public final class TrainingRun<B> {
     private final BestMetricTracker tracker;
     private final WeightSnapshot bestWeights;
     private final Throughput throughput = new Throughput();
+    private final DataParallel<B> parallel;
 
     private final List<Double> losses = new ArrayList<>();
     private final List<Evaluation> evaluations = new ArrayList<>();
@@ -86,7 +87,8 @@ public final class TrainingRun<B> {
             }
         });
         this.trainable = List.copyOf(trainableByName.values());
-        this.validator = validation.isEmpty() ? null : new Validator<>(model, validation, task);
+        this.parallel = DataParallel.create(model, task, config, trainable);
+        this.validator = validation.isEmpty() ? null : new Validator<>(model, validation, task, parallel);
         this.tracker = new BestMetricTracker(config.goal(), config.minDelta());
         // buffers (BatchNorm running statistics) change in training too; restoring the best weights restores them
         this.bestWeights = new WeightSnapshot(trainable, model.namedBuffers().values());
@@ -99,8 +101,23 @@ public final class TrainingRun<B> {
         }
     }
 
-    /** Trains and returns the outcome. */
+    /** The data-parallel workers this run trains on (1 when it trains the classic way). */
+    public int workers() {
+        return parallel == null ? 1 : parallel.workers();
+    }
+
+    /** Trains and returns the outcome; stops the run's worker threads at the end. */
     public TrainingResult run() {
+        try {
+            return runOnce();
+        } finally {
+            if (parallel != null) {
+                parallel.close();
+            }
+        }
+    }
+
+    private TrainingResult runOnce() {
         long start = System.nanoTime();
         listeners.forEach(l -> l.onStart(new TrainingStart(plannedSteps, config.epochs(),
                 model.trainableParameterCount(), model.parameterCount())));
@@ -280,14 +297,12 @@ public final class TrainingRun<B> {
         step++;
         double lr = schedule.learningRate(step - 1);
         optimizer.zeroGrad();
-        Tensor loss = task.loss(batch);
-        double lossValue = loss.item();
+        double lossValue = lossAndGradients(batch);
         double norm = Double.NaN;
         NonFiniteEvent event = null;
         if (!Double.isFinite(lossValue)) {
             event = new NonFiniteEvent(step, epoch, lossValue, Double.NaN, null);
         } else {
-            loss.backward();
             norm = config.maxGradNorm() > 0
                     ? GradientClipping.clipByGlobalNorm(trainable, config.maxGradNorm())
                     : GradientClipping.globalNorm(trainable);
@@ -308,6 +323,19 @@ public final class TrainingRun<B> {
                 plannedSteps, throughput.secondsRemaining(plannedSteps - step));
         listeners.forEach(l -> l.onStep(report));
         return event;
+    }
+
+    /** The batch's loss; its gradient is in the parameters' buffers when the loss is finite. */
+    private double lossAndGradients(B batch) {
+        if (parallel != null) {
+            return parallel.lossAndGradients(batch, task.batchSize(batch), step);
+        }
+        Tensor loss = task.loss(batch);
+        double value = loss.item();
+        if (Double.isFinite(value)) {
+            loss.backward();
+        }
+        return value;
     }
 
     /** Runs a validation pass if there is validation data; returns whether early stopping fires. */

@@ -23,12 +23,19 @@ public final class Validator<B> {
     private final Module model;
     private final List<B> validation;
     private final TrainingTask<B> task;
+    private final DataParallel<B> parallel;
 
-    /** A validator over a fixed validation list. */
-    public Validator(Module model, List<B> validation, TrainingTask<B> task) {
+    /**
+     * A validator over a fixed validation list.
+     *
+     * @param parallel the workers to spread the batches over, or {@code null} to run them on the
+     *     calling thread
+     */
+    public Validator(Module model, List<B> validation, TrainingTask<B> task, DataParallel<B> parallel) {
         this.model = model;
         this.validation = List.copyOf(validation);
         this.task = task;
+        this.parallel = parallel;
     }
 
     /** The metrics by name. */
@@ -38,20 +45,23 @@ public final class Validator<B> {
         model.eval();
         try (GradMode.Scope ignored = GradMode.disable()) {
             Map<String, Double> metrics = new LinkedHashMap<>();
+            Predictor<B> predictor = task.predictor();
+            List<double[]> perBatch = parallel == null
+                    ? validation.stream().map(batch -> measure(batch, predictor)).toList()
+                    : parallel.map(validation, batch -> {
+                        try (GradMode.Scope off = GradMode.disable()) { // grad mode is per thread
+                            return measure(batch, predictor);
+                        }
+                    });
             double lossSum = 0;
             long examples = 0;
             long correct = 0;
             long counted = 0;
-            Predictor<B> predictor = task.predictor();
-            for (B batch : validation) {
-                int n = task.batchSize(batch);
-                lossSum += task.loss(batch).item() * n;
-                examples += n;
-                if (predictor != null) {
-                    long[] c = countCorrect(predictor.predict(batch));
-                    correct += c[0];
-                    counted += c[1];
-                }
+            for (double[] m : perBatch) { // summed in batch order, whichever worker measured them
+                lossSum += m[0];
+                examples += (long) m[1];
+                correct += (long) m[2];
+                counted += (long) m[3];
             }
             metrics.put(TrainingConfig.VAL_LOSS, examples == 0 ? Double.NaN : lossSum / examples);
             if (predictor != null) {
@@ -64,6 +74,17 @@ public final class Validator<B> {
         } finally {
             model.setTraining(wasTraining);
         }
+    }
+
+    /** {loss × size, size, correct, counted} of one batch. */
+    private double[] measure(B batch, Predictor<B> predictor) {
+        int n = task.batchSize(batch);
+        double loss = task.loss(batch).item() * n;
+        if (predictor == null) {
+            return new double[] {loss, n, 0, 0};
+        }
+        long[] c = countCorrect(predictor.predict(batch));
+        return new double[] {loss, n, c[0], c[1]};
     }
 
     /** {correct, counted} for one batch. */

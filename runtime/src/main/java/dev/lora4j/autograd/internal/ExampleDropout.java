@@ -1,0 +1,138 @@
+package dev.lora4j.autograd.internal;
+
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * Dropout masks drawn per example, so that they do not depend on how a batch is split between
+ * data-parallel workers. While open on a thread, every dropout of that thread's forward pass
+ * draws its mask from a counter-based generator keyed by (seed, step, site, row): the site is the
+ * dropout's position among the pass's dropouts (the same code runs in every worker, so the k-th
+ * dropout is the same layer everywhere), and a tensor's rows are numbered globally across the
+ * batch: a shard holding examples {@code [first, first + n)} of a tensor whose first dimension is
+ * {@code n × k} numbers its rows from {@code first × k}. An element's value depends on nothing
+ * else, so one worker and several draw the same masks, run after run, and a resumed run draws the
+ * masks the uninterrupted one would have.
+ */
+public final class ExampleDropout implements AutoCloseable {
+
+    private static final ThreadLocal<ExampleDropout> CURRENT = new ThreadLocal<>();
+    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+
+    private final long stepKey;
+    private final long firstExample;
+    private final int examples;
+    private int sites;
+
+    private ExampleDropout(long seed, long step, long firstExample, int examples) {
+        this.stepKey = mix(mix(seed ^ 0x6C6F7261346A4450L) + step * GOLDEN);
+        this.firstExample = firstExample;
+        this.examples = examples;
+    }
+
+    /**
+     * Opens a context on the calling thread for one shard's forward pass.
+     *
+     * @param firstExample the global index, within the step's batch, of the shard's first example
+     * @param examples the number of examples in the shard, ≥ 1
+     */
+    public static ExampleDropout open(long seed, long step, long firstExample, int examples) {
+        if (examples < 1) {
+            throw new IllegalArgumentException("a shard needs at least one example, got " + examples);
+        }
+        if (CURRENT.get() != null) {
+            throw new IllegalStateException("per-example dropout is already open on " + Thread.currentThread().getName());
+        }
+        ExampleDropout context = new ExampleDropout(seed, step, firstExample, examples);
+        CURRENT.set(context);
+        return context;
+    }
+
+    /**
+     * The generator for the next dropout of a tensor of {@code shape} on this thread, or {@code
+     * null} when no context is open (the dropout then draws from its own generator).
+     *
+     * @throws IllegalStateException when the tensor's first dimension is not a multiple of the
+     *     shard's example count, so its rows cannot be attributed to examples
+     */
+    public static Random next(long[] shape) {
+        ExampleDropout context = CURRENT.get();
+        return context == null ? null : context.generator(shape);
+    }
+
+    private Random generator(long[] shape) {
+        int site = sites++;
+        long rows = shape.length == 0 ? 1 : shape[0];
+        if (rows % examples != 0) {
+            throw new IllegalStateException("dropout on a tensor of shape " + Arrays.toString(shape)
+                    + " in a shard of " + examples + " examples: per-example masks (data-parallel training) need the"
+                    + " first dimension to hold the examples, a multiple of " + examples);
+        }
+        long rowsPerExample = rows / examples;
+        long length = 1;
+        for (long d : shape) {
+            length *= d;
+        }
+        long rowLength = rows == 0 ? 0 : length / rows;
+        return new RowUniforms(mix(stepKey + site * GOLDEN), firstExample * rowsPerExample, rowLength);
+    }
+
+    @Override
+    public void close() {
+        if (CURRENT.get() == this) {
+            CURRENT.remove();
+        }
+    }
+
+    /** SplitMix64's finaliser: a bijective 64-bit mix. */
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Uniform doubles in [0, 1), element by element in row-major order, each a hash of (site, row, column). */
+    private static final class RowUniforms extends Random implements UniformBlock {
+
+        private static final long serialVersionUID = 1L;
+        private final long siteKey;
+        private final long firstRow;
+        private final long rowLength;
+        private long position;
+
+        RowUniforms(long siteKey, long firstRow, long rowLength) {
+            super(0);
+            this.siteKey = siteKey;
+            this.firstRow = firstRow;
+            this.rowLength = rowLength;
+        }
+
+        @Override
+        public void nextDoubles(double[] into, int from, int to) {
+            int i = from;
+            while (i < to) {
+                long row = position / rowLength;
+                long column = position % rowLength;
+                long rowKey = mix(siteKey + (firstRow + row) * GOLDEN);
+                int count = (int) Math.min(to - i, rowLength - column);
+                for (int c = 0; c < count; c++) {
+                    into[i + c] = (mix(rowKey + (column + c) * GOLDEN) >>> 11) * 0x1.0p-53;
+                }
+                i += count;
+                position += count;
+            }
+        }
+
+        @Override
+        public double nextDouble() {
+            double[] one = new double[1];
+            nextDoubles(one, 0, 1);
+            return one[0];
+        }
+
+        @Override
+        protected int next(int bits) {
+            throw new UnsupportedOperationException("per-example dropout draws doubles only");
+        }
+    }
+}
