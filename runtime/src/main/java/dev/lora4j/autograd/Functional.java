@@ -3,6 +3,7 @@ package dev.lora4j.autograd;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.ExampleDropout;
 import dev.lora4j.autograd.internal.Shapes;
+import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.autograd.internal.UniformBlock;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
 import org.nd4j.linalg.factory.Nd4j;
@@ -384,14 +386,20 @@ public final class Functional {
     /** {@code [time, keys]}: 0 where key ≤ query position, {@link #MASKED_SCORE} above. */
     static INDArray causalMask(long time, long keys, DataType type) {
         return CAUSAL_MASKS.computeIfAbsent(time + "x" + keys + ":" + type, k -> {
-            double[] mask = new double[Math.toIntExact(time * keys)];
-            for (int t = 0; t < time; t++) {
-                for (int s = t + 1; s < keys; s++) {
-                    mask[t * (int) keys + s] = MASKED_SCORE;
-                }
+            try (MemoryWorkspace outside = StepMemory.outside()) { // cached: it outlives the step
+                return causalMaskArray(time, keys, type);
             }
-            return Nd4j.createFromArray(mask).castTo(type).reshape(time, keys);
         });
+    }
+
+    private static INDArray causalMaskArray(long time, long keys, DataType type) {
+        double[] mask = new double[Math.toIntExact(time * keys)];
+        for (int t = 0; t < time; t++) {
+            for (int s = t + 1; s < keys; s++) {
+                mask[t * (int) keys + s] = MASKED_SCORE;
+            }
+        }
+        return Nd4j.createFromArray(mask).castTo(type).reshape(time, keys);
     }
 
     /** {@code [batch, 1, 1, keys]}: 0 for real tokens, {@link #MASKED_SCORE} for padding. */

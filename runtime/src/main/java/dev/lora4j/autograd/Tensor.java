@@ -2,6 +2,7 @@ package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.GradientSink;
+import dev.lora4j.autograd.internal.StepMemory;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,6 +12,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -160,7 +162,13 @@ public class Tensor {
             // a leaf keeps its own copy: its buffer outlives the pass and may be changed in place
             // (zeroGrad, clipping), so it must not be shared with another tensor's gradient
             boolean leaf = backward == null;
-            grad = leaf ? gradient.dup() : gradient;
+            if (leaf) {
+                try (MemoryWorkspace outside = StepMemory.outside()) { // it outlives a training step's memory
+                    grad = gradient.dup();
+                }
+            } else {
+                grad = gradient;
+            }
             gradOwned = leaf;
         } else {
             if (!gradOwned) {

@@ -27,11 +27,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.executioner.OpExecutioner;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -42,6 +45,20 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * and clear errors where it cannot apply.
  */
 class DataParallelTrainingTest {
+
+    /**
+     * ND4J checks every op's arrays against their workspace: an array of a step's memory used after
+     * the step (kept by mistake past {@link dev.lora4j.autograd.internal.StepMemory}) fails the op.
+     */
+    @BeforeAll
+    static void panicOnArraysUsedOutsideTheirStep() {
+        Nd4j.getExecutioner().setProfilingMode(OpExecutioner.ProfilingMode.SCOPE_PANIC);
+    }
+
+    @AfterAll
+    static void stopChecking() {
+        Nd4j.getExecutioner().setProfilingMode(OpExecutioner.ProfilingMode.DISABLED);
+    }
 
     /** An MLP with a dropout layer; LoRA (with its own dropout) goes on both linears. */
     static class Net extends Module {

@@ -9,6 +9,9 @@ import dev.lora4j.samples.minilm.MiniLm;
 import dev.lora4j.samples.minilm.MiniLmClassifier;
 import dev.lora4j.samples.minilm.MiniLmTokenizer;
 import dev.lora4j.train.AdamW;
+import dev.lora4j.train.TrainingConfig;
+import dev.lora4j.train.TrainingTask;
+import dev.lora4j.train.internal.DataParallel;
 import dev.lora4j.train.GradientClipping;
 import dev.lora4j.train.ParameterGroups;
 import java.util.ArrayList;
@@ -35,6 +38,7 @@ public final class MiniLmTraining {
     private final AdamW optimizer;
     private final CrossEntropyLoss crossEntropy = new CrossEntropyLoss();
     private final List<GenreData.Batch> batches;
+    private long parallelSteps;
 
     /**
      * The model and {@code count} training batches spread over the lengths of the whole training
@@ -73,6 +77,27 @@ public final class MiniLmTraining {
     public void steps() {
         for (GenreData.Batch b : batches) {
             step(b);
+        }
+    }
+
+    /**
+     * The workers for data-parallel steps ({@link #steps(DataParallel)}): {@code workers} of them,
+     * over this model; close them after use.
+     */
+    public DataParallel<GenreData.Batch> workers(int workers) {
+        TrainingTask<GenreData.Batch> task = TrainingTask.of(
+                (GenreData.Batch b) -> crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels()),
+                GenreData.Batch::size).withSlicer(GenreData.Batch::slice);
+        return DataParallel.create(model, task, TrainingConfig.builder().workers(workers).build(), trainable);
+    }
+
+    /** One data-parallel training step on each batch. */
+    public void steps(DataParallel<GenreData.Batch> workers) {
+        for (GenreData.Batch b : batches) {
+            optimizer.zeroGrad();
+            workers.lossAndGradients(b, b.size(), ++parallelSteps);
+            GradientClipping.clipByGlobalNorm(trainable, 1.0);
+            optimizer.step(1e-4);
         }
     }
 

@@ -4,6 +4,7 @@ import dev.lora4j.NativeThreads;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.autograd.internal.ExampleDropout;
 import dev.lora4j.autograd.internal.GradientSink;
+import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.train.BatchSlicer;
@@ -17,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -24,7 +26,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * threads, each running ND4J on one native thread, over the one shared model. A step splits the
  * batch by example into one shard per worker; each worker computes its shard's loss and backward
  * pass, seeded with the shard's share of the examples, into gradient buffers of its own (a {@link
- * GradientSink}), with dropout masks drawn per example ({@link ExampleDropout}); the shares are
+ * GradientSink}), with dropout masks drawn per example ({@link ExampleDropout}) and its
+ * activations in the thread's {@link StepMemory}; the shares are
  * then summed into the parameters' gradients in worker order, so that the result does not depend
  * on thread timing.
  *
@@ -107,7 +110,8 @@ public final class DataParallel<B> implements AutoCloseable {
     public double lossAndGradients(B batch, int size, long step) {
         int shards = Math.min(workers, size);
         if (shards <= 1) {
-            try (ExampleDropout ignored = ExampleDropout.open(seed, step, 0, Math.max(1, size))) {
+            try (MemoryWorkspace memory = StepMemory.open();
+                    ExampleDropout ignored = ExampleDropout.open(seed, step, 0, Math.max(1, size))) {
                 Tensor loss = task.loss(batch);
                 double value = loss.item();
                 if (Double.isFinite(value)) {
@@ -145,7 +149,8 @@ public final class DataParallel<B> implements AutoCloseable {
         int from = bound(size, shards, k);
         int to = bound(size, shards, k + 1);
         B slice = slicer.slice(batch, from, to);
-        try (GradientSink ignored = sinks.get(k).open();
+        try (MemoryWorkspace memory = StepMemory.open();
+                GradientSink ignored = sinks.get(k).open();
                 ExampleDropout alsoIgnored = ExampleDropout.open(seed, step, from, to - from)) {
             Tensor loss = task.loss(slice);
             double value = loss.item();

@@ -7,12 +7,14 @@ import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The Brown Corpus sentence-genre dataset shipped in {@code data/brown-genres/} (see its
@@ -60,6 +62,16 @@ public final class GenreData {
         /** The padded length. */
         public long length() {
             return inputIds.size(1);
+        }
+
+        /**
+         * Sentences {@code [from, to)}, padded as in this batch (views of its arrays): a shard for a
+         * data-parallel worker ({@link dev.lora4j.train.TrainingTask#withSlicer}).
+         */
+        public Batch slice(int from, int to) {
+            return new Batch(inputIds.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()),
+                    attentionMask.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()),
+                    Arrays.copyOfRange(labels, from, to));
         }
     }
 

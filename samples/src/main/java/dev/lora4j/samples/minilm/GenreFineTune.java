@@ -323,6 +323,7 @@ public final class GenreFineTune {
         TrainingTask<GenreData.Batch> task = TrainingTask
                 .of((GenreData.Batch b) -> crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels()),
                         GenreData.Batch::size)
+                .withSlicer(GenreData.Batch::slice)
                 .withPredictor(b -> new Predictor.Prediction(model.forward(b.inputIds(), b.attentionMask()).value(),
                         b.labels()));
         LossHistory history = new LossHistory();

@@ -1,0 +1,126 @@
+package dev.lora4j.it.bench;
+
+import dev.lora4j.NativeThreads;
+import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.samples.minilm.GenreData;
+import dev.lora4j.train.internal.DataParallel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
+
+/**
+ * The main job's training step under the thread settings data-parallel training chooses between,
+ * interleaved round by round in one JVM (rotating which goes first), so that each round compares
+ * them under the same machine load:
+ *
+ * <ul>
+ *   <li>{@code 1 worker}: one thread for everything (what the jobs ran before workers);
+ *   <li>{@code N workers}: the batch split over N data-parallel workers, one native thread each;
+ *   <li>{@code BLAS×N}: one worker, OpenBLAS on N threads for the GEMMs and libnd4j's own ops
+ *       (element-wise, LayerNorm, softmax) on one, PyTorch's fastest split on this machine;
+ *   <li>{@code all×N}: one worker, everything on N threads (ND4J's default).
+ * </ul>
+ *
+ * <p>Run it without {@code OMP_NUM_THREADS} (which would cap OpenMP for the process):
+ * {@code cd it && MAVEN_OPTS=-Xmx3g mvn -B -ntp -q exec:java -Dexec.classpathScope=test
+ * -Dexec.mainClass=dev.lora4j.it.bench.WorkerComparison -Dexec.args="12"} (rounds; default 10).
+ */
+public final class WorkerComparison {
+
+    private WorkerComparison() {}
+
+    /** Milliseconds per round of each setting, by name, in round order. */
+    public static Map<String, double[]> run(MiniLmTraining training, int n, int warmup, int rounds) {
+        Map<String, Runnable> settings = new LinkedHashMap<>();
+        DataParallel<GenreData.Batch> workers = training.workers(n);
+        DataParallel<GenreData.Batch> one = training.workers(1);
+        settings.put("1 worker", () -> {
+            NativeThreads.limit(1);
+            training.steps();
+        });
+        settings.put("1 worker+ws", () -> {
+            NativeThreads.limit(1);
+            training.steps(one);
+        });
+        settings.put(n + " workers", () -> training.steps(workers));
+        settings.put("BLAS×" + n, () -> {
+            NativeThreads.limit(1);
+            Nd4j.factory().blas().setMaxThreads(n);
+            training.steps();
+        });
+        settings.put("all×" + n, () -> {
+            NativeThreads.limit(n);
+            training.steps();
+        });
+        List<String> names = new ArrayList<>(settings.keySet());
+        Map<String, double[]> times = new LinkedHashMap<>();
+        names.forEach(name -> times.put(name, new double[rounds]));
+        try {
+            for (int round = -warmup; round < rounds; round++) {
+                for (int i = 0; i < names.size(); i++) {
+                    String name = names.get(Math.floorMod(round + i, names.size()));
+                    long start = System.nanoTime();
+                    settings.get(name).run();
+                    if (round >= 0) {
+                        times.get(name)[round] = (System.nanoTime() - start) / 1e6;
+                    }
+                }
+            }
+        } finally {
+            workers.close();
+            one.close();
+            NativeThreads.limit(1);
+            NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(1);
+        }
+        return times;
+    }
+
+    /** Median of each setting's rounds, and of its per-round ratio to the first setting. */
+    public static String report(MiniLmTraining training, Map<String, double[]> times) {
+        StringBuilder out = new StringBuilder();
+        double[] base = times.values().iterator().next();
+        int sentences = MiniLmTraining.BATCH * training.batches().size();
+        times.forEach((name, t) -> {
+            double[] ratio = new double[t.length];
+            for (int r = 0; r < t.length; r++) {
+                ratio[r] = base[r] / t[r];
+            }
+            out.append(String.format(Locale.ROOT, "%-10s %7.0f ms/round  %5.1f sentences/s  speed-up vs 1 worker %.2f×"
+                    + " (IQR %.2f–%.2f)%n", name, median(t), sentences / (median(t) / 1e3), median(ratio),
+                    quantile(ratio, 0.25), quantile(ratio, 0.75)));
+        });
+        return out.toString();
+    }
+
+    static double median(double[] values) {
+        return quantile(values, 0.5);
+    }
+
+    static double quantile(double[] values, double q) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        double position = q * (sorted.length - 1);
+        int low = (int) Math.floor(position);
+        int high = (int) Math.ceil(position);
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+    }
+
+    /** Runs the comparison with {@code args[0]} rounds (default 10) and prints it. */
+    public static void main(String[] args) {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        LoraAgent.install();
+        MiniLmTraining training = new MiniLmTraining(4);
+        int n = Runtime.getRuntime().availableProcessors();
+        double load = ThreadComparison.load();
+        Map<String, double[]> times = run(training, n, 2, rounds);
+        System.out.printf(Locale.ROOT, "%d rounds of %d steps (batch %d), %d cores, load %.2f before, %.2f after%n",
+                rounds, training.batches().size(), MiniLmTraining.BATCH, n, load, ThreadComparison.load());
+        System.out.print(report(training, times));
+        System.exit(0); // ND4J and DJL leave non-daemon threads behind
+    }
+}
