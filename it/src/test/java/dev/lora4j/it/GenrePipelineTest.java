@@ -35,7 +35,7 @@ class GenrePipelineTest {
     @Test
     void aShortRunLearnsMergesAndItsSavedAdapterReloadsToTheSamePredictions(@TempDir Path dir) throws Exception {
         GenreFineTune.Settings settings = new GenreFineTune.Settings(FineTuneMode.LORA, 8, 16,
-                List.of("query", "value"), true, 3, Long.MAX_VALUE, 16, 3e-3, 32, 10, 8, 2, 1, 7, dir);
+                List.of("query", "value"), true, 3, Long.MAX_VALUE, 16, 3e-3, 32, 10, 8, 2, 1, 2, 7, dir);
 
         GenreFineTune.Results results = GenreFineTune.run(settings,
                 new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out), System.out);

@@ -68,8 +68,12 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "<n>", description = "examples per step")
     Integer batchSize;
 
-    @Option(names = "--threads", paramLabel = "<n>", description = "ND4J/BLAS threads")
+    @Option(names = "--threads", paramLabel = "<n>", description = "ND4J/BLAS threads when training on one worker")
     Integer threads;
+
+    @Option(names = "--workers", paramLabel = "<n>",
+            description = "data-parallel training workers, one native thread each (default: one per core)")
+    Integer workers;
 
     @Option(names = "--seed", paramLabel = "<n>", description = "random seed")
     Long seed;
@@ -132,6 +136,7 @@ public final class FinetuneCommand implements Callable<Integer> {
         given.setBatchSize(batchSize);
         given.setLearningRate(learningRate);
         given.setThreads(threads);
+        given.setWorkers(workers);
         given.setSeed(seed);
         given.setOutputDir(output);
         parameters.forEach(given::param);

@@ -43,6 +43,7 @@ public final class FineTuneSpec {
     private @Nullable Integer batchSize;
     private @Nullable Double learningRate;
     private @Nullable Integer threads;
+    private @Nullable Integer workers;
     private @Nullable Long seed;
     private @Nullable Path outputDir;
     private final Map<String, String> parameters = new LinkedHashMap<>();
@@ -138,7 +139,19 @@ public final class FineTuneSpec {
         this.learningRate = learningRate;
     }
 
-    /** ND4J/BLAS threads, or {@code null} for the job's. */
+    /**
+     * Data-parallel training workers, or {@code null} for the job's (one per core); see {@link
+     * dev.lora4j.train.TrainingConfig.Builder#workers}.
+     */
+    public @Nullable Integer getWorkers() {
+        return workers;
+    }
+
+    public void setWorkers(@Nullable Integer workers) {
+        this.workers = workers;
+    }
+
+    /** ND4J/BLAS threads when training on one worker, or {@code null} for the job's. */
     public @Nullable Integer getThreads() {
         return threads;
     }
@@ -226,6 +239,9 @@ public final class FineTuneSpec {
         }
         if (threads != null) {
             b.threads(threads);
+        }
+        if (workers != null) {
+            b.workers(workers);
         }
         if (seed != null) {
             b.seed(seed);

@@ -2,6 +2,7 @@ package dev.lora4j.dsl;
 
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.guice.TrainingModule;
+import dev.lora4j.train.BatchSlicer;
 import dev.lora4j.train.ConsoleProgress;
 import dev.lora4j.train.Evaluator;
 import dev.lora4j.train.MetricGoal;
@@ -54,6 +55,7 @@ public final class TrainingSpec<B> {
     private boolean shuffle = defaults.shuffle();
     private long seed = defaults.seed();
     private NonFinitePolicy nonFinitePolicy = defaults.nonFinitePolicy();
+    private int workers = defaults.workers();
     private List<B> validation = List.of();
     private boolean progress = true;
     private OptimizerFactory optimizer = OptimizerFactory.adamW(TrainingModule.DEFAULT_WEIGHT_DECAY);
@@ -63,6 +65,7 @@ public final class TrainingSpec<B> {
     private ToIntFunction<B> batchSize = batch -> 1;
     private @Nullable Predictor<B> predictor;
     private @Nullable Evaluator<B> evaluator;
+    private @Nullable BatchSlicer<B> slicer;
 
     /** A spec holding the defaults, with no loss yet. */
     public TrainingSpec() {}
@@ -157,6 +160,18 @@ public final class TrainingSpec<B> {
         this.seed = seed;
     }
 
+    /**
+     * Data-parallel workers (default {@link TrainingConfig#AUTO_WORKERS}: one per core when a
+     * {@link #slicer} is given); see {@link TrainingConfig.Builder#workers}.
+     */
+    public int getWorkers() {
+        return workers;
+    }
+
+    public void setWorkers(int workers) {
+        this.workers = workers;
+    }
+
     /** What to do on a NaN or infinite loss or gradient (default {@link NonFinitePolicy#STOP}). */
     public NonFinitePolicy getNonFinitePolicy() {
         return nonFinitePolicy;
@@ -227,6 +242,11 @@ public final class TrainingSpec<B> {
         this.predictor = Objects.requireNonNull(predictor, "predictor");
     }
 
+    /** Splits batches by example, so that several workers can share a step ({@link TrainingTask#withSlicer}). */
+    public void slicer(BatchSlicer<B> slicer) {
+        this.slicer = Objects.requireNonNull(slicer, "slicer");
+    }
+
     /** Reports further validation metrics. */
     public void evaluator(Evaluator<B> evaluator) {
         this.evaluator = Objects.requireNonNull(evaluator, "evaluator");
@@ -253,7 +273,8 @@ public final class TrainingSpec<B> {
                 .restoreBestWeights(restoreBestWeights)
                 .shuffle(shuffle)
                 .seed(seed)
-                .nonFinitePolicy(nonFinitePolicy);
+                .nonFinitePolicy(nonFinitePolicy)
+                .workers(workers);
         return config.build();
     }
 
@@ -273,6 +294,9 @@ public final class TrainingSpec<B> {
         }
         if (evaluator != null) {
             task = task.withEvaluator(evaluator);
+        }
+        if (slicer != null) {
+            task = task.withSlicer(slicer);
         }
         return task;
     }

@@ -23,15 +23,17 @@ import java.util.Objects;
  * @param maxSteps optimizer steps at most ({@code Long.MAX_VALUE}: no limit besides the epochs)
  * @param batchSize examples per step
  * @param learningRate AdamW's peak learning rate
- * @param threads ND4J/BLAS threads
+ * @param threads ND4J/BLAS threads when training on one worker
+ * @param workers data-parallel training workers ({@link dev.lora4j.train.TrainingConfig.Builder#workers});
+ *     0 for one per core
  * @param seed seeds initialisation, dropout and the batch order
  * @param outputDir where the adapter, the curve and the other files go; {@code null} writes nothing
  * @param parameters job-specific settings by name (each job lists the ones it knows in {@link
  *     FineTuneJob#parameters()}, and rejects others)
  */
 public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<String> targets, boolean agent,
-        int epochs, long maxSteps, int batchSize, double learningRate, int threads, long seed, Path outputDir,
-        Map<String, String> parameters) {
+        int epochs, long maxSteps, int batchSize, double learningRate, int threads, int workers, long seed,
+        Path outputDir, Map<String, String> parameters) {
 
     /**
      * Checks every value.
@@ -49,6 +51,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
         require(batchSize >= 1, "batch size", batchSize, "at least 1");
         require(learningRate > 0 && Double.isFinite(learningRate), "learning rate", learningRate, "positive");
         require(threads >= 1, "threads", threads, "at least 1");
+        require(workers >= 0, "workers", workers, "at least 1, or 0 for one per core");
         for (String target : targets) {
             require(target != null && !target.isBlank(), "targets", targets, "non-blank module names");
         }
@@ -105,6 +108,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
         private int batchSize;
         private double learningRate;
         private int threads;
+        private int workers;
         private long seed;
         private Path outputDir;
         private final Map<String, String> parameters;
@@ -120,6 +124,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
             batchSize = o.batchSize;
             learningRate = o.learningRate;
             threads = o.threads;
+            workers = o.workers;
             seed = o.seed;
             outputDir = o.outputDir;
             parameters = new LinkedHashMap<>(o.parameters);
@@ -185,6 +190,12 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
             return this;
         }
 
+        /** Sets {@link FineTuneOptions#workers()}. */
+        public Builder workers(int value) {
+            workers = value;
+            return this;
+        }
+
         /** Sets {@link FineTuneOptions#seed()}. */
         public Builder seed(long value) {
             seed = value;
@@ -210,7 +221,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
          */
         public FineTuneOptions build() {
             return new FineTuneOptions(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
-                    threads, seed, outputDir, parameters);
+                    threads, workers, seed, outputDir, parameters);
         }
     }
 }

@@ -16,6 +16,7 @@ import java.util.List;
  * @param stopReason why training ended
  * @param nonFiniteEvents the steps whose update was not applied
  * @param wallTime the time {@code fit} took
+ * @param workers the data-parallel workers it trained on ({@link TrainingConfig.Builder#workers})
  */
 public record TrainingResult(
         long steps,
@@ -26,7 +27,8 @@ public record TrainingResult(
         long bestStep,
         StopReason stopReason,
         List<NonFiniteEvent> nonFiniteEvents,
-        Duration wallTime) {
+        Duration wallTime,
+        int workers) {
 
     /** Copies the lists. */
     public TrainingResult {

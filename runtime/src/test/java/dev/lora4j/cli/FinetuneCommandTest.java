@@ -34,11 +34,11 @@ class FinetuneCommandTest {
     void optionsGivenReplaceTheDefaultsAndTheRestStay() {
         CliRun run = CliRun.of("finetune", "--model", "recording", "--rank", "4", "--alpha", "8", "--targets",
                 "query,key,value", "--epochs", "1", "--max-steps", "20", "--lr", "0.002", "--batch", "16", "--seed", "7",
-                "--output", "out/x", "--no-agent", "--param", "max-length=48");
+                "--output", "out/x", "--no-agent", "--param", "max-length=48", "--workers", "3");
         assertEquals(0, run.exitCode(), run.err());
         FineTuneOptions o = RecordingJob.lastOptions;
         assertEquals(new FineTuneOptions(FineTuneMode.LORA, 4, 8, List.of("query", "key", "value"), false, 1, 20, 16,
-                0.002, 1, 7, Path.of("out/x"), Map.of("max-length", "48")), o);
+                0.002, 1, 3, 7, Path.of("out/x"), Map.of("max-length", "48")), o);
         assertTrue(run.out().contains("== recording job ran: LoRA r=4 alpha=8 on query/key/value + head"), run.out());
         assertTrue(run.out().contains("| test accuracy | 0.6250 |"), run.out());
         assertTrue(run.out().contains("| max length | 48 |"), run.out());

@@ -33,7 +33,7 @@ public final class RecordingJob implements FineTuneJob {
     @Override
     public FineTuneOptions defaults(FineTuneMode mode) {
         return new FineTuneOptions(mode, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE, 32,
-                mode == FineTuneMode.FULL ? 5e-5 : 1e-3, 1, 42, Path.of("target", "recording"), Map.of());
+                mode == FineTuneMode.FULL ? 5e-5 : 1e-3, 1, 0, 42, Path.of("target", "recording"), Map.of());
     }
 
     @Override

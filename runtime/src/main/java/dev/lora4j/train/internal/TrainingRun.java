@@ -131,7 +131,7 @@ public final class TrainingRun<B> {
         }
         model.eval();
         TrainingResult result = new TrainingResult(step, losses, evaluations, config.monitor(), tracker.best(),
-                tracker.bestStep(), reason, nonFiniteEvents, Duration.ofNanos(System.nanoTime() - start));
+                tracker.bestStep(), reason, nonFiniteEvents, Duration.ofNanos(System.nanoTime() - start), workers());
         listeners.forEach(l -> l.onFinish(new TrainingEnd(result.steps(), result.stoppedEarly(), result.bestMetric(),
                 result.bestStep())));
         return result;

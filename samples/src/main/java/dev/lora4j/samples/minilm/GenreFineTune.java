@@ -88,19 +88,20 @@ public final class GenreFineTune {
      * @param patience validations without improvement of the accuracy before stopping
      * @param trainPerClass training sentences per class (0: all 400)
      * @param evalPerClass validation and test sentences per class (0: all)
-     * @param threads BLAS threads
+     * @param threads BLAS threads when training on one worker
+     * @param workers data-parallel training workers, 0 for one per core ({@link TrainingConfig.Builder#workers})
      * @param seed seeds the head, the adapters, dropout and the batch order
      * @param outputDir where the adapter, the curves and the CSV files go; {@code null} writes nothing
      */
     public record Settings(FineTuneMode mode, int rank, double alpha, List<String> targets, boolean agent, int epochs,
             long maxSteps, int batchSize, double learningRate, int maxLength, int patience, int trainPerClass,
-            int evalPerClass, int threads, long seed, Path outputDir) {
+            int evalPerClass, int threads, int workers, long seed, Path outputDir) {
 
         /** Checks the values. */
         public Settings {
             targets = List.copyOf(targets);
             if (rank < 1 || alpha <= 0 || epochs < 1 || maxSteps < 1 || batchSize < 1 || !(learningRate > 0)
-                    || maxLength < 2 || patience < 0 || trainPerClass < 0 || evalPerClass < 0 || threads < 1) {
+                    || maxLength < 2 || patience < 0 || trainPerClass < 0 || evalPerClass < 0 || threads < 1 || workers < 0) {
                 throw new IllegalArgumentException("invalid settings: " + this);
             }
             if (mode == FineTuneMode.LORA && targets.isEmpty()) {
@@ -115,31 +116,31 @@ public final class GenreFineTune {
          */
         public static Settings defaults() {
             return new Settings(FineTuneMode.LORA, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE, 32, 1e-3, 64,
-                    4, 0, 0, 1, 42, Path.of("target", "genre-finetune"));
+                    4, 0, 0, 1, TrainingConfig.AUTO_WORKERS, 42, Path.of("target", "genre-finetune"));
         }
 
         /** These settings with another mode and learning rate. */
         public Settings withMode(FineTuneMode newMode, double newLearningRate) {
             return new Settings(newMode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, newLearningRate,
-                    maxLength, patience, trainPerClass, evalPerClass, threads, seed, outputDir);
+                    maxLength, patience, trainPerClass, evalPerClass, threads, workers, seed, outputDir);
         }
 
         /** These settings with another rank (alpha kept). */
         public Settings withRank(int newRank) {
             return new Settings(mode, newRank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
-                    maxLength, patience, trainPerClass, evalPerClass, threads, seed, outputDir);
+                    maxLength, patience, trainPerClass, evalPerClass, threads, workers, seed, outputDir);
         }
 
         /** These settings with another output directory ({@code null}: write nothing). */
         public Settings withOutputDir(Path dir) {
             return new Settings(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
-                    maxLength, patience, trainPerClass, evalPerClass, threads, seed, dir);
+                    maxLength, patience, trainPerClass, evalPerClass, threads, workers, seed, dir);
         }
 
         /** These settings with another length of training. */
         public Settings withBudget(int newEpochs, long newMaxSteps) {
             return new Settings(mode, rank, alpha, targets, agent, newEpochs, newMaxSteps, batchSize, learningRate,
-                    maxLength, patience, trainPerClass, evalPerClass, threads, seed, outputDir);
+                    maxLength, patience, trainPerClass, evalPerClass, threads, workers, seed, outputDir);
         }
 
         /** Whether the adapters can come from the {@code @LoRA} annotations on MiniLm. */
@@ -155,7 +156,7 @@ public final class GenreFineTune {
         /** These settings as the pipeline's options; the four settings of this job alone become parameters. */
         public FineTuneOptions toOptions() {
             return new FineTuneOptions(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
-                    threads, seed, outputDir, java.util.Map.of(GenresJob.MAX_LENGTH, Integer.toString(maxLength),
+                    threads, workers, seed, outputDir, java.util.Map.of(GenresJob.MAX_LENGTH, Integer.toString(maxLength),
                             GenresJob.PATIENCE, Integer.toString(patience),
                             GenresJob.TRAIN_PER_CLASS, Integer.toString(trainPerClass),
                             GenresJob.EVAL_PER_CLASS, Integer.toString(evalPerClass)));
@@ -173,7 +174,7 @@ public final class GenreFineTune {
                     options.intParameter(GenresJob.MAX_LENGTH, d.maxLength()),
                     options.intParameter(GenresJob.PATIENCE, d.patience()),
                     options.intParameter(GenresJob.TRAIN_PER_CLASS, d.trainPerClass()),
-                    options.intParameter(GenresJob.EVAL_PER_CLASS, d.evalPerClass()), options.threads(), options.seed(),
+                    options.intParameter(GenresJob.EVAL_PER_CLASS, d.evalPerClass()), options.threads(), options.workers(), options.seed(),
                     options.outputDir());
         }
     }
@@ -334,15 +335,16 @@ public final class GenreFineTune {
                 .evalEverySteps(Math.max(1, train.size() / 2)).evalEveryEpoch(false)
                 .monitor(TrainingConfig.VAL_ACCURACY, MetricGoal.MAXIMIZE)
                 .earlyStopping(Math.max(1, settings.patience()), 0.0).restoreBestWeights(true)
-                .seed(settings.seed()).build();
+                .seed(settings.seed()).workers(settings.workers()).build();
         Trainer trainer = Lora4j.trainer(config, progress, history);
         out.printf(Locale.ROOT, "== fine-tuning: AdamW lr %s, %d steps planned, validation every %d steps%n",
                 settings.learningRate(), planned, config.evalEverySteps());
         long trainingStart = System.nanoTime();
         TrainingResult training = trainer.fit(model, train, validation, task);
         Duration trainingTime = Duration.ofNanos(System.nanoTime() - trainingStart);
-        out.printf(Locale.ROOT, "== %d steps in %s (%s), best validation accuracy %.4f at step %d%n", training.steps(),
-                FineTuneReport.duration(trainingTime), training.stopReason(), training.bestMetric(), training.bestStep());
+        out.printf(Locale.ROOT, "== %d steps in %s on %d worker%s (%s), best validation accuracy %.4f at step %d%n",
+                training.steps(), FineTuneReport.duration(trainingTime), training.workers(),
+                training.workers() == 1 ? "" : "s", training.stopReason(), training.bestMetric(), training.bestStep());
 
         // 4. evaluation, saving, merging
         INDArray testLogits = logits(model, test);

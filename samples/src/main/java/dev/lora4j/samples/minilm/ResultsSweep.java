@@ -46,7 +46,7 @@ public final class ResultsSweep {
         GenreFineTune.Settings base = GenreFineTune.Settings.defaults().withBudget(epochs, Long.MAX_VALUE);
         base = new GenreFineTune.Settings(base.mode(), base.rank(), base.alpha(), base.targets(), false, base.epochs(),
                 base.maxSteps(), base.batchSize(), base.learningRate(), base.maxLength(), base.patience(),
-                base.trainPerClass(), base.evalPerClass(), base.threads(), base.seed(), base.outputDir());
+                base.trainPerClass(), base.evalPerClass(), base.threads(), base.workers(), base.seed(), base.outputDir());
         Map<String, Row> rows = new LinkedHashMap<>();
         rows.put("head", new Row("(a) frozen encoder + head",
                 base.withMode(FineTuneMode.HEAD_ONLY, GenreFineTune.defaultLearningRate(FineTuneMode.HEAD_ONLY))));

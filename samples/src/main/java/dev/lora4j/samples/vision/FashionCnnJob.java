@@ -54,7 +54,7 @@ public final class FashionCnnJob implements FineTuneJob {
      */
     static FineTuneOptions defaultsFor(FineTuneMode mode) {
         return new FineTuneOptions(mode, 4, 8, List.of("conv1", "conv2", "conv3"), false, 10, 300, 64,
-                mode == FineTuneMode.FULL ? 3e-3 : 1e-2, 1, 7, Path.of("target", "fashion-cnn"), Map.of());
+                mode == FineTuneMode.FULL ? 3e-3 : 1e-2, 1, 0, 7, Path.of("target", "fashion-cnn"), Map.of());
     }
 
     @Override

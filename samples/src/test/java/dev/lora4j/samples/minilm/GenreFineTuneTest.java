@@ -36,7 +36,7 @@ class GenreFineTuneTest {
                 .outputDir(Path.of("out")).seed(3).agent(false).parameter(GenresJob.MAX_LENGTH, "48")
                 .parameter(GenresJob.TRAIN_PER_CLASS, "20").build());
         assertEquals(new GenreFineTune.Settings(FineTuneMode.LORA, 4, 8, List.of("query", "key", "value"), false, 5,
-                Long.MAX_VALUE, 32, 2e-4, 48, 4, 20, 0, 1, 3, Path.of("out")), s);
+                Long.MAX_VALUE, 32, 2e-4, 48, 4, 20, 0, 1, 0, 3, Path.of("out")), s);
         assertFalse(s.matchesAnnotations());
         assertEquals(s, GenreFineTune.Settings.from(s.toOptions()), "settings survive the trip through the options");
     }
