@@ -2,6 +2,7 @@ package dev.lora4j.dsl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -161,11 +162,16 @@ class LoraDslTest {
         spec.setNonFinitePolicy(NonFinitePolicy.SKIP_STEP);
         spec.earlyStopping(2, 0.01);
         spec.monitor("val_accuracy", MetricGoal.MAXIMIZE);
+        spec.setWorkers(2);
         TrainingConfig config = spec.toConfig();
         assertEquals(TrainingConfig.builder().epochs(3).maxSteps(10).learningRate(1e-2).warmupSteps(2).maxGradNorm(0)
                 .evalEverySteps(5).evalEveryEpoch(false).restoreBestWeights(false).shuffle(false).seed(9)
                 .nonFinitePolicy(NonFinitePolicy.SKIP_STEP).earlyStopping(2, 0.01)
-                .monitor("val_accuracy", MetricGoal.MAXIMIZE).build().toString(), config.toString());
+                .monitor("val_accuracy", MetricGoal.MAXIMIZE).workers(2).build().toString(), config.toString());
+        spec.loss(batch -> Tensor.constant(batch.y()));
+        assertNull(spec.toTask().slicer(), "no slicer unless given");
+        spec.slicer((batch, from, to) -> batch);
+        assertNotNull(spec.toTask().slicer(), "the block's slicer reaches the task");
         spec.setEpochs(0);
         assertEquals("TrainingConfig.epochs must be >= 1, got 0",
                 assertThrows(IllegalArgumentException.class, spec::toConfig).getMessage());
