@@ -4,8 +4,6 @@ import dev.lora4j.Lora;
 import dev.lora4j.NativeThreads;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.api.TrainingListener;
-import dev.lora4j.autograd.GradMode;
-import dev.lora4j.autograd.Tensor;
 import dev.lora4j.guice.Lora4j;
 import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.io.AdapterSaveOptions;
@@ -22,6 +20,7 @@ import dev.lora4j.pipeline.FineTuneReport;
 import dev.lora4j.samples.shared.Predictions;
 import dev.lora4j.samples.shared.TrainingCurve;
 import dev.lora4j.train.ConsoleProgress;
+import dev.lora4j.train.Inference;
 import dev.lora4j.train.LossHistory;
 import dev.lora4j.train.MetricGoal;
 import dev.lora4j.train.Predictor;
@@ -256,7 +255,6 @@ public final class GenreFineTune {
      * @param progress the training listener that shows progress
      * @param out where the steps of the job are reported
      */
-    @SuppressWarnings("try") // grad-mode scopes are only opened and closed
     public static Results run(Settings settings, TrainingListener progress, PrintStream out) {
         long start = System.nanoTime();
         NativeThreads.limit(settings.threads());
@@ -409,19 +407,13 @@ public final class GenreFineTune {
         model.unfreeze();
     }
 
-    /** The logits {@code [sentences, classes]} of {@code batches}, in order, in evaluation mode. */
-    @SuppressWarnings("try")
+    /**
+     * The logits {@code [sentences, classes]} of {@code batches}, in order, in evaluation mode,
+     * spread over one worker per core ({@link Inference}).
+     */
     public static INDArray logits(MiniLmClassifier model, List<GenreData.Batch> batches) {
-        boolean wasTraining = model.isTraining();
-        model.eval();
-        List<INDArray> parts = new ArrayList<>();
-        try (GradMode.Scope ignored = GradMode.disable()) {
-            for (GenreData.Batch b : batches) {
-                Tensor logits = model.forward(b.inputIds(), b.attentionMask());
-                parts.add(logits.value().dup());
-            }
-        }
-        model.setTraining(wasTraining);
+        List<INDArray> parts = Inference.outputs(model, batches, b -> model.forward(b.inputIds(), b.attentionMask()),
+                TrainingConfig.AUTO_WORKERS);
         return Nd4j.vstack(parts.toArray(INDArray[]::new));
     }
 
