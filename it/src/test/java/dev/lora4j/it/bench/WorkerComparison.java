@@ -19,7 +19,9 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * them under the same machine load:
  *
  * <ul>
- *   <li>{@code 1 worker}: one thread for everything (what the jobs ran before workers);
+ *   <li>{@code classic}: one thread, the step as the jobs ran it before workers (no step memory);
+ *   <li>{@code 1 worker}: one data-parallel worker (per-example dropout, step memory), the
+ *       reference of the ratios;
  *   <li>{@code N workers}: the batch split over N data-parallel workers, one native thread each;
  *   <li>{@code BLAS×N}: one worker, OpenBLAS on N threads for the GEMMs and libnd4j's own ops
  *       (element-wise, LayerNorm, softmax) on one, PyTorch's fastest split on this machine;
@@ -41,11 +43,11 @@ public final class WorkerComparison {
         DataParallel<GenreData.Batch> one = training.workers(1);
         settings.put("1 worker", () -> {
             NativeThreads.limit(1);
-            training.steps();
-        });
-        settings.put("1 worker+ws", () -> {
-            NativeThreads.limit(1);
             training.steps(one);
+        });
+        settings.put("classic", () -> {
+            NativeThreads.limit(1);
+            training.steps();
         });
         settings.put(n + " workers", () -> training.steps(workers));
         settings.put("BLAS×" + n, () -> {
@@ -80,7 +82,7 @@ public final class WorkerComparison {
         return times;
     }
 
-    /** Median of each setting's rounds, and of its per-round ratio to the first setting. */
+    /** Median of each setting's rounds, and of its per-round speed-up over the first setting. */
     public static String report(MiniLmTraining training, Map<String, double[]> times) {
         StringBuilder out = new StringBuilder();
         double[] base = times.values().iterator().next();
@@ -90,7 +92,7 @@ public final class WorkerComparison {
             for (int r = 0; r < t.length; r++) {
                 ratio[r] = base[r] / t[r];
             }
-            out.append(String.format(Locale.ROOT, "%-10s %7.0f ms/round  %5.1f sentences/s  speed-up vs 1 worker %.2f×"
+            out.append(String.format(Locale.ROOT, "%-10s %7.0f ms/round  %5.1f sentences/s  speed-up over 1 worker %.2f×"
                     + " (IQR %.2f–%.2f)%n", name, median(t), sentences / (median(t) / 1e3), median(ratio),
                     quantile(ratio, 0.25), quantile(ratio, 0.75)));
         });
