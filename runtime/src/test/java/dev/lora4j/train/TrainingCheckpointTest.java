@@ -16,6 +16,7 @@ import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.testing.Bitwise;
+import dev.lora4j.train.DataParallelTrainingTest.Batch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -53,25 +53,9 @@ class TrainingCheckpointTest {
         }
     }
 
-    record Batch(INDArray x, INDArray y) {}
-
+    /** Regression batches of five examples (the data-parallel tests' generator). */
     private static List<Batch> batches(int count, long seed) {
-        Random r = new Random(seed);
-        List<Batch> out = new ArrayList<>();
-        for (int b = 0; b < count; b++) {
-            float[][] x = new float[5][6];
-            float[][] y = new float[5][3];
-            for (int i = 0; i < 5; i++) {
-                for (int j = 0; j < 6; j++) {
-                    x[i][j] = (float) r.nextGaussian();
-                }
-                y[i][0] = x[i][0] - x[i][1];
-                y[i][1] = x[i][2] * 0.5f;
-                y[i][2] = x[i][3] + x[i][4] - x[i][5];
-            }
-            out.add(new Batch(Nd4j.createFromArray(x), Nd4j.createFromArray(y)));
-        }
-        return out;
+        return DataParallelTrainingTest.batches(count, 5, seed);
     }
 
     private static LoraModel<Net> model() {
