@@ -98,7 +98,10 @@ public final class Trainer {
      * built as it was for that run (its trainable parameters' values are overwritten), and the
      * configuration, batches, task and optimizer must be the same: the run then ends with the
      * weights the uninterrupted run would have reached — bit for bit when the math is deterministic
-     * (ND4J on one thread: {@code OMP_NUM_THREADS=1}).
+     * (ND4J on one thread: {@code OMP_NUM_THREADS=1}, or data-parallel workers, each on one
+     * thread). Data-parallel runs resume bit for bit with the same worker count; with another they
+     * draw the same dropout masks (they are per example) and reach the same weights up to float
+     * rounding, as a run with that count from the start would.
      *
      * @throws CheckpointException when there is no checkpoint, it is malformed or from another run
      * @throws IOException if it cannot be read

@@ -330,7 +330,9 @@ public final class TrainingConfig {
          * by example into that many shards (through the task's {@link TrainingTask#withSlicer
          * slicer}), each worker computes its shard's share of the mean-loss gradient into buffers of
          * its own over the one shared, read-only base, the shares are summed in a fixed order, and
-         * one clipped optimizer step follows. Each worker runs ND4J on one native thread. Dropout
+         * one clipped optimizer step follows. Each worker runs ND4J on one native thread (with more
+         * than one worker, {@link dev.lora4j.NativeThreads#limit NativeThreads.limit(1)} holds for
+         * the process from then on). Dropout
          * masks are then drawn per example, so that the weights do not depend on thread timing:
          * the same seed and worker count give bit-for-bit the same weights, and another worker
          * count the same weights up to float rounding. Validation batches are spread over the
