@@ -59,41 +59,54 @@ public final class WorkerComparison {
             NativeThreads.limit(n);
             training.steps();
         });
-        List<String> names = new ArrayList<>(settings.keySet());
-        Map<String, double[]> times = new LinkedHashMap<>();
-        names.forEach(name -> times.put(name, new double[rounds]));
         try {
-            for (int round = -warmup; round < rounds; round++) {
-                for (int i = 0; i < names.size(); i++) {
-                    String name = names.get(Math.floorMod(round + i, names.size()));
-                    long start = System.nanoTime();
-                    settings.get(name).run();
-                    if (round >= 0) {
-                        times.get(name)[round] = (System.nanoTime() - start) / 1e6;
-                    }
-                }
-            }
+            return interleave(settings, warmup, rounds);
         } finally {
             workers.close();
             one.close();
             NativeThreads.limit(1);
             NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(1);
         }
+    }
+
+    /**
+     * Runs every setting once per round, the order rotating from round to round, after {@code
+     * warmup} untimed rounds; milliseconds per round of each setting, by name.
+     */
+    public static Map<String, double[]> interleave(Map<String, Runnable> settings, int warmup, int rounds) {
+        List<String> names = new ArrayList<>(settings.keySet());
+        Map<String, double[]> times = new LinkedHashMap<>();
+        names.forEach(name -> times.put(name, new double[rounds]));
+        for (int round = -warmup; round < rounds; round++) {
+            for (int i = 0; i < names.size(); i++) {
+                String name = names.get(Math.floorMod(round + i, names.size()));
+                long start = System.nanoTime();
+                settings.get(name).run();
+                if (round >= 0) {
+                    times.get(name)[round] = (System.nanoTime() - start) / 1e6;
+                }
+            }
+        }
         return times;
     }
 
     /** Median of each setting's rounds, and of its per-round speed-up over the first setting. */
     public static String report(MiniLmTraining training, Map<String, double[]> times) {
+        return report(MiniLmTraining.BATCH * training.batches().size(), times);
+    }
+
+    /** Median of each setting's rounds, and of its per-round speed-up over the first setting. */
+    public static String report(int sentences, Map<String, double[]> times) {
         StringBuilder out = new StringBuilder();
         double[] base = times.values().iterator().next();
-        int sentences = MiniLmTraining.BATCH * training.batches().size();
+        String first = times.keySet().iterator().next();
         times.forEach((name, t) -> {
             double[] ratio = new double[t.length];
             for (int r = 0; r < t.length; r++) {
                 ratio[r] = base[r] / t[r];
             }
-            out.append(String.format(Locale.ROOT, "%-10s %7.0f ms/round  %5.1f sentences/s  speed-up over 1 worker %.2f×"
-                    + " (IQR %.2f–%.2f)%n", name, median(t), sentences / (median(t) / 1e3), median(ratio),
+            out.append(String.format(Locale.ROOT, "%-28s %7.0f ms/round  %5.1f sentences/s  speed-up over %s %.2f×"
+                    + " (IQR %.2f–%.2f)%n", name, median(t), sentences / (median(t) / 1e3), first, median(ratio),
                     quantile(ratio, 0.25), quantile(ratio, 0.75)));
         });
         return out.toString();

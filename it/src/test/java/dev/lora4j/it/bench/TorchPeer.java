@@ -1,0 +1,107 @@
+package dev.lora4j.it.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The PyTorch peer of the main job's step ({@code it/src/test/python/minilm_step_peer.py}) in a
+ * child process of Debian's {@code /usr/bin/python3}, one per thread setting, kept alive so that
+ * its rounds can be interleaved with lora4j's: {@link #round()} runs one round there and returns
+ * when it is done.
+ */
+public final class TorchPeer implements AutoCloseable {
+
+    /** Debian's python3, which {@code apt-get install python3-torch} serves. */
+    public static final Path PYTHON = Path.of("/usr/bin/python3");
+
+    private final Process process;
+    private final Writer commands;
+    private final BufferedReader replies;
+
+    private TorchPeer(Process process) {
+        this.process = process;
+        this.commands = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+        this.replies = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    /** Why the peer cannot run here, or empty when it can. */
+    public static Optional<String> unavailable() {
+        if (!Files.isExecutable(PYTHON)) {
+            return Optional.of(PYTHON + " is missing");
+        }
+        try {
+            Process check = new ProcessBuilder(PYTHON.toString(), "-c", "import torch").redirectErrorStream(true).start();
+            String output = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!check.waitFor(60, TimeUnit.SECONDS) || check.exitValue() != 0) {
+                return Optional.of("torch does not import in " + PYTHON + " (apt-get install python3-torch "
+                        + "python3-numpy libopenblas0-pthread): " + output.strip());
+            }
+            return Optional.empty();
+        } catch (IOException | InterruptedException e) {
+            return Optional.of(e.toString());
+        }
+    }
+
+    /**
+     * Starts a peer for batches of {@code batch} sentences padded to {@code lengths}.
+     *
+     * @param threads environment: OPENBLAS_NUM_THREADS (the GEMMs), TORCH_THREADS (intra-op) and
+     *     OMP_NUM_THREADS
+     */
+    public static TorchPeer start(Path script, int batch, List<Long> lengths, Map<String, String> threads) {
+        List<String> command = new ArrayList<>(List.of(PYTHON.toString(), script.toString(), Integer.toString(batch)));
+        lengths.forEach(l -> command.add(Long.toString(l)));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+        builder.environment().putAll(threads);
+        try {
+            TorchPeer peer = new TorchPeer(builder.start());
+            String ready = peer.replies.readLine();
+            if (!"ready".equals(ready)) {
+                throw new IllegalStateException("the PyTorch peer did not start: " + ready);
+            }
+            return peer;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One round (a training step per batch) in the peer; the milliseconds it reported. */
+    public double round() {
+        try {
+            commands.write("round\n");
+            commands.flush();
+            String reply = replies.readLine();
+            if (reply == null) {
+                throw new IllegalStateException("the PyTorch peer ended");
+            }
+            return Double.parseDouble(reply.strip());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            commands.write("quit\n");
+            commands.flush();
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            // ending anyway
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+}
