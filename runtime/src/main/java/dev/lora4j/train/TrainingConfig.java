@@ -340,7 +340,10 @@ public final class TrainingConfig {
          *
          * <p>{@link #AUTO_WORKERS} (the default): one per core ({@code availableProcessors()}) when
          * the task has a slicer and the model has no buffers that training updates (BatchNorm's
-         * running statistics), else one.
+         * running statistics), else one, which then, if nobody limited ND4J's threads, runs its
+         * matrix products on every core and the rest on one thread ({@link
+         * dev.lora4j.NativeThreads#split NativeThreads.split(cores, 1)}, measured fastest). An
+         * explicit count leaves a one-worker run's threads as they are.
          *
          * @param workers ≥ 1, or {@link #AUTO_WORKERS}
          */

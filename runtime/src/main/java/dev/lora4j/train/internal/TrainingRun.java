@@ -1,5 +1,6 @@
 package dev.lora4j.train.internal;
 
+import dev.lora4j.NativeThreads;
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.api.TrainingListener.EvaluationReport;
 import dev.lora4j.api.TrainingListener.StepReport;
@@ -88,6 +89,11 @@ public final class TrainingRun<B> {
         });
         this.trainable = List.copyOf(trainableByName.values());
         this.parallel = DataParallel.create(model, task, config, trainable);
+        if (parallel == null && config.workers() == TrainingConfig.AUTO_WORKERS && NativeThreads.atDefaults()) {
+            // one training thread: threaded GEMMs, single-threaded element-wise work (measured fastest;
+            // ND4J's default of every op on every core was slower than one thread)
+            NativeThreads.split(WorkerPool.cores(), 1);
+        }
         this.validator = validation.isEmpty() ? null : new Validator<>(model, validation, task, parallel);
         this.tracker = new BestMetricTracker(config.goal(), config.minDelta());
         // buffers (BatchNorm running statistics) change in training too; restoring the best weights restores them
