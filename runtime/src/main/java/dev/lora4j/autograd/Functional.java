@@ -384,6 +384,7 @@ public final class Functional {
     }
 
     /** {@code [time, keys]}: 0 where key ≤ query position, {@link #MASKED_SCORE} above. */
+    @SuppressWarnings("try") // the scopes are used only for their close()
     static INDArray causalMask(long time, long keys, DataType type) {
         return CAUSAL_MASKS.computeIfAbsent(time + "x" + keys + ":" + type, k -> {
             try (MemoryWorkspace outside = StepMemory.outside()) { // cached: it outlives the step

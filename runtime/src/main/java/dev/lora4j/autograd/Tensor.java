@@ -144,6 +144,7 @@ public class Tensor {
      * Adds {@code gradient} (same shape as the value) to this tensor's gradient. Operations call
      * this in their backward step; the array passed may be shared, so it is never modified here.
      */
+    @SuppressWarnings("try") // the scopes are used only for their close()
     public void accumulateGradient(INDArray gradient) {
         if (!requiresGrad) {
             return;

@@ -87,6 +87,7 @@ public final class DataParallel<B> implements AutoCloseable {
      * @param size the number of examples in the batch
      * @param step the global step, 1-based (it keys the dropout masks)
      */
+    @SuppressWarnings("try") // the scopes are used only for their close()
     public double lossAndGradients(B batch, int size, long step) {
         int shards = Math.min(workers.size(), size);
         if (shards <= 1) {
@@ -112,6 +113,7 @@ public final class DataParallel<B> implements AutoCloseable {
         return loss;
     }
 
+    @SuppressWarnings("try") // the scopes are used only for their close()
     private void shard(B batch, int size, int shards, int k, long step, double[] losses) {
         int from = bound(size, shards, k);
         int to = bound(size, shards, k + 1);
