@@ -10,7 +10,9 @@ Protocol (driven by the Java benchmark, one process per thread setting, set thro
 environment before torch loads: OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and TORCH_THREADS):
 argv = batch size, then the padded length of each batch of a round. The process prints "ready";
 then for every line "round" on stdin it runs one training step per batch and prints the round's
-milliseconds; "quit" ends it.
+milliseconds, for every line "ceiling" it times 16 float32 products of 2048 x 2048 matrices into a
+preallocated output (the GEMM ceiling, measured as lora4j measures its own) and prints their
+milliseconds; anything else ends it.
 """
 import math
 import os
@@ -107,9 +109,18 @@ def main():
         labels = torch.randint(0, CLASSES, (batch,), generator=generator)
         batches.append((ids, mask, labels))
     loss_fn = nn.CrossEntropyLoss()
+    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
+    c = torch.empty(2048, 2048)
     print("ready", flush=True)
     for line in sys.stdin:
-        if line.strip() != "round":
+        command = line.strip()
+        if command == "ceiling":
+            start = time.perf_counter()
+            for _ in range(16):
+                torch.mm(a, b, out=c)
+            print(f"{(time.perf_counter() - start) * 1e3:.3f}", flush=True)
+            continue
+        if command != "round":
             break
         start = time.perf_counter()
         for ids, mask, labels in batches:

@@ -79,8 +79,17 @@ public final class TorchPeer implements AutoCloseable {
 
     /** One round (a training step per batch) in the peer; the milliseconds it reported. */
     public double round() {
+        return ask("round");
+    }
+
+    /** The peer's GEMM ceiling: 16 float32 products of 2048² into a preallocated output; milliseconds. */
+    public double ceiling() {
+        return ask("ceiling");
+    }
+
+    private double ask(String command) {
         try {
-            commands.write("round\n");
+            commands.write(command + "\n");
             commands.flush();
             String reply = replies.readLine();
             if (reply == null) {
