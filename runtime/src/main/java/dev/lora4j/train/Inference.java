@@ -1,6 +1,5 @@
 package dev.lora4j.train;
 
-import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.nn.Module;
@@ -37,19 +36,16 @@ public final class Inference {
         boolean wasTraining = model.isTraining();
         model.eval();
         try (WorkerPool pool = new WorkerPool(workers == TrainingConfig.AUTO_WORKERS ? WorkerPool.cores() : workers)) {
-            return pool.map(batches, batch -> output(batch, forward));
+            return pool.evaluate(batches, batch -> copyOut(forward.apply(batch).value()));
         } finally {
             model.setTraining(wasTraining);
         }
     }
 
-    @SuppressWarnings("try") // the scopes are used only for their close()
-    private static <B> INDArray output(B batch, Function<B, Tensor> forward) {
-        try (GradMode.Scope off = GradMode.disable(); MemoryWorkspace step = StepMemory.open()) {
-            INDArray value = forward.apply(batch).value();
-            try (MemoryWorkspace outside = StepMemory.outside()) {
-                return value.dup();
-            }
+    @SuppressWarnings("try") // the scope is used only for its close()
+    private static INDArray copyOut(INDArray value) {
+        try (MemoryWorkspace outside = StepMemory.outside()) {
+            return value.dup();
         }
     }
 }

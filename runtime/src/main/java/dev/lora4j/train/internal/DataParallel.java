@@ -153,9 +153,9 @@ public final class DataParallel<B> implements AutoCloseable {
         }
     }
 
-    /** {@code f} of every item, in the items' order, spread over the workers ({@link WorkerPool#map}). */
-    public <T, R> List<R> map(List<T> items, Function<T, R> f) {
-        return workers.map(items, f);
+    /** {@code f} of every item, in order, in evaluation on the workers ({@link WorkerPool#evaluate}). */
+    public <T, R> List<R> evaluate(List<T> items, Function<T, R> f) {
+        return workers.evaluate(items, f);
     }
 
     @Override

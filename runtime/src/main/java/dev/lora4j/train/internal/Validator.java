@@ -1,7 +1,6 @@
 package dev.lora4j.train.internal;
 
 import dev.lora4j.autograd.GradMode;
-import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.nn.Module;
 import dev.lora4j.train.Predictor;
 import dev.lora4j.train.TrainingConfig;
@@ -9,7 +8,6 @@ import dev.lora4j.train.TrainingTask;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -50,12 +48,7 @@ public final class Validator<B> {
             Predictor<B> predictor = task.predictor();
             List<double[]> perBatch = parallel == null
                     ? validation.stream().map(batch -> measure(batch, predictor)).toList()
-                    : parallel.map(validation, batch -> {
-                        try (GradMode.Scope off = GradMode.disable(); // grad mode is per thread
-                                MemoryWorkspace memory = StepMemory.open()) {
-                            return measure(batch, predictor);
-                        }
-                    });
+                    : parallel.evaluate(validation, batch -> measure(batch, predictor));
             double lossSum = 0;
             long examples = 0;
             long correct = 0;

@@ -1,6 +1,8 @@
 package dev.lora4j.train.internal;
 
 import dev.lora4j.NativeThreads;
+import dev.lora4j.autograd.GradMode;
+import dev.lora4j.autograd.internal.StepMemory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -10,6 +12,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 
 /**
  * Data-parallel workers: the calling thread and {@code size − 1} pool threads, each running ND4J's
@@ -100,6 +103,20 @@ public final class WorkerPool implements AutoCloseable {
             results.add(r);
         }
         return results;
+    }
+
+    /**
+     * {@code f} of every item, as {@link #map}, in evaluation: on each worker grad mode off and the
+     * item's arrays in the thread's {@link StepMemory}, so that only what {@code f} returns outlives
+     * the item (an array returned must be copied out with {@link StepMemory#outside()}).
+     */
+    @SuppressWarnings("try") // the scopes are used only for their close()
+    public <T, R> List<R> evaluate(List<T> items, Function<T, R> f) {
+        return map(items, item -> {
+            try (GradMode.Scope off = GradMode.disable(); MemoryWorkspace memory = StepMemory.open()) {
+                return f.apply(item);
+            }
+        });
     }
 
     @Override
