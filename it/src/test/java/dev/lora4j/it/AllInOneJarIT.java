@@ -60,6 +60,10 @@ class AllInOneJarIT {
                             && (n.endsWith(".SF") || n.endsWith(".RSA") || n.endsWith(".DSA") || n.endsWith(".EC")))
                     .toList();
             assertEquals(List.of(), signatures);
+            assertTrue(names.contains("dev/lora4j/spark/SparkTrainer.class"), "lora4j's Spark support");
+            assertEquals(List.of(), names.stream().filter(n -> n.startsWith("org/apache/spark/")
+                    || n.startsWith("org/apache/hadoop/") || n.startsWith("scala/")).limit(3).toList(),
+                    "Spark is provided by the application, not carried by the -all jar");
             assertEquals("dev.lora4j.agent.LoraAgent", jar.getManifest().getMainAttributes().getValue("Premain-Class"));
             assertEquals("dev.lora4j.cli.Main", jar.getManifest().getMainAttributes().getValue("Main-Class"),
                     "java -jar on the -all jar is the command-line tool");

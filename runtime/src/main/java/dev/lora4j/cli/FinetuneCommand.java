@@ -75,6 +75,11 @@ public final class FinetuneCommand implements Callable<Integer> {
             description = "data-parallel training workers, one native thread each (default: one per core)")
     Integer workers;
 
+    @Option(names = "--spark", paramLabel = "<master>",
+            description = "train on Apache Spark with this master URL, e.g. local[2] (jobs that support it;"
+                    + " Spark must be on the class path)")
+    String spark;
+
     @Option(names = "--seed", paramLabel = "<n>", description = "random seed")
     Long seed;
 
@@ -140,6 +145,9 @@ public final class FinetuneCommand implements Callable<Integer> {
         given.setSeed(seed);
         given.setOutputDir(output);
         parameters.forEach(given::param);
+        if (spark != null) {
+            given.param(FineTuneOptions.SPARK, spark);
+        }
         return given.toOptions(job);
     }
 

@@ -36,6 +36,13 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
         Path outputDir, Map<String, String> parameters) {
 
     /**
+     * The parameter that trains on Apache Spark: its value is the master URL, e.g. {@code local[2]}
+     * ({@code finetune --spark}); jobs that can train on Spark list it in {@link
+     * FineTuneJob#parameters()}, the others refuse it.
+     */
+    public static final String SPARK = "spark";
+
+    /**
      * Checks every value.
      *
      * @throws IllegalArgumentException naming the first invalid setting and its value
@@ -72,6 +79,11 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
             case LORA -> String.format(Locale.ROOT, "LoRA r=%d alpha=%s on %s + head", rank, number(alpha),
                     String.join("/", targets));
         };
+    }
+
+    /** The Spark master to train on ({@link #SPARK}), or {@code null} to train in this JVM. */
+    public String spark() {
+        return parameters.get(SPARK);
     }
 
     /** The job-specific parameter {@code name} as an int, or {@code fallback} when not set. */

@@ -11,7 +11,8 @@ import java.util.Map;
  * @param epoch the 1-based epoch
  * @param metrics every metric by name, in the order computed (copied)
  */
-public record Evaluation(long step, int epoch, Map<String, Double> metrics) {
+public record Evaluation(long step, int epoch, Map<String, Double> metrics)
+        implements java.io.Serializable {
 
     /** Copies. */
     public Evaluation {

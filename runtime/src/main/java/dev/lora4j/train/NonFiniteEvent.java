@@ -11,7 +11,8 @@ package dev.lora4j.train;
  * @param parameterName the first parameter, in {@code namedParameters()} order, whose gradient holds
  *     a non-finite value; {@code null} for a loss event, or when only the norm's sum overflowed
  */
-public record NonFiniteEvent(long step, int epoch, double loss, double gradientNorm, String parameterName) {
+public record NonFiniteEvent(long step, int epoch, double loss, double gradientNorm, String parameterName)
+        implements java.io.Serializable {
 
     /** Whether the loss itself was non-finite. */
     public boolean lossIsNonFinite() {

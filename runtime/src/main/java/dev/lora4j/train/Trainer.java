@@ -114,19 +114,21 @@ public final class Trainer {
     }
 
     private <B> TrainingRun<B> prepare(Module model, List<B> training, List<B> validation, TrainingTask<B> task) {
-        Objects.requireNonNull(model, "model");
-        Objects.requireNonNull(task, "task");
-        if (training.isEmpty()) {
-            throw new IllegalArgumentException("no training batches");
-        }
-        if (model.trainableParameterCount() == 0) {
-            throw new IllegalStateException("the model has no trainable parameters");
-        }
-        long epochSteps = Math.multiplyExact((long) config.epochs(), training.size());
-        long planned = Math.min(config.maxSteps(), epochSteps);
-        Optimizer optimizer = optimizers.create(model);
-        LearningRateSchedule schedule = schedules.create(config.learningRate(),
-                Math.min(config.warmupSteps(), planned), planned);
-        return new TrainingRun<>(model, training, validation, task, config, optimizer, schedule, listeners, planned);
+        return TrainingRun.prepare(model, training, validation, task, config, optimizers, schedules, listeners, null);
+    }
+
+    /** The factory of each run's optimizer. */
+    public OptimizerFactory optimizers() {
+        return optimizers;
+    }
+
+    /** The factory of each run's learning-rate schedule. */
+    public ScheduleFactory schedules() {
+        return schedules;
+    }
+
+    /** The listeners each run notifies, in order. */
+    public List<TrainingListener> listeners() {
+        return listeners;
     }
 }

@@ -28,7 +28,7 @@ public record TrainingResult(
         StopReason stopReason,
         List<NonFiniteEvent> nonFiniteEvents,
         Duration wallTime,
-        int workers) {
+        int workers) implements java.io.Serializable {
 
     /** Copies the lists. */
     public TrainingResult {

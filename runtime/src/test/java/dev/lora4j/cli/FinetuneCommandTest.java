@@ -93,6 +93,19 @@ class FinetuneCommandTest {
     }
 
     @Test
+    void sparkIsTheSparkParameterAndAJobWithoutSparkSupportRefusesIt() {
+        CliRun run = CliRun.of("finetune", "--model", "recording", "--spark", "local[2]");
+        assertEquals(ExitCodes.BAD_INPUT, run.exitCode());
+        assertTrue(run.oneLineError(), run.err());
+        assertTrue(run.err().contains("job recording has no parameter 'spark'"), run.err());
+        assertNull(RecordingJob.lastOptions, "a rejected option must not start the job");
+
+        FineTuneOptions options = new FineTuneOptions(FineTuneMode.LORA, 8, 16, List.of("query"), true, 1, 1, 1, 1e-3,
+                1, 0, 1, null, Map.of(FineTuneOptions.SPARK, "local[2]"));
+        assertEquals("local[2]", options.spark());
+    }
+
+    @Test
     void withoutAJobItIsAUsageError() {
         CliRun run = CliRun.of("finetune");
         assertEquals(ExitCodes.USAGE, run.exitCode());

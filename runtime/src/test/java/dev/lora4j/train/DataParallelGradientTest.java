@@ -8,7 +8,7 @@ import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.testing.Float64;
 import dev.lora4j.train.DataParallelTrainingTest.Batch;
-import dev.lora4j.train.DataParallelTrainingTest.Net;
+import dev.lora4j.testing.DropoutMlp;
 import dev.lora4j.train.internal.DataParallel;
 import java.util.List;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -27,8 +27,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 class DataParallelGradientTest {
 
     private static double[] step(int workers, Batch batch, List<Parameter> into) {
-        LoraModel<Net> lora = DataParallelTrainingTest.model(0.3);
-        Net net = lora.model();
+        LoraModel<DropoutMlp> lora = DataParallelTrainingTest.model(0.3);
+        DropoutMlp net = lora.model();
         net.train();
         List<Parameter> trainable = DataParallelTrainingTest.trainableParameters(net);
         try (DataParallel<Batch> parallel = DataParallel.create(net, DataParallelTrainingTest.task(net),
@@ -59,7 +59,7 @@ class DataParallelGradientTest {
             assertTrue(difference <= 1e-12 * scale, "parameter " + i + ": difference " + difference + " at scale " + scale);
         }
         // dropout did act: without it the loss is another
-        LoraModel<Net> plain = DataParallelTrainingTest.model(0.0);
+        LoraModel<DropoutMlp> plain = DataParallelTrainingTest.model(0.0);
         plain.model().train();
         double undropped = DataParallelTrainingTest.task(plain.model()).loss(batch64).item();
         assertNotEquals(wholeLoss, undropped, 1e-6);

@@ -4,19 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lora4j.api.LoraInit;
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
-import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.BatchNorm2d;
 import dev.lora4j.nn.Dropout;
-import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.testing.Bitwise;
+import dev.lora4j.testing.DropoutMlp;
 import dev.lora4j.train.internal.DataParallel;
 import dev.lora4j.train.internal.Validator;
 import java.nio.file.Files;
@@ -25,7 +23,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,21 +57,6 @@ class DataParallelTrainingTest {
         Nd4j.getExecutioner().setProfilingMode(OpExecutioner.ProfilingMode.DISABLED);
     }
 
-    /** An MLP with a dropout layer; LoRA (with its own dropout) goes on both linears. */
-    static class Net extends Module {
-        final Linear fc1 = new Linear(6, 16, true, Init.random());
-        final Dropout drop;
-        final Linear fc2 = new Linear(16, 3, true, Init.random());
-
-        Net(double dropout) {
-            drop = new Dropout(dropout);
-        }
-
-        Tensor forward(Tensor x) {
-            return fc2.forward(drop.forward(fc1.forward(x).relu()));
-        }
-    }
-
     record Batch(INDArray x, INDArray y) {
         int size() {
             return (int) x.size(0);
@@ -87,32 +69,16 @@ class DataParallelTrainingTest {
     }
 
     static List<Batch> batches(int count, int size, long seed) {
-        Random r = new Random(seed);
-        List<Batch> out = new ArrayList<>();
-        for (int b = 0; b < count; b++) {
-            float[][] x = new float[size][6];
-            float[][] y = new float[size][3];
-            for (int i = 0; i < size; i++) {
-                for (int j = 0; j < 6; j++) {
-                    x[i][j] = (float) r.nextGaussian();
-                }
-                y[i][0] = x[i][0] - x[i][1];
-                y[i][1] = x[i][2] * 0.5f;
-                y[i][2] = x[i][3] + x[i][4] - x[i][5];
-            }
-            out.add(new Batch(Nd4j.createFromArray(x), Nd4j.createFromArray(y)));
-        }
-        return out;
+        return DropoutMlp.examples(count, size, seed).stream()
+                .map(xy -> new Batch(Nd4j.createFromArray(xy[0]), Nd4j.createFromArray(xy[1]))).toList();
     }
 
-    static LoraModel<Net> model(double dropout) {
-        Init.seed(123);
-        return LoraModel.wrap(new Net(dropout), LoraConfig.builder().rank(4).alpha(8).dropout(dropout)
-                .targetModules("fc1", "fc2").modulesToSave("fc2").init(LoraInit.RANDOM).seed(77).build());
+    static LoraModel<DropoutMlp> model(double dropout) {
+        return DropoutMlp.adapted(dropout);
     }
 
     /** Mean squared error: a mean over examples (each has three targets), as slicing needs. */
-    static TrainingTask<Batch> task(Net net) {
+    static TrainingTask<Batch> task(DropoutMlp net) {
         return TrainingTask.<Batch>of(b -> Functional.mse(net.forward(Tensor.constant(b.x())), Tensor.constant(b.y())),
                         Batch::size)
                 .withSlicer(Batch::slice);
@@ -129,7 +95,7 @@ class DataParallelTrainingTest {
 
     /** Trains 21 steps (7 batches of 7, three epochs); the trainable weights after. */
     static Map<String, INDArray> train(int workers, double dropout, List<TrainingResult> results) {
-        LoraModel<Net> lora = model(dropout);
+        LoraModel<DropoutMlp> lora = model(dropout);
         TrainingResult result = trainer(config(workers).build())
                 .fit(lora.model(), batches(7, 7, 1), batches(3, 5, 2), task(lora.model()));
         results.add(result);
@@ -195,12 +161,12 @@ class DataParallelTrainingTest {
     void aResumedTwoWorkerRunEndsBitwiseWhereTheUninterruptedOneEnds(@TempDir Path dir) throws Exception {
         List<Batch> training = batches(7, 7, 1);
         List<Batch> validation = batches(3, 5, 2);
-        LoraModel<Net> reference = model(0.2);
+        LoraModel<DropoutMlp> reference = model(0.2);
         TrainingResult uninterrupted = trainer(config(2).build())
                 .fit(reference.model(), training, validation, task(reference.model()));
 
         Path ckpt = dir.resolve("ckpt");
-        LoraModel<Net> dying = model(0.2);
+        LoraModel<DropoutMlp> dying = model(0.2);
         TrainingListener crash = step -> {
             if (step.step() == 11) {
                 throw new IllegalStateException("simulated crash at step 11");
@@ -210,7 +176,7 @@ class DataParallelTrainingTest {
                 .fit(dying.model(), training, validation, task(dying.model())));
         assertTrue(Files.exists(ckpt.resolve(TrainingCheckpoint.STATE_FILE)));
 
-        LoraModel<Net> resumedModel = model(0.2);
+        LoraModel<DropoutMlp> resumedModel = model(0.2);
         TrainingResult resumed = trainer(config(2).checkpointEvery(3, ckpt).build())
                 .resume(ckpt, resumedModel.model(), training, validation, task(resumedModel.model()));
         assertEquals(uninterrupted.losses(), resumed.losses(), "every step's loss, bit for bit");
@@ -220,7 +186,7 @@ class DataParallelTrainingTest {
 
     @Test
     void validationSpreadOverWorkersGivesExactlyTheOneThreadMetrics() {
-        LoraModel<Net> lora = model(0.0);
+        LoraModel<DropoutMlp> lora = model(0.0);
         TrainingTask<Batch> task = task(lora.model()).withPredictor(
                 b -> new Predictor.Prediction(lora.model().forward(Tensor.constant(b.x())).value(), new int[b.size()]));
         List<Batch> validation = batches(9, 4, 3);
@@ -236,7 +202,7 @@ class DataParallelTrainingTest {
 
     @Test
     void aBatchSmallerThanTheWorkersTrainsOnFewerShards() {
-        LoraModel<Net> lora = model(0.2);
+        LoraModel<DropoutMlp> lora = model(0.2);
         TrainingResult result = trainer(config(3).epochs(1).build())
                 .fit(lora.model(), batches(4, 2, 5), task(lora.model()));
         assertEquals(4, result.steps());
@@ -245,8 +211,8 @@ class DataParallelTrainingTest {
 
     @Test
     void aFailingShardFailsTheStepWithItsOwnError() {
-        LoraModel<Net> lora = model(0.0);
-        Net net = lora.model();
+        LoraModel<DropoutMlp> lora = model(0.0);
+        DropoutMlp net = lora.model();
         TrainingTask<Batch> task = TrainingTask.<Batch>of(b -> {
             if (b.x().maxNumber().doubleValue() >= 99) {
                 throw new IllegalArgumentException("example 4 is malformed");
@@ -262,8 +228,8 @@ class DataParallelTrainingTest {
 
     @Test
     void severalWorkersNeedATaskThatSlicesItsBatches() {
-        LoraModel<Net> lora = model(0.0);
-        Net net = lora.model();
+        LoraModel<DropoutMlp> lora = model(0.0);
+        DropoutMlp net = lora.model();
         TrainingTask<Batch> unsliceable = TrainingTask.of(
                 b -> Functional.mse(net.forward(Tensor.constant(b.x())), Tensor.constant(b.y())), Batch::size);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -7,7 +7,7 @@ import dev.lora4j.NativeThreads;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.train.DataParallelTrainingTest.Batch;
-import dev.lora4j.train.DataParallelTrainingTest.Net;
+import dev.lora4j.testing.DropoutMlp;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.factory.Nd4j;
@@ -26,7 +26,7 @@ class DefaultThreadsTest {
         Assumptions.assumeTrue(cores > 1, "needs more than one core");
         assertTrue(NativeThreads.atDefaults(), "ND4J starts on every core: env " + Nd4j.getEnvironment().maxThreads()
                 + ", BLAS " + Nd4j.factory().blas().getMaxThreads());
-        Net net = DataParallelTrainingTest.model(0.0).model();
+        DropoutMlp net = DataParallelTrainingTest.model(0.0).model();
         TrainingTask<Batch> unsliceable = TrainingTask.of(
                 b -> Functional.mse(net.forward(Tensor.constant(b.x())), Tensor.constant(b.y())), Batch::size);
         try {

@@ -9,7 +9,7 @@ import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.testing.Bitwise;
 import dev.lora4j.train.DataParallelTrainingTest.Batch;
-import dev.lora4j.train.DataParallelTrainingTest.Net;
+import dev.lora4j.testing.DropoutMlp;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Set;
@@ -20,7 +20,7 @@ class InferenceTest {
 
     @Test
     void outputsOnTwoWorkersAreTheOneThreadOutputsInOrderInEvaluationMode() {
-        Net net = DataParallelTrainingTest.model(0.5).model();
+        DropoutMlp net = DataParallelTrainingTest.model(0.5).model();
         net.train();
         List<Batch> batches = DataParallelTrainingTest.batches(9, 4, 8);
         Set<String> threads = ConcurrentHashMap.newKeySet();

@@ -26,7 +26,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * @param <B> the batch type
  */
-public final class DataParallel<B> implements AutoCloseable {
+public final class DataParallel<B> implements StepGradients<B> {
 
     private final WorkerPool workers;
     private final TrainingTask<B> task;
@@ -75,31 +75,17 @@ public final class DataParallel<B> implements AutoCloseable {
         return new DataParallel<>(workers, task, config.seed(), trainable);
     }
 
-    /** The number of workers. */
+    @Override
     public int workers() {
         return workers.size();
     }
 
-    /**
-     * Computes the loss of {@code batch} (the example-weighted mean of its shards' losses) and, when
-     * it is finite, adds its gradient to the trainable parameters' gradient buffers.
-     *
-     * @param size the number of examples in the batch
-     * @param step the global step, 1-based (it keys the dropout masks)
-     */
-    @SuppressWarnings("try") // the scopes are used only for their close()
+    /** The loss of {@code batch}: the example-weighted mean of its shards' losses. */
+    @Override
     public double lossAndGradients(B batch, int size, long step) {
         int shards = Math.min(workers.size(), size);
         if (shards <= 1) {
-            try (MemoryWorkspace memory = StepMemory.open();
-                    ExampleDropout ignored = ExampleDropout.open(seed, step, 0, Math.max(1, size))) {
-                Tensor loss = task.loss(batch);
-                double value = loss.item();
-                if (Double.isFinite(value)) {
-                    loss.backward();
-                }
-                return value;
-            }
+            return shardLoss(task, batch, seed, step, 0, Math.max(1, size), 1.0);
         }
         double[] losses = new double[shards];
         workers.forEach(shards, k -> shard(batch, size, shards, k, step, losses));
@@ -113,20 +99,38 @@ public final class DataParallel<B> implements AutoCloseable {
         return loss;
     }
 
-    @SuppressWarnings("try") // the scopes are used only for their close()
+    @SuppressWarnings("try") // the scope is used only for its close()
     private void shard(B batch, int size, int shards, int k, long step, double[] losses) {
         int from = bound(size, shards, k);
         int to = bound(size, shards, k + 1);
         B slice = slicer.slice(batch, from, to);
+        try (GradientSink ignored = sinks.get(k).open()) {
+            losses[k] = shardLoss(task, slice, seed, step, from, to - from, share(size, shards, k));
+        }
+    }
+
+    /**
+     * The loss of one shard of a step's batch, examples {@code [from, from + count)} of it, with its
+     * gradient, times {@code share} (the shard's part of the batch's examples), added to the
+     * gradient buffers in use on this thread (a {@link GradientSink}'s, or the parameters' own) when
+     * it is finite. Dropout masks are drawn per example of the whole batch, its activations live in
+     * the thread's {@link StepMemory}.
+     */
+    @SuppressWarnings("try") // the scopes are used only for their close()
+    public static <B> double shardLoss(TrainingTask<B> task, B shard, long seed, long step, int from, int count,
+            double share) {
         try (MemoryWorkspace memory = StepMemory.open();
-                GradientSink ignored = sinks.get(k).open();
-                ExampleDropout alsoIgnored = ExampleDropout.open(seed, step, from, to - from)) {
-            Tensor loss = task.loss(slice);
+                ExampleDropout ignored = ExampleDropout.open(seed, step, from, count)) {
+            Tensor loss = task.loss(shard);
             double value = loss.item();
-            losses[k] = value;
             if (Double.isFinite(value)) {
-                loss.backward(loss.value().ulike().assign(share(size, shards, k)));
+                if (share == 1.0) {
+                    loss.backward();
+                } else {
+                    loss.backward(loss.value().ulike().assign(share));
+                }
             }
+            return value;
         }
     }
 
@@ -154,6 +158,7 @@ public final class DataParallel<B> implements AutoCloseable {
     }
 
     /** {@code f} of every item, in order, in evaluation on the workers ({@link WorkerPool#evaluate}). */
+    @Override
     public <T, R> List<R> evaluate(List<T> items, Function<T, R> f) {
         return workers.evaluate(items, f);
     }
@@ -163,11 +168,16 @@ public final class DataParallel<B> implements AutoCloseable {
         workers.close();
     }
 
-    private static int bound(int size, int shards, int k) {
+    /**
+     * Where shard {@code k} of {@code shards} of a batch of {@code size} examples starts: shards
+     * are consecutive runs whose sizes differ by one at most, the larger ones last.
+     */
+    public static int bound(int size, int shards, int k) {
         return (int) ((long) size * k / shards);
     }
 
-    private static double share(int size, int shards, int k) {
+    /** Shard {@code k}'s part of the batch's examples. */
+    public static double share(int size, int shards, int k) {
         return (double) (bound(size, shards, k + 1) - bound(size, shards, k)) / size;
     }
 }

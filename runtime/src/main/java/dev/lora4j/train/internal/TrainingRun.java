@@ -1,28 +1,30 @@
 package dev.lora4j.train.internal;
 
 import dev.lora4j.NativeThreads;
-import dev.lora4j.api.TrainingListener;
 import dev.lora4j.api.TrainingListener.EvaluationReport;
 import dev.lora4j.api.TrainingListener.StepReport;
 import dev.lora4j.api.TrainingListener.TrainingEnd;
 import dev.lora4j.api.TrainingListener.TrainingStart;
+import dev.lora4j.api.TrainingListener;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.nn.CheckpointableRandom;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
+import dev.lora4j.train.CheckpointException;
 import dev.lora4j.train.Evaluation;
 import dev.lora4j.train.GradientClipping;
 import dev.lora4j.train.LearningRateSchedule;
 import dev.lora4j.train.NonFiniteEvent;
 import dev.lora4j.train.NonFinitePolicy;
 import dev.lora4j.train.Optimizer;
+import dev.lora4j.train.OptimizerFactory;
+import dev.lora4j.train.ParameterState;
+import dev.lora4j.train.ScheduleFactory;
 import dev.lora4j.train.StopReason;
+import dev.lora4j.train.TrainingCheckpoint;
 import dev.lora4j.train.TrainingConfig;
 import dev.lora4j.train.TrainingResult;
 import dev.lora4j.train.TrainingTask;
-import dev.lora4j.nn.CheckpointableRandom;
-import dev.lora4j.train.CheckpointException;
-import dev.lora4j.train.ParameterState;
-import dev.lora4j.train.TrainingCheckpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -31,6 +33,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -54,7 +57,7 @@ public final class TrainingRun<B> {
     private final BestMetricTracker tracker;
     private final WeightSnapshot bestWeights;
     private final Throughput throughput = new Throughput();
-    private final DataParallel<B> parallel;
+    private final StepGradients<B> parallel;
 
     private final List<Double> losses = new ArrayList<>();
     private final List<Evaluation> evaluations = new ArrayList<>();
@@ -67,13 +70,50 @@ public final class TrainingRun<B> {
     private int position;
 
     /**
-     * Prepares a run.
+     * Where a run's step gradients come from, given the model and its trainable parameters; returns
+     * {@code null} for the classic way (the batch's forward and backward on the calling thread).
+     *
+     * @param <B> the batch type
+     */
+    @FunctionalInterface
+    public interface GradientSource<B> {
+
+        /** The step gradients of a run over {@code model}. */
+        StepGradients<B> create(Module model, List<Parameter> trainable);
+    }
+
+    /**
+     * Prepares a run: checks the inputs, plans the steps, creates the optimizer and the schedule.
      *
      * @param validation may be empty (then nothing is evaluated)
-     * @param plannedSteps {@code min(maxSteps, epochs × batches)}
+     * @param gradients where the step gradients come from, {@code null} for {@link DataParallel}'s
+     *     choice (workers per {@link TrainingConfig#workers()}, or the classic way)
      */
-    public TrainingRun(Module model, List<B> training, List<B> validation, TrainingTask<B> task, TrainingConfig config,
-            Optimizer optimizer, LearningRateSchedule schedule, List<TrainingListener> listeners, long plannedSteps) {
+    public static <B> TrainingRun<B> prepare(Module model, List<B> training, List<B> validation, TrainingTask<B> task,
+            TrainingConfig config, OptimizerFactory optimizers, ScheduleFactory schedules,
+            List<TrainingListener> listeners, GradientSource<B> gradients) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(task, "task");
+        if (training.isEmpty()) {
+            throw new IllegalArgumentException("no training batches");
+        }
+        if (model.trainableParameterCount() == 0) {
+            throw new IllegalStateException("the model has no trainable parameters");
+        }
+        long epochSteps = Math.multiplyExact((long) config.epochs(), training.size());
+        long planned = Math.min(config.maxSteps(), epochSteps);
+        Optimizer optimizer = optimizers.create(model);
+        LearningRateSchedule schedule = schedules.create(config.learningRate(),
+                Math.min(config.warmupSteps(), planned), planned);
+        GradientSource<B> source = gradients != null ? gradients
+                : (m, trainable) -> DataParallel.create(m, task, config, trainable);
+        return new TrainingRun<>(model, training, validation, task, config, optimizer, schedule, listeners, planned,
+                source);
+    }
+
+    private TrainingRun(Module model, List<B> training, List<B> validation, TrainingTask<B> task, TrainingConfig config,
+            Optimizer optimizer, LearningRateSchedule schedule, List<TrainingListener> listeners, long plannedSteps,
+            GradientSource<B> gradients) {
         this.model = model;
         this.training = List.copyOf(training);
         this.task = task;
@@ -88,7 +128,7 @@ public final class TrainingRun<B> {
             }
         });
         this.trainable = List.copyOf(trainableByName.values());
-        this.parallel = DataParallel.create(model, task, config, trainable);
+        this.parallel = gradients.create(model, trainable);
         if (parallel == null && config.workers() == TrainingConfig.AUTO_WORKERS && NativeThreads.atDefaults()) {
             // one training thread: threaded GEMMs, single-threaded element-wise work (measured fastest;
             // ND4J's default of every op on every core was slower than one thread)

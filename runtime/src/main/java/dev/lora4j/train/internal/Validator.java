@@ -23,7 +23,7 @@ public final class Validator<B> {
     private final Module model;
     private final List<B> validation;
     private final TrainingTask<B> task;
-    private final DataParallel<B> parallel;
+    private final StepGradients<B> parallel;
 
     /**
      * A validator over a fixed validation list.
@@ -31,7 +31,7 @@ public final class Validator<B> {
      * @param parallel the workers to spread the batches over, or {@code null} to run them on the
      *     calling thread
      */
-    public Validator(Module model, List<B> validation, TrainingTask<B> task, DataParallel<B> parallel) {
+    public Validator(Module model, List<B> validation, TrainingTask<B> task, StepGradients<B> parallel) {
         this.model = model;
         this.validation = List.copyOf(validation);
         this.task = task;

@@ -126,8 +126,11 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
-    /** ND4J's native code on one thread for the calling thread (OpenMP's setting is per thread). */
-    private static void singleThreaded() {
+    /**
+     * ND4J's native code on one thread for the calling thread (OpenMP's setting is per thread), as
+     * on every worker; for threads that act as workers without a pool (a Spark task).
+     */
+    public static void singleThreaded() {
         if (!SINGLE_THREADED.get()) {
             NativeThreads.limit(1);
             SINGLE_THREADED.set(Boolean.TRUE);

@@ -53,7 +53,7 @@ public final class GenreData {
      * @param attentionMask {@code [batch, time]}, 1 for tokens, 0 for padding
      * @param labels the class of each row
      */
-    public record Batch(INDArray inputIds, INDArray attentionMask, int[] labels) {
+    public record Batch(INDArray inputIds, INDArray attentionMask, int[] labels) implements java.io.Serializable {
         /** The number of sentences. */
         public int size() {
             return labels.length;

@@ -30,6 +30,7 @@ import dev.lora4j.train.TrainingResult;
 import dev.lora4j.train.TrainingTask;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -94,7 +95,7 @@ public final class GenreFineTune {
      */
     public record Settings(FineTuneMode mode, int rank, double alpha, List<String> targets, boolean agent, int epochs,
             long maxSteps, int batchSize, double learningRate, int maxLength, int patience, int trainPerClass,
-            int evalPerClass, int threads, int workers, long seed, Path outputDir) {
+            int evalPerClass, int threads, int workers, long seed, Path outputDir) implements Serializable {
 
         /** Checks the values. */
         public Settings {
@@ -256,93 +257,53 @@ public final class GenreFineTune {
      * @param out where the steps of the job are reported
      */
     public static Results run(Settings settings, TrainingListener progress, PrintStream out) {
+        return run(settings, null, progress, out);
+    }
+
+    /**
+     * Runs the job, training on Apache Spark when {@code sparkMaster} is given ({@link GenreSpark}).
+     *
+     * @param sparkMaster a Spark master URL such as {@code local[2]}, or {@code null} to train in
+     *     this JVM on {@link Settings#workers()} workers
+     * @param progress the training listener that shows progress
+     * @param out where the steps of the job are reported
+     */
+    public static Results run(Settings settings, String sparkMaster, TrainingListener progress, PrintStream out) {
         long start = System.nanoTime();
         NativeThreads.limit(settings.threads());
         Init.seed(settings.seed());
 
         // 1. the model, adapters put on as the settings say
-        String door;
-        boolean viaAgent = settings.agent() && settings.matchesAnnotations();
-        if (viaAgent) {
-            LoraAgent.install(); // before the model class is constructed: the agent adapts @LoRA fields at construction
-        }
         out.println("== loading all-MiniLM-L6-v2 (" + settings.describe() + ")");
-        MiniLm encoder = MiniLm.pretrained();
-        MiniLmClassifier model = new MiniLmClassifier(encoder, GenreData.LABELS.size(), new Random(settings.seed()));
-        LoraModel<MiniLmClassifier> lora = null;
-        if (viaAgent) {
-            // freezes everything but the adapters the agent attached, and the new head trains in full (modules_to_save)
-            lora = Lora.adopt(model, MiniLmClassifier.HEAD);
-            door = "agent";
-        } else {
-            removeAgentAdapters(model);
-            switch (settings.mode()) {
-                case LORA -> {
-                    lora = Lora.wrap(model, LoraConfig.builder().rank(settings.rank()).alpha(settings.alpha())
-                            .targetModules(settings.targets().toArray(String[]::new))
-                            .modulesToSave(MiniLmClassifier.HEAD).seed(settings.seed()).build());
-                    door = "LoraConfig";
-                }
-                case HEAD_ONLY -> {
-                    model.freeze();
-                    model.trainHead();
-                    door = "none";
-                }
-                case FULL -> {
-                    model.unfreeze();
-                    door = "none";
-                }
-                default -> throw new IllegalStateException();
-            }
-        }
+        Adapted adapted = adapt(settings, MiniLm::pretrained);
+        MiniLmClassifier model = adapted.model();
+        LoraModel<MiniLmClassifier> lora = adapted.lora();
         ParameterSummary summary = ParameterSummary.of(model);
         out.println(summary.line());
 
         // 2. the data
-        GenreData.Split[] splits = GenreData.Split.values();
-        List<List<GenreData.Batch>> data = new ArrayList<>();
-        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
-            for (GenreData.Split split : splits) {
-                List<GenreData.Example> examples = GenreData.load(split);
-                int perClass = split == GenreData.Split.TRAIN ? settings.trainPerClass() : settings.evalPerClass();
-                if (perClass > 0) {
-                    examples = GenreData.perClass(examples, perClass);
-                }
-                data.add(GenreData.batches(examples, tokenizer, settings.batchSize(), settings.seed()));
-            }
-        }
-        List<GenreData.Batch> train = data.get(0);
-        List<GenreData.Batch> validation = data.get(1);
-        List<GenreData.Batch> test = data.get(2);
+        List<GenreData.Batch> train = batches(settings, GenreData.Split.TRAIN);
+        List<GenreData.Batch> validation = batches(settings, GenreData.Split.VALIDATION);
+        List<GenreData.Batch> test = batches(settings, GenreData.Split.TEST);
         out.printf(Locale.ROOT, "== %d training sentences in %d batches, %d validation, %d test (max %d tokens)%n",
                 count(train), train.size(), count(validation), count(test), settings.maxLength());
 
         // 3. training
-        CrossEntropyLoss crossEntropy = new CrossEntropyLoss();
-        TrainingTask<GenreData.Batch> task = TrainingTask
-                .of((GenreData.Batch b) -> crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels()),
-                        GenreData.Batch::size)
-                .withSlicer(GenreData.Batch::slice)
-                .withPredictor(b -> new Predictor.Prediction(model.forward(b.inputIds(), b.attentionMask()).value(),
-                        b.labels()));
         LossHistory history = new LossHistory();
+        TrainingConfig config = config(settings, train.size());
         long planned = Math.min(settings.maxSteps(), (long) settings.epochs() * train.size());
-        TrainingConfig config = TrainingConfig.builder()
-                .epochs(settings.epochs()).maxSteps(settings.maxSteps()).learningRate(settings.learningRate())
-                .warmupSteps(Math.max(1, planned / 10)).maxGradNorm(1.0)
-                .evalEverySteps(Math.max(1, train.size() / 2)).evalEveryEpoch(false)
-                .monitor(TrainingConfig.VAL_ACCURACY, MetricGoal.MAXIMIZE)
-                .earlyStopping(Math.max(1, settings.patience()), 0.0).restoreBestWeights(true)
-                .seed(settings.seed()).workers(settings.workers()).build();
-        Trainer trainer = Lora4j.trainer(config, progress, history);
-        out.printf(Locale.ROOT, "== fine-tuning: AdamW lr %s, %d steps planned, validation every %d steps%n",
-                settings.learningRate(), planned, config.evalEverySteps());
+        out.printf(Locale.ROOT, "== fine-tuning: AdamW lr %s, %d steps planned, validation every %d steps%s%n",
+                settings.learningRate(), planned, config.evalEverySteps(),
+                sparkMaster == null ? "" : ", on Apache Spark (" + sparkMaster + ")");
         long trainingStart = System.nanoTime();
-        TrainingResult training = trainer.fit(model, train, validation, task);
+        TrainingResult training = sparkMaster == null
+                ? Lora4j.trainer(config, progress, history).fit(model, train, validation, task(model))
+                : GenreSpark.train(settings, sparkMaster, train, model, List.of(progress, history), out);
         Duration trainingTime = Duration.ofNanos(System.nanoTime() - trainingStart);
-        out.printf(Locale.ROOT, "== %d steps in %s on %d worker%s (%s), best validation accuracy %.4f at step %d%n",
+        out.printf(Locale.ROOT, "== %d steps in %s on %d %s%s (%s), best validation accuracy %.4f at step %d%n",
                 training.steps(), FineTuneReport.duration(trainingTime), training.workers(),
-                training.workers() == 1 ? "" : "s", training.stopReason(), training.bestMetric(), training.bestStep());
+                sparkMaster == null ? "worker" : "Spark task", training.workers() == 1 ? "" : "s", training.stopReason(),
+                training.bestMetric(), training.bestStep());
 
         // 4. evaluation, saving, merging
         INDArray testLogits = logits(model, test);
@@ -389,9 +350,89 @@ public final class GenreFineTune {
             }
         }
         long trainable = summary.trainable();
-        return new Results(settings, door, trainable, summary.total(), trainable * 4 * 3, training.bestMetric(),
+        return new Results(settings, adapted.door(), trainable, summary.total(), trainable * 4 * 3, training.bestMetric(),
                 testAccuracy, mergedAccuracy, agreement, maxDiff, training, trainingTime,
                 Duration.ofNanos(System.nanoTime() - start), adapterDir, curve, testLogits);
+    }
+
+    /**
+     * A model with its adapters and how they were put on.
+     *
+     * @param model the classifier
+     * @param lora the adapted model, {@code null} without adapters
+     * @param door how the adapters were put on ({@code agent}, {@code LoraConfig}, or {@code none})
+     */
+    record Adapted(MiniLmClassifier model, LoraModel<MiniLmClassifier> lora, String door) {}
+
+    /**
+     * The classifier over an encoder from {@code encoders}, adapters put on as the settings say: the
+     * agent (installed first, so that the {@code @LoRA} fields get adapters as the encoder is
+     * constructed) when the settings equal the annotations, else a {@link LoraConfig}; or none.
+     */
+    static Adapted adapt(Settings settings, java.util.function.Supplier<MiniLm> encoders) {
+        boolean viaAgent = settings.agent() && settings.matchesAnnotations();
+        if (viaAgent) {
+            LoraAgent.install(); // before the model class is constructed: the agent adapts @LoRA fields at construction
+        }
+        MiniLm encoder = encoders.get();
+        MiniLmClassifier model = new MiniLmClassifier(encoder, GenreData.LABELS.size(), new Random(settings.seed()));
+        if (viaAgent) {
+            // freezes everything but the adapters the agent attached, and the new head trains in full (modules_to_save)
+            return new Adapted(model, Lora.adopt(model, MiniLmClassifier.HEAD), "agent");
+        }
+        removeAgentAdapters(model);
+        return switch (settings.mode()) {
+            case LORA -> new Adapted(model, Lora.wrap(model, LoraConfig.builder().rank(settings.rank())
+                    .alpha(settings.alpha()).targetModules(settings.targets().toArray(String[]::new))
+                    .modulesToSave(MiniLmClassifier.HEAD).seed(settings.seed()).build()), "LoraConfig");
+            case HEAD_ONLY -> {
+                model.freeze();
+                model.trainHead();
+                yield new Adapted(model, null, "none");
+            }
+            case FULL -> {
+                model.unfreeze();
+                yield new Adapted(model, null, "none");
+            }
+        };
+    }
+
+    /** The batches of one split, bucketed by length and shuffled with the settings' seed. */
+    static List<GenreData.Batch> batches(Settings settings, GenreData.Split split) {
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
+            List<GenreData.Example> examples = GenreData.load(split);
+            int perClass = split == GenreData.Split.TRAIN ? settings.trainPerClass() : settings.evalPerClass();
+            if (perClass > 0) {
+                examples = GenreData.perClass(examples, perClass);
+            }
+            return GenreData.batches(examples, tokenizer, settings.batchSize(), settings.seed());
+        }
+    }
+
+    /** Cross-entropy over the head's logits; batches split by sentence; accuracy for validation. */
+    static TrainingTask<GenreData.Batch> task(MiniLmClassifier model) {
+        CrossEntropyLoss crossEntropy = new CrossEntropyLoss();
+        return TrainingTask
+                .of((GenreData.Batch b) -> crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels()),
+                        GenreData.Batch::size)
+                .withSlicer(GenreData.Batch::slice)
+                .withPredictor(b -> new Predictor.Prediction(model.forward(b.inputIds(), b.attentionMask()).value(),
+                        b.labels()));
+    }
+
+    /**
+     * AdamW with linear warm-up over 10 % of the steps, clipping at 1, validation every half epoch,
+     * early stopping on the validation accuracy and the best weights restored.
+     */
+    static TrainingConfig config(Settings settings, int trainBatches) {
+        long planned = Math.min(settings.maxSteps(), (long) settings.epochs() * trainBatches);
+        return TrainingConfig.builder()
+                .epochs(settings.epochs()).maxSteps(settings.maxSteps()).learningRate(settings.learningRate())
+                .warmupSteps(Math.max(1, planned / 10)).maxGradNorm(1.0)
+                .evalEverySteps(Math.max(1, trainBatches / 2)).evalEveryEpoch(false)
+                .monitor(TrainingConfig.VAL_ACCURACY, MetricGoal.MAXIMIZE)
+                .earlyStopping(Math.max(1, settings.patience()), 0.0).restoreBestWeights(true)
+                .seed(settings.seed()).workers(settings.workers()).build();
     }
 
     /**

@@ -50,11 +50,12 @@ public final class GenresJob implements FineTuneJob {
         known.put(PATIENCE, "validations without improvement of the accuracy before stopping (default 4)");
         known.put(TRAIN_PER_CLASS, "training sentences per class, 0 for all 400 (default 0)");
         known.put(EVAL_PER_CLASS, "validation and test sentences per class, 0 for all (default 0)");
+        known.put(FineTuneOptions.SPARK, "train on Apache Spark with this master, e.g. local[2] (also --spark)");
         return known;
     }
 
     @Override
     public FineTuneReport run(FineTuneOptions options, TrainingListener progress, PrintStream out) {
-        return GenreFineTune.run(GenreFineTune.Settings.from(options), progress, out).toReport();
+        return GenreFineTune.run(GenreFineTune.Settings.from(options), options.spark(), progress, out).toReport();
     }
 }

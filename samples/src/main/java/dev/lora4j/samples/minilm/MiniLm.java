@@ -231,6 +231,15 @@ public final class MiniLm extends Module {
         return inEvalMode(new MiniLm(Config.ALL_MINILM_L6_V2, (name, shape) -> weights.require(name, shape).dup()));
     }
 
+    /**
+     * all-MiniLM-L6-v2 over already-read weights, not copied: several models built this way share
+     * one copy of the base (the Spark tasks of one JVM, {@link GenreSpark}). Only for models that
+     * keep the base frozen and never merge into it.
+     */
+    public static MiniLm sharing(OnnxWeights weights) {
+        return inEvalMode(new MiniLm(Config.ALL_MINILM_L6_V2, weights::require));
+    }
+
     private static MiniLm inEvalMode(MiniLm model) {
         model.eval();
         return model;
