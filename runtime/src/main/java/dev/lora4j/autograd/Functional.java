@@ -2,6 +2,7 @@ package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.ExampleDropout;
+import dev.lora4j.autograd.internal.LayerNormKernel;
 import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.autograd.internal.UniformBlock;
@@ -173,44 +174,44 @@ public final class Functional {
         return ConvOps.batchNorm2d(x, gamma, beta, runningMean, runningVar, batchStatistics, momentum, epsilon);
     }
 
-    /** Layer normalisation over the last dimension with a learned scale and shift. */
+    /**
+     * Layer normalisation over the last dimension with a learned scale and shift ({@code beta} may
+     * be {@code null}), in one pass forward and one backward ({@link LayerNormKernel}): in float64
+     * for float64 input, in float32 otherwise (half-precision input is computed in float32 and the
+     * results rounded back).
+     */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, double epsilon) {
         long[] shape = x.shape();
-        long d = Shapes.last(shape);
-        INDArray rows = Shapes.asRows(x.value());
-        INDArray mean = rows.mean(1);
-        INDArray centered = rows.subColumnVector(mean);
-        INDArray variance = centered.mul(centered).mean(1);
-        INDArray invStd = Transforms.pow(variance.addi(epsilon), -0.5, false);
-        INDArray normalized = centered.muliColumnVector(invStd);
-        INDArray y = normalized.mulRowVector(gamma.value());
-        if (beta != null) {
-            y.addiRowVector(beta.value());
+        if (Shapes.last(shape) == 0) {
+            throw new IllegalArgumentException("layerNorm over an empty dimension");
         }
+        DataType work = x.dataType() == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
+        INDArray rows = as(Shapes.asRows(x.value()), work);
+        INDArray y = Nd4j.createUninitialized(work, rows.shape());
+        LayerNormKernel kernel = LayerNormKernel.forward(rows, as(gamma.value(), work),
+                beta == null ? null : as(beta.value(), work), epsilon, y);
         BackwardFunction step = g -> {
-            INDArray gRows = Shapes.asRows(g);
-            if (gamma.requiresGrad()) {
-                gamma.accumulateGradient(gRows.mul(normalized).sum(0).reshape(gamma.shape()));
+            int width = Math.toIntExact(Shapes.last(shape));
+            double[] dGamma = gamma.requiresGrad() ? new double[width] : null;
+            double[] dBeta = beta != null && beta.requiresGrad() ? new double[width] : null;
+            INDArray dx = x.requiresGrad() ? Nd4j.createUninitialized(work, rows.shape()) : null;
+            kernel.backward(as(Shapes.asRows(g), work), as(gamma.value(), work), dx, dGamma, dBeta);
+            if (dGamma != null) {
+                gamma.accumulateGradient(Nd4j.createFromArray(dGamma).castTo(gamma.dataType()).reshape(gamma.shape()));
             }
-            if (beta != null && beta.requiresGrad()) {
-                beta.accumulateGradient(gRows.sum(0).reshape(beta.shape()));
+            if (dBeta != null) {
+                beta.accumulateGradient(Nd4j.createFromArray(dBeta).castTo(beta.dataType()).reshape(beta.shape()));
             }
-            if (x.requiresGrad()) {
-                // dx = invStd · (dn − mean(dn) − n·mean(dn·n)), dn = g·γ
-                INDArray dn = gRows.mulRowVector(gamma.value());
-                INDArray meanDn = dn.mean(1);
-                INDArray meanDnN = dn.mul(normalized).mean(1);
-                INDArray dx = dn.subColumnVector(meanDn)
-                        .subi(normalized.mulColumnVector(meanDnN))
-                        .muliColumnVector(invStd);
-                x.accumulateGradient(dx.reshape(shape));
+            if (dx != null) {
+                x.accumulateGradient(as(dx, x.dataType()).reshape(shape));
             }
         };
         Tensor[] inputs = beta == null ? new Tensor[] {x, gamma} : new Tensor[] {x, gamma, beta};
-        if (d == 0) {
-            throw new IllegalArgumentException("layerNorm over an empty dimension");
-        }
-        return Tensor.result(y.reshape(shape), step, inputs);
+        return Tensor.result(as(y, x.dataType()).reshape(shape), step, inputs);
+    }
+
+    private static INDArray as(INDArray a, DataType type) {
+        return a.dataType() == type ? a : a.castTo(type);
     }
 
     /**
