@@ -3,46 +3,73 @@ package dev.lora4j.train.internal;
 import dev.lora4j.NativeThreads;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.internal.StepMemory;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 
 /**
- * Data-parallel workers: the calling thread and {@code size − 1} pool threads, each running ND4J's
- * native code on one thread. Work handed to them finishes before the call returns; the first
+ * Data-parallel workers: the calling thread and {@code size − 1} threads from those shared by every
+ * pool of the JVM, each running ND4J's native code on one thread. Work handed to them finishes before the call returns; the first
  * failure is rethrown on the calling thread once every worker has stopped.
  */
 public final class WorkerPool implements AutoCloseable {
 
     private static final ThreadLocal<Boolean> SINGLE_THREADED = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
-    private final int size;
-    private final ExecutorService pool;
+    /**
+     * Worker threads (each a one-thread executor) not in use by a pool: a pool borrows its {@code
+     * size − 1} threads here and gives them back when closed, so that a thread's step memory, grown
+     * to the largest step it ran, is not grown again by every training run, validation pass or
+     * inference after it. A borrowed thread serves one pool only (worker k stays on one thread for
+     * the pool's life); an idle thread ends after a minute, and a new one starts when none is idle.
+     */
+    private static final Deque<ExecutorService> IDLE = new ArrayDeque<>();
+    private static final AtomicInteger THREAD_INDEX = new AtomicInteger(1);
 
-    /** {@code size} workers, ≥ 1; one creates no thread and changes no native setting. */
+    private final int size;
+    private final List<ExecutorService> threads = new ArrayList<>();
+    private boolean closed;
+
+    /** {@code size} workers, ≥ 1; one runs everything on the caller and changes no native setting. */
     public WorkerPool(int size) {
         if (size < 1) {
             throw new IllegalArgumentException("workers must be at least 1, got " + size);
         }
         this.size = size;
         if (size > 1) {
-            AtomicInteger index = new AtomicInteger(1);
-            pool = Executors.newFixedThreadPool(size - 1, runnable -> {
-                Thread thread = new Thread(runnable, "lora4j-worker-" + index.getAndIncrement());
-                thread.setDaemon(true);
-                return thread;
-            });
+            for (int k = 1; k < size; k++) {
+                threads.add(borrow());
+            }
             singleThreaded();
-        } else {
-            pool = null;
         }
+    }
+
+    private static ExecutorService borrow() {
+        synchronized (IDLE) {
+            ExecutorService idle = IDLE.pollFirst();
+            if (idle != null) {
+                return idle;
+            }
+        }
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                runnable -> {
+                    Thread thread = new Thread(runnable, "lora4j-worker-" + THREAD_INDEX.getAndIncrement());
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        executor.allowCoreThreadTimeOut(true);
+        return executor;
     }
 
     /** The cores this JVM may use: the number of workers {@code AUTO_WORKERS} stands for. */
@@ -63,7 +90,7 @@ public final class WorkerPool implements AutoCloseable {
         List<Future<?>> running = new ArrayList<>();
         for (int k = 1; k < tasks; k++) {
             int index = k;
-            running.add(pool.submit(() -> {
+            running.add(threads.get(index - 1).submit(() -> {
                 singleThreaded();
                 task.accept(index);
             }));
@@ -119,10 +146,14 @@ public final class WorkerPool implements AutoCloseable {
         });
     }
 
+    /** Gives the threads back for later pools (once; the pool must not be used after). */
     @Override
     public void close() {
-        if (pool != null) {
-            pool.shutdownNow();
+        synchronized (IDLE) {
+            if (!closed) {
+                threads.forEach(IDLE::addFirst);
+                closed = true;
+            }
         }
     }
 
