@@ -144,13 +144,7 @@ class SparkTrainerTest {
     }
 
     static Map<String, INDArray> trainable(Module model) {
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        model.namedParameters().forEach((name, p) -> {
-            if (p.isTrainable()) {
-                out.put(name, p.value().dup());
-            }
-        });
-        return out;
+        return DropoutMlp.trainableValues(model);
     }
 
     /** In-process training with {@code workers} workers over the same batches and validation. */

@@ -9,8 +9,11 @@ import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The data-parallel tests' model: an MLP (6 → 16 → 3) with a dropout layer, LoRA r = 4 (with its own
@@ -37,6 +40,17 @@ public final class DropoutMlp extends Module {
         Init.seed(123);
         return LoraModel.wrap(new DropoutMlp(dropout), LoraConfig.builder().rank(4).alpha(8).dropout(dropout)
                 .targetModules("fc1", "fc2").modulesToSave("fc2").init(LoraInit.RANDOM).seed(77).build());
+    }
+
+    /** Copies of {@code model}'s trainable values, by parameter name. */
+    public static Map<String, INDArray> trainableValues(Module model) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        model.namedParameters().forEach((name, p) -> {
+            if (p.isTrainable()) {
+                out.put(name, p.value().dup());
+            }
+        });
+        return out;
     }
 
     /**

@@ -20,7 +20,6 @@ import dev.lora4j.train.internal.Validator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -103,13 +102,7 @@ class DataParallelTrainingTest {
     }
 
     static Map<String, INDArray> trainable(Module model) {
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        model.namedParameters().forEach((name, p) -> {
-            if (p.isTrainable()) {
-                out.put(name, p.value().dup());
-            }
-        });
-        return out;
+        return DropoutMlp.trainableValues(model);
     }
 
     @Test
