@@ -2,7 +2,7 @@ package dev.lora4j.spark;
 
 import dev.lora4j.spark.internal.BarrierTraining;
 import dev.lora4j.spark.internal.ShardRouting;
-import dev.lora4j.spark.internal.TaskFailure;
+import dev.lora4j.spark.internal.FailureText;
 import dev.lora4j.spark.internal.TaskOutcome;
 import dev.lora4j.spark.internal.TaskPartitioner;
 import java.io.IOException;
@@ -184,7 +184,7 @@ public final class SparkTrainer {
 
     private static String describe(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            String ours = TaskFailure.find(t.getMessage());
+            String ours = FailureText.find(t.getMessage());
             if (ours != null) {
                 return "Spark training failed: " + ours;
             }

@@ -33,7 +33,7 @@ public final class ShardRouting<B> implements PairFlatMapFunction<Tuple2<B, Long
         int index = Math.toIntExact(indexed._2());
         int size = job.size(batch);
         if (size < tasks) {
-            throw new IllegalArgumentException(TaskFailure.PREFIX + "training batch " + index + " holds " + size
+            throw new IllegalArgumentException(FailureText.PREFIX + "training batch " + index + " holds " + size
                     + " example(s), fewer than the " + tasks + " Spark tasks: every task takes a shard of every batch;"
                     + " use larger batches or fewer tasks");
         }

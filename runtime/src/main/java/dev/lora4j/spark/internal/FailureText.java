@@ -1,20 +1,16 @@
 package dev.lora4j.spark.internal;
 
 /**
- * A training task's failure, its message prefixed so that the driver can find it in the text of
- * Spark's job failure and report it alone.
+ * Marks the messages of failures lora4j raises inside Spark tasks (bad input found while routing
+ * the batches), so that the driver can find them in the text of Spark's job failure and report them
+ * alone.
  */
-public final class TaskFailure extends RuntimeException {
+public final class FailureText {
 
-    private static final long serialVersionUID = 1L;
-
-    /** What every message of a lora4j task failure starts with. */
+    /** What every such message starts with. */
     public static final String PREFIX = "lora4j: ";
 
-    /** A failure with {@code message} (the prefix is added), caused by {@code cause}. */
-    public TaskFailure(String message, Throwable cause) {
-        super(PREFIX + message, cause);
-    }
+    private FailureText() {}
 
     /**
      * The lora4j message in a Spark failure's text (the first line that carries the prefix, from
