@@ -1,8 +1,8 @@
 package dev.lora4j.spark;
 
 import dev.lora4j.spark.internal.BarrierTraining;
-import dev.lora4j.spark.internal.ShardRouting;
 import dev.lora4j.spark.internal.FailureText;
+import dev.lora4j.spark.internal.ShardRouting;
 import dev.lora4j.spark.internal.TaskOutcome;
 import dev.lora4j.spark.internal.TaskPartitioner;
 import java.io.IOException;

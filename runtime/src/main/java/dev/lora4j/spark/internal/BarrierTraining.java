@@ -16,8 +16,6 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,7 +113,7 @@ public final class BarrierTraining<B> extends AbstractFunction1<Iterator<Tuple2<
                 }
             }
             try (PeerMesh mesh = PeerMesh.connect(self, addresses, server, timeoutMillis)) {
-                return outcome(train(prepared.setup(), shards, mesh, prepared.resumeStep(), context));
+                return outcome(train(prepared, shards, mesh, context));
             }
         } catch (IOException e) {
             return outcome(TaskOutcome.failed(self, "task " + self + " of " + tasks
@@ -125,8 +123,13 @@ public final class BarrierTraining<B> extends AbstractFunction1<Iterator<Tuple2<
 
     private static final String FAILED = "FAILED ";
 
-    /** A task's model, its listening socket, and the step it resumes from ({@code -1}: none). */
-    private record Prepared<B>(SparkJob.Setup<B> setup, ServerSocket server, long resumeStep) {}
+    /** A task's model, its listening socket, and the checkpoint it resumes from ({@code null}: none). */
+    private record Prepared<B>(SparkJob.Setup<B> setup, ServerSocket server, TrainingCheckpoint resume) {
+
+        long resumeStep() {
+            return resume == null ? -1 : resume.globalStep();
+        }
+    }
 
     private Prepared<B> prepare(BarrierTaskContext context, int self, int tasks, List<RoutedShard<B>> shards) {
         for (int i = 0; i < shards.size(); i++) {
@@ -143,17 +146,18 @@ public final class BarrierTraining<B> extends AbstractFunction1<Iterator<Tuple2<
         boolean retry = context.stageAttemptNumber() > 0 || context.attemptNumber() > 0;
         TrainingConfig configured = setup.trainer().config();
         Path checkpoints = configured.checkpointEverySteps() > 0 ? configured.checkpointDirectory() : null;
-        long resumeStep = retry && checkpoints != null && Files.exists(checkpoints.resolve(TrainingCheckpoint.STATE_FILE))
-                ? readCheckpoint(checkpoints, self).globalStep() : -1;
-        return new Prepared<>(setup, PeerMesh.listen(tasks), resumeStep);
+        TrainingCheckpoint resume = retry && checkpoints != null
+                && Files.exists(checkpoints.resolve(TrainingCheckpoint.STATE_FILE)) ? readCheckpoint(checkpoints, self) : null;
+        return new Prepared<>(setup, PeerMesh.listen(tasks), resume);
     }
 
     private static Iterator<TaskOutcome> outcome(TaskOutcome outcome) {
         return CollectionConverters.asScala(List.of(outcome).iterator());
     }
 
-    private TaskOutcome train(SparkJob.Setup<B> setup, List<RoutedShard<B>> shards, PeerMesh mesh, long resumeStep,
+    private TaskOutcome train(Prepared<B> prepared, List<RoutedShard<B>> shards, PeerMesh mesh,
             BarrierTaskContext context) {
+        SparkJob.Setup<B> setup = prepared.setup();
         int self = mesh.self();
         // task 0 alone reports progress and writes checkpoints
         Trainer trainer = self == 0 ? setup.trainer()
@@ -162,63 +166,46 @@ public final class BarrierTraining<B> extends AbstractFunction1<Iterator<Tuple2<
         TrainingConfig config = trainer.config();
         Module model = setup.model();
         Map<String, Parameter> trainable = trainable(model);
-        startFromTaskZero(trainable, mesh);
+        ParameterCodec codec = new ParameterCodec(List.copyOf(trainable.values()));
+        startFromTaskZero(codec, mesh);
         TrainingTask<B> task = setup.task();
         List<RoutedShard<B>> validation = setup.validation().stream()
                 .map(b -> RoutedShard.whole(b, task.batchSize(b))).toList();
-        MeshGradients<B>[] gradients = newGradientsHolder();
+        MeshGradients<B> exchange = new MeshGradients<>(mesh, task, config.seed(), List.copyOf(trainable.values()));
         TrainingRun<RoutedShard<B>> run = TrainingRun.prepare(model, shards, validation, onShards(task), config,
-                trainer.optimizers(), trainer.schedules(), trainer.listeners(), (m, params) -> {
-                    gradients[0] = new MeshGradients<>(mesh, task, config.seed(), params);
-                    return gradients[0];
-                });
+                trainer.optimizers(), trainer.schedules(), trainer.listeners(), (m, params) -> exchange);
         TrainingResult result;
         try {
-            if (resumeStep >= 0) {
-                Path dir = setup.trainer().config().checkpointDirectory();
-                run.restore(readCheckpoint(dir, self), dir.toString());
+            if (prepared.resume() != null) {
+                run.restore(prepared.resume(), setup.trainer().config().checkpointDirectory().toString());
             }
             result = run.run();
         } catch (RuntimeException e) {
-            long step = gradients[0] == null ? 0 : gradients[0].lastStep();
-            return TaskOutcome.failed(self, "task " + self + " of " + mesh.size() + " failed at step " + step + ": " + e,
-                    e instanceof PeerLostException);
+            return TaskOutcome.failed(self, "task " + self + " of " + mesh.size() + " failed at step "
+                    + exchange.lastStep() + ": " + e, e instanceof PeerLostException);
         }
+        CRC32 checksum = new CRC32(); // over the bits of every trained value, to check that the tasks agree
+        checksum.update(codec.encode(0, 0, Parameter::value));
         Map<String, Object> values = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        CRC32 checksum = new CRC32();
-        trainable.forEach((name, p) -> {
-            INDArray v = p.value().dup('c');
-            Object data = v.dataType() == DataType.DOUBLE ? v.data().asDouble() : v.data().asFloat();
-            checksum.update(name.getBytes(StandardCharsets.UTF_8));
-            checksum.update(bits(data));
-            if (self == 0) {
-                values.put(name, data);
+        if (self == 0) {
+            trainable.forEach((name, p) -> {
+                INDArray v = p.value().dup('c');
+                values.put(name, v.dataType() == DataType.DOUBLE ? v.data().asDouble() : v.data().asFloat());
                 shapes.put(name, p.shape());
-            }
-        });
-        MeshGradients<B> exchange = gradients[0];
+            });
+        }
         return new TaskOutcome(self, result, values, shapes, checksum.getValue(), exchange.gradientBytesSent(),
                 mesh.bytesReceived(), exchange.gradientExchanges(), mesh.exchangeNanos(), exchange.messageBytes(),
-                resumeStep, context.stageAttemptNumber(), null, false);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <B> MeshGradients<B>[] newGradientsHolder() {
-        return (MeshGradients<B>[]) new MeshGradients<?>[1];
+                prepared.resumeStep(), context.stageAttemptNumber(), null, false);
     }
 
     /** Every task starts from task 0's trainable values (its own setup may have drawn others). */
-    private static void startFromTaskZero(Map<String, Parameter> trainable, PeerMesh mesh) {
-        List<Parameter> params = List.copyOf(trainable.values());
-        ParameterCodec codec = new ParameterCodec(params);
+    private static void startFromTaskZero(ParameterCodec codec, PeerMesh mesh) {
         byte[] mine = mesh.self() == 0 ? codec.encode(0, 0, Parameter::value) : new byte[0];
         byte[][] all = mesh.allGather(mine);
         if (mesh.self() != 0) {
-            INDArray[] values = codec.decode(all[0], 0);
-            for (int i = 0; i < params.size(); i++) {
-                params.get(i).value().assign(values[i]);
-            }
+            codec.assignValues(codec.decode(all[0], 0));
         }
     }
 
@@ -257,19 +244,5 @@ public final class BarrierTraining<B> extends AbstractFunction1<Iterator<Tuple2<
         String address = info.address();
         int colon = address.lastIndexOf(':');
         return colon < 0 ? address : address.substring(0, colon);
-    }
-
-    /** The bits of a float or double array, for the checksum. */
-    private static byte[] bits(Object data) {
-        ByteBuffer bytes;
-        if (data instanceof double[] d) {
-            bytes = ByteBuffer.allocate(d.length * Double.BYTES);
-            bytes.asDoubleBuffer().put(d);
-        } else {
-            float[] f = (float[]) data;
-            bytes = ByteBuffer.allocate(f.length * Float.BYTES);
-            bytes.asFloatBuffer().put(f);
-        }
-        return bytes.array();
     }
 }

@@ -101,6 +101,13 @@ public final class ParameterCodec {
         return out;
     }
 
+    /** Assigns {@code values} (as {@link #decode} returns them) to the parameters' values. */
+    public void assignValues(INDArray[] values) {
+        for (int i = 0; i < parameters.size(); i++) {
+            parameters.get(i).value().assign(values[i]);
+        }
+    }
+
     private static int elementBytes(DataType type, Parameter p) {
         return switch (type) {
             case DOUBLE -> Double.BYTES;

@@ -30,6 +30,7 @@ public final class PeerMesh implements AutoCloseable {
     private static final int MAGIC = 0x4c6f5241; // "LoRA"
 
     private final int self;
+    private final int timeoutMillis;
     private final Socket[] sockets;
     private final DataInputStream[] in;
     private final DataOutputStream[] out;
@@ -39,8 +40,9 @@ public final class PeerMesh implements AutoCloseable {
     private long exchanges;
     private long exchangeNanos;
 
-    private PeerMesh(int self, Socket[] sockets) throws IOException {
+    private PeerMesh(int self, Socket[] sockets, int timeoutMillis) throws IOException {
         this.self = self;
+        this.timeoutMillis = timeoutMillis;
         this.sockets = sockets;
         this.in = new DataInputStream[sockets.length];
         this.out = new DataOutputStream[sockets.length];
@@ -105,7 +107,7 @@ public final class PeerMesh implements AutoCloseable {
                 }
                 sockets[peer] = socket;
             }
-            return new PeerMesh(self, sockets);
+            return new PeerMesh(self, sockets, timeoutMillis);
         } catch (IOException | RuntimeException e) {
             for (Socket s : sockets) {
                 if (s != null) {
@@ -188,18 +190,10 @@ public final class PeerMesh implements AutoCloseable {
         } catch (EOFException e) {
             throw new PeerLostException("task " + peer + " closed its connection (it failed or was killed)", e);
         } catch (SocketTimeoutException e) {
-            throw new PeerLostException("task " + peer + " sent nothing for " + timeoutText() + " (hung or lost)", e);
+            throw new PeerLostException("task " + peer + " sent nothing for " + timeoutMillis / 1000 + " s (hung or lost)",
+                    e);
         } catch (IOException e) {
             throw new PeerLostException("lost the connection to task " + peer + ": " + e.getMessage(), e);
-        }
-    }
-
-    private String timeoutText() {
-        try {
-            int millis = sockets[self == 0 ? 1 : 0].getSoTimeout();
-            return millis / 1000 + " s";
-        } catch (IOException e) {
-            return "the exchange timeout";
         }
     }
 

@@ -282,9 +282,14 @@ public final class GenreFineTune {
         out.println(summary.line());
 
         // 2. the data
-        List<GenreData.Batch> train = batches(settings, GenreData.Split.TRAIN);
-        List<GenreData.Batch> validation = batches(settings, GenreData.Split.VALIDATION);
-        List<GenreData.Batch> test = batches(settings, GenreData.Split.TEST);
+        List<GenreData.Batch> train;
+        List<GenreData.Batch> validation;
+        List<GenreData.Batch> test;
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
+            train = batches(settings, GenreData.Split.TRAIN, tokenizer);
+            validation = batches(settings, GenreData.Split.VALIDATION, tokenizer);
+            test = batches(settings, GenreData.Split.TEST, tokenizer);
+        }
         out.printf(Locale.ROOT, "== %d training sentences in %d batches, %d validation, %d test (max %d tokens)%n",
                 count(train), train.size(), count(validation), count(test), settings.maxLength());
 
@@ -400,13 +405,18 @@ public final class GenreFineTune {
     /** The batches of one split, bucketed by length and shuffled with the settings' seed. */
     static List<GenreData.Batch> batches(Settings settings, GenreData.Split split) {
         try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
-            List<GenreData.Example> examples = GenreData.load(split);
-            int perClass = split == GenreData.Split.TRAIN ? settings.trainPerClass() : settings.evalPerClass();
-            if (perClass > 0) {
-                examples = GenreData.perClass(examples, perClass);
-            }
-            return GenreData.batches(examples, tokenizer, settings.batchSize(), settings.seed());
+            return batches(settings, split, tokenizer);
         }
+    }
+
+    /** The batches of one split, tokenized by {@code tokenizer}. */
+    static List<GenreData.Batch> batches(Settings settings, GenreData.Split split, MiniLmTokenizer tokenizer) {
+        List<GenreData.Example> examples = GenreData.load(split);
+        int perClass = split == GenreData.Split.TRAIN ? settings.trainPerClass() : settings.evalPerClass();
+        if (perClass > 0) {
+            examples = GenreData.perClass(examples, perClass);
+        }
+        return GenreData.batches(examples, tokenizer, settings.batchSize(), settings.seed());
     }
 
     /** Cross-entropy over the head's logits; batches split by sentence; accuracy for validation. */
