@@ -1,5 +1,7 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.autograd.internal.GeluKernel;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
 import org.nd4j.linalg.factory.Nd4j;
@@ -21,7 +23,26 @@ final class ActivationOps {
         }, x);
     }
 
+    /**
+     * x·Φ(x) with the exact (erf) Φ: in float64 with ND4J's erf for float64 input, otherwise by
+     * {@link GeluKernel} in float32 (half-precision input computed in float32, the results rounded
+     * back).
+     */
     static Tensor gelu(Tensor x) {
+        if (x.dataType() == DataType.DOUBLE) {
+            return geluInDouble(x);
+        }
+        INDArray v = x.value().dataType() == DataType.FLOAT ? x.value() : x.value().castTo(DataType.FLOAT);
+        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, v.shape());
+        GeluKernel.forward(v, out);
+        return Tensor.result(as(out, x.dataType()), g -> {
+            INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, v.shape());
+            GeluKernel.backward(v, as(g, DataType.FLOAT), dx);
+            x.accumulateGradient(as(dx, x.dataType()));
+        }, x);
+    }
+
+    private static Tensor geluInDouble(Tensor x) {
         INDArray v = x.value();
         // Φ(x) = 0.5·(1 + erf(x/√2))
         INDArray cdf = Nd4j.exec(new Erf(v.mul(INV_SQRT2))).addi(1.0).muli(0.5);
@@ -32,6 +53,10 @@ final class ActivationOps {
             INDArray derivative = pdf.muli(v).addi(cdf);
             x.accumulateGradient(derivative.muli(g));
         }, x);
+    }
+
+    private static INDArray as(INDArray a, DataType type) {
+        return a.dataType() == type ? a : a.castTo(type);
     }
 
     static Tensor tanh(Tensor x) {

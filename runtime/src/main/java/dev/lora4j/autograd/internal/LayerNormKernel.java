@@ -39,11 +39,11 @@ public final class LayerNormKernel {
      * null}), into {@code out}; returns the kernel, which holds what {@link #backward} needs.
      */
     public static LayerNormKernel forward(INDArray rows, INDArray gamma, INDArray beta, double epsilon, INDArray out) {
-        LayerNormKernel k = new LayerNormKernel(plain(rows));
+        LayerNormKernel k = new LayerNormKernel(Shapes.plain(rows));
         if (k.type == DataType.FLOAT) {
-            k.forwardFloat(plain(gamma), beta == null ? null : plain(beta), (float) epsilon, out);
+            k.forwardFloat(Shapes.plain(gamma), beta == null ? null : Shapes.plain(beta), (float) epsilon, out);
         } else {
-            k.forwardDouble(plain(gamma), beta == null ? null : plain(beta), epsilon, out);
+            k.forwardDouble(Shapes.plain(gamma), beta == null ? null : Shapes.plain(beta), epsilon, out);
         }
         return k;
     }
@@ -54,9 +54,9 @@ public final class LayerNormKernel {
      */
     public void backward(INDArray g, INDArray gamma, INDArray dx, double[] dGamma, double[] dBeta) {
         if (type == DataType.FLOAT) {
-            backwardFloat(plain(g), plain(gamma), dx, dGamma, dBeta);
+            backwardFloat(Shapes.plain(g), Shapes.plain(gamma), dx, dGamma, dBeta);
         } else {
-            backwardDouble(plain(g), plain(gamma), dx, dGamma, dBeta);
+            backwardDouble(Shapes.plain(g), Shapes.plain(gamma), dx, dGamma, dBeta);
         }
     }
 
@@ -203,15 +203,5 @@ public final class LayerNormKernel {
                 out.put(r * width, result, 0, width);
             }
         }
-    }
-
-    /**
-     * {@code a} itself when its elements are its buffer's, in row-major order from the buffer's
-     * start; else a row-major copy.
-     */
-    private static INDArray plain(INDArray a) {
-        boolean plain = a.ordering() == 'c' && a.offset() == 0 && a.data().length() == a.length()
-                && (a.length() <= 1 || a.elementWiseStride() == 1);
-        return plain ? a : a.dup('c');
     }
 }

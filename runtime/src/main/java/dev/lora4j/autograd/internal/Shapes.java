@@ -78,4 +78,18 @@ public final class Shapes {
         }
         return inverse;
     }
+
+    /**
+     * The array itself when it {@linkplain #isPlain is plain} (what the kernels that walk native
+     * memory need), else a row-major copy.
+     */
+    public static INDArray plain(INDArray a) {
+        return isPlain(a) ? a : a.dup('c');
+    }
+
+    /** Whether the array's elements are its whole buffer, in row-major order from the buffer's start. */
+    public static boolean isPlain(INDArray a) {
+        return a.ordering() == 'c' && a.offset() == 0 && a.data().length() == a.length()
+                && (a.length() <= 1 || a.elementWiseStride() == 1);
+    }
 }
