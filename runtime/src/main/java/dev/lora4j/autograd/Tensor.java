@@ -1,6 +1,7 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
+import dev.lora4j.autograd.internal.BackwardMemory;
 import dev.lora4j.autograd.internal.GradientSink;
 import dev.lora4j.autograd.internal.StepMemory;
 import java.util.ArrayDeque;
@@ -200,17 +201,37 @@ public class Tensor {
                     "this tensor does not require a gradient: no input of its computation is trainable, or grad mode was off");
         }
         List<Tensor> order = topologicalOrder();
-        accumulateGradient(seed);
-        for (int i = order.size() - 1; i >= 0; i--) {
-            Tensor node = order.get(i);
-            if (node.backward == null) {
-                continue;
+        try (BackwardMemory memory = BackwardMemory.open()) {
+            accumulateGradient(seed);
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor node = order.get(i);
+                if (node.backward == null) {
+                    continue;
+                }
+                INDArray g = node.grad;
+                node.grad = null;
+                if (g != null) {
+                    node.backward.propagate(g);
+                    if (memory.full()) {
+                        keepPending(order.subList(0, i), memory);
+                    }
+                }
             }
-            INDArray g = node.grad;
-            node.grad = null;
-            if (g != null) {
-                node.backward.propagate(g);
+        }
+    }
+
+    /** Empties the backward memory, keeping the gradients that wait for a node still to come. */
+    private static void keepPending(List<Tensor> before, BackwardMemory memory) {
+        List<Tensor> pending = new ArrayList<>();
+        for (Tensor t : before) {
+            if (t.backward != null && t.grad != null) {
+                pending.add(t);
             }
+        }
+        INDArray[] kept = memory.empty(pending.stream().map(t -> t.grad).toArray(INDArray[]::new));
+        for (int k = 0; k < kept.length; k++) {
+            pending.get(k).grad = kept[k];
+            pending.get(k).gradOwned = true;
         }
     }
 

@@ -21,8 +21,9 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class StepMemory {
 
-    private static final String ID = "lora4j-step";
-    private static final WorkspaceConfiguration CONFIG = WorkspaceConfiguration.builder()
+    static final String ID = "lora4j-step";
+    /** A workspace sized by its first cycle that grows to the largest cycle seen; also {@link BackwardMemory}'s. */
+    static final WorkspaceConfiguration CONFIG = WorkspaceConfiguration.builder()
             .initialSize(0)
             .policyAllocation(AllocationPolicy.OVERALLOCATE)
             .overallocationLimit(0.1)
