@@ -7,7 +7,9 @@ import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.autograd.internal.UniformBlock;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
@@ -372,16 +374,19 @@ public final class Functional {
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal, INDArray keyMask) {
         long headDim = q.size(-1);
-        Tensor scores = q.matmulTransposed(k).mul(1.0 / Math.sqrt(headDim));
         long time = q.size(-2);
         long keys = k.size(-2);
+        List<INDArray> masks = new ArrayList<>(2);
         if (causal) {
-            scores = scores.add(Tensor.constant(causalMask(time, keys, q.dataType())));
+            masks.add(causalMask(time, keys, q.dataType()));
         }
         if (keyMask != null) {
-            scores = scores.add(Tensor.constant(paddingMask(keyMask, q.dataType())));
+            masks.add(paddingMask(keyMask, q.dataType()));
         }
-        return scores.softmax().matmul(v);
+        // the scores are a fresh product only this softmax reads: scaled, masked and normalised in place
+        Tensor scores = q.matmulTransposed(k);
+        return SoftmaxOps.scaledMaskedSoftmaxInPlace(scores, 1.0 / Math.sqrt(headDim), masks.toArray(INDArray[]::new))
+                .matmul(v);
     }
 
     /** {@code [time, keys]}: 0 where key ≤ query position, {@link #MASKED_SCORE} above. */

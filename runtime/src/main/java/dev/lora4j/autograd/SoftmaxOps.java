@@ -34,6 +34,31 @@ final class SoftmaxOps {
         }, x);
     }
 
+    /**
+     * {@code softmax(scale·x + Σ masks)} over the last dimension, computed in x's own array: x must
+     * be a fresh product that nothing else reads (its backward must not need its value), as
+     * attention's scores are. One array of the scores' size forward instead of four.
+     *
+     * @param masks additive masks broadcast to x's shape
+     */
+    static Tensor scaledMaskedSoftmaxInPlace(Tensor x, double scale, INDArray... masks) {
+        long[] shape = x.shape();
+        INDArray scores = x.value().muli(scale);
+        for (INDArray mask : masks) {
+            scores.addi(mask);
+        }
+        INDArray rows = Shapes.asRows(scores);
+        Transforms.exp(rows.subiColumnVector(rows.max(1)), false);
+        INDArray y = rows.diviColumnVector(rows.sum(1));
+        return Tensor.result(y.reshape(shape), g -> {
+            // d/dx = scale · y ⊙ (g − Σ g ⊙ y)
+            INDArray gy = Shapes.asRows(g);
+            INDArray dot = gy.mul(y).sum(1);
+            INDArray dx = gy.subColumnVector(dot).muli(y);
+            x.accumulateGradient((scale == 1.0 ? dx : dx.muli(scale)).reshape(shape));
+        }, x);
+    }
+
     static Tensor logSoftmax(Tensor x) {
         long[] shape = x.shape();
         INDArray y = logSoftmaxRows(Shapes.asRows(x.value()));
