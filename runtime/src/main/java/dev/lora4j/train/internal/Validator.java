@@ -5,6 +5,7 @@ import dev.lora4j.nn.Module;
 import dev.lora4j.train.Predictor;
 import dev.lora4j.train.TrainingConfig;
 import dev.lora4j.train.TrainingTask;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,14 +47,15 @@ public final class Validator<B> {
         try (GradMode.Scope ignored = GradMode.disable()) {
             Map<String, Double> metrics = new LinkedHashMap<>();
             Predictor<B> predictor = task.predictor();
-            List<double[]> perBatch = parallel == null
-                    ? validation.stream().map(batch -> measure(batch, predictor)).toList()
-                    : parallel.evaluate(validation, batch -> measure(batch, predictor));
+            List<Piece<B>> pieces = pieces(predictor != null);
+            List<double[]> perPiece = parallel == null
+                    ? pieces.stream().map(piece -> measure(piece, predictor)).toList()
+                    : parallel.evaluate(pieces, piece -> measure(piece, predictor));
             double lossSum = 0;
             long examples = 0;
             long correct = 0;
             long counted = 0;
-            for (double[] m : perBatch) { // summed in batch order, whichever worker measured them
+            for (double[] m : perPiece) { // summed in batch order, whichever worker measured them
                 lossSum += m[0];
                 examples += (long) m[1];
                 correct += (long) m[2];
@@ -72,15 +74,32 @@ public final class Validator<B> {
         }
     }
 
-    /** {loss × size, size, correct, counted} of one batch. */
-    private double[] measure(B batch, Predictor<B> predictor) {
-        int n = task.batchSize(batch);
-        double loss = task.loss(batch).item() * n;
-        if (predictor == null) {
-            return new double[] {loss, n, 0, 0};
+    /**
+     * What one worker measures at a time: a batch, for its loss or, apart, for its predictions, so
+     * that a worker's step memory holds one forward pass, not two. (Batches are not cut into shards
+     * here: the metrics must be the same bits whatever the number of workers.)
+     */
+    private record Piece<B>(B batch, int size, boolean predictions) {}
+
+    private List<Piece<B>> pieces(boolean predictions) {
+        List<Piece<B>> pieces = new ArrayList<>();
+        for (B batch : validation) {
+            int size = task.batchSize(batch);
+            pieces.add(new Piece<>(batch, size, false));
+            if (predictions) {
+                pieces.add(new Piece<>(batch, size, true));
+            }
         }
-        long[] c = countCorrect(predictor.predict(batch));
-        return new double[] {loss, n, c[0], c[1]};
+        return pieces;
+    }
+
+    /** {loss × size, size, 0, 0} or {0, 0, correct, counted} of one piece. */
+    private double[] measure(Piece<B> piece, Predictor<B> predictor) {
+        if (!piece.predictions()) {
+            return new double[] {task.loss(piece.batch()).item() * piece.size(), piece.size(), 0, 0};
+        }
+        long[] c = countCorrect(predictor.predict(piece.batch()));
+        return new double[] {0, 0, c[0], c[1]};
     }
 
     /** {correct, counted} for one batch. */

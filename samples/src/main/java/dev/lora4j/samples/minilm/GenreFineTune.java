@@ -460,10 +460,20 @@ public final class GenreFineTune {
 
     /**
      * The logits {@code [sentences, classes]} of {@code batches}, in order, in evaluation mode,
-     * spread over one worker per core ({@link Inference}).
+     * spread over one worker per core ({@link Inference}), each batch in two halves: a worker's
+     * memory then holds the forward pass of half a batch, as a training step on two workers does
+     * (halves on any machine, so that the logits do not depend on its number of cores).
      */
     public static INDArray logits(MiniLmClassifier model, List<GenreData.Batch> batches) {
-        List<INDArray> parts = Inference.outputs(model, batches, b -> model.forward(b.inputIds(), b.attentionMask()),
+        List<GenreData.Batch> pieces = new ArrayList<>();
+        for (GenreData.Batch b : batches) {
+            int half = b.size() / 2;
+            if (half > 0) {
+                pieces.add(b.slice(0, half));
+            }
+            pieces.add(b.slice(half, b.size()));
+        }
+        List<INDArray> parts = Inference.outputs(model, pieces, b -> model.forward(b.inputIds(), b.attentionMask()),
                 TrainingConfig.AUTO_WORKERS);
         return Nd4j.vstack(parts.toArray(INDArray[]::new));
     }
