@@ -10,9 +10,10 @@ Protocol (driven by the Java benchmark, one process per thread setting, set thro
 environment before torch loads: OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and TORCH_THREADS):
 argv = batch size, then the padded length of each batch of a round. The process prints "ready";
 then for every line "round" on stdin it runs one training step per batch and prints the round's
-milliseconds, for every line "ceiling" it times 16 float32 products of 2048 x 2048 matrices into a
+milliseconds, for every line "ceiling N G" it times G float32 products of N x N matrices into a
 preallocated output (the GEMM ceiling, measured as lora4j measures its own) and prints their
-milliseconds; anything else ends it.
+milliseconds; anything else ends it. With "--profile R" before the batch size it instead runs R
+rounds under torch.profiler (after two untimed ones) and prints the operators by self CPU time.
 """
 import math
 import os
@@ -97,7 +98,11 @@ class Classifier(nn.Module):
 
 
 def main():
-    batch, lengths = int(sys.argv[1]), [int(a) for a in sys.argv[2:]]
+    arguments = sys.argv[1:]
+    profile_rounds = 0
+    if arguments[0] == "--profile":
+        profile_rounds, arguments = int(arguments[1]), arguments[2:]
+    batch, lengths = int(arguments[0]), [int(a) for a in arguments[1:]]
     model = Classifier().train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=1e-4, weight_decay=0.0)
@@ -109,26 +114,40 @@ def main():
         labels = torch.randint(0, CLASSES, (batch,), generator=generator)
         batches.append((ids, mask, labels))
     loss_fn = nn.CrossEntropyLoss()
-    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
-    c = torch.empty(2048, 2048)
-    print("ready", flush=True)
-    for line in sys.stdin:
-        command = line.strip()
-        if command == "ceiling":
-            start = time.perf_counter()
-            for _ in range(16):
-                torch.mm(a, b, out=c)
-            print(f"{(time.perf_counter() - start) * 1e3:.3f}", flush=True)
-            continue
-        if command != "round":
-            break
-        start = time.perf_counter()
+    def train_round():
         for ids, mask, labels in batches:
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(ids, mask), labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
+
+    if profile_rounds:
+        train_round()
+        train_round()
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+            for _ in range(profile_rounds):
+                train_round()
+        print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=18))
+        return
+    operands = {}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command.startswith("ceiling "):
+            n, gemms = (int(w) for w in command.split()[1:])
+            if n not in operands:
+                operands[n] = (torch.rand(n, n), torch.rand(n, n), torch.empty(n, n))
+            a, b, c = operands[n]
+            start = time.perf_counter()
+            for _ in range(gemms):
+                torch.mm(a, b, out=c)
+            print(f"{(time.perf_counter() - start) * 1e3:.3f}", flush=True)
+            continue
+        if command != "round":
+            break
+        start = time.perf_counter()
+        train_round()
         print(f"{(time.perf_counter() - start) * 1e3:.3f}", flush=True)
 
 

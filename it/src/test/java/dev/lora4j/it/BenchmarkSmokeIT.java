@@ -29,5 +29,7 @@ class BenchmarkSmokeIT {
                 "real_tokens_per_s", "1 ND4J/BLAS thread / 2 threads", "dropout forward", "load_average"}) {
             assertTrue(results.contains(row), row + " in " + results);
         }
+        assertTrue(results.contains("\"lora4j_over_torch\"") || results.contains("\"torch_skipped\""),
+                "the PyTorch peer's row, or why it was skipped, in " + results);
     }
 }

@@ -98,7 +98,7 @@ public final class Benchmarks {
         System.out.printf(Locale.ROOT, "GEMM ceiling (Nd4j.gemm, float32, %s², preallocated output): %.1f GFLOP/s%n",
                 smoke ? "256" : "2048", ceiling);
         json.add(String.format(Locale.ROOT, "{\"name\": \"gemm_ceiling_gflops\", \"value\": %.2f}", ceiling));
-        MainJobBenchmark.Result mfu = smoke ? MainJobBenchmark.run(training, 256, 1, 0, 1)
+        MainJobBenchmark.Result mfu = smoke ? MainJobBenchmark.run(training, 256, 1, 1, 1)
                 : MainJobBenchmark.run(training, 2048, 16, Math.max(3, rounds / 5), rounds);
         System.out.println(mfu.line());
         json.add(mfu.json());

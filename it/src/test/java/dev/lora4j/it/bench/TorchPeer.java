@@ -82,9 +82,9 @@ public final class TorchPeer implements AutoCloseable {
         return ask("round");
     }
 
-    /** The peer's GEMM ceiling: 16 float32 products of 2048² into a preallocated output; milliseconds. */
-    public double ceiling() {
-        return ask("ceiling");
+    /** The peer's GEMM ceiling: {@code gemms} float32 products of n² into a preallocated output; milliseconds. */
+    public double ceiling(int n, int gemms) {
+        return ask("ceiling " + n + " " + gemms);
     }
 
     private double ask(String command) {
