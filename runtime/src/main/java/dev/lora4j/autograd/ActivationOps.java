@@ -32,13 +32,13 @@ final class ActivationOps {
         if (x.dataType() == DataType.DOUBLE) {
             return geluInDouble(x);
         }
-        INDArray v = x.value().dataType() == DataType.FLOAT ? x.value() : x.value().castTo(DataType.FLOAT);
+        INDArray v = Functional.as(x.value(), DataType.FLOAT);
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, v.shape());
         GeluKernel.forward(v, out);
-        return Tensor.result(as(out, x.dataType()), g -> {
+        return Tensor.result(Functional.as(out, x.dataType()), g -> {
             INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, v.shape());
-            GeluKernel.backward(v, as(g, DataType.FLOAT), dx);
-            x.accumulateGradient(as(dx, x.dataType()));
+            GeluKernel.backward(v, Functional.as(g, DataType.FLOAT), dx);
+            x.accumulateGradient(Functional.as(dx, x.dataType()));
         }, x);
     }
 
@@ -53,10 +53,6 @@ final class ActivationOps {
             INDArray derivative = pdf.muli(v).addi(cdf);
             x.accumulateGradient(derivative.muli(g));
         }, x);
-    }
-
-    private static INDArray as(INDArray a, DataType type) {
-        return a.dataType() == type ? a : a.castTo(type);
     }
 
     static Tensor tanh(Tensor x) {

@@ -212,7 +212,8 @@ public final class Functional {
         return Tensor.result(as(y, x.dataType()).reshape(shape), step, inputs);
     }
 
-    private static INDArray as(INDArray a, DataType type) {
+    /** {@code a} itself when it has the type, else a copy cast to it. */
+    static INDArray as(INDArray a, DataType type) {
         return a.dataType() == type ? a : a.castTo(type);
     }
 
