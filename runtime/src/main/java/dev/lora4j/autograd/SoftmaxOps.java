@@ -11,9 +11,22 @@ final class SoftmaxOps {
 
     /** Softmax of each row of a matrix; a new array. */
     static INDArray softmaxRows(INDArray rows) {
-        INDArray max = rows.max(1);
-        INDArray e = Transforms.exp(rows.subColumnVector(max), false);
+        return normaliseShifted(rows.subColumnVector(rows.max(1)));
+    }
+
+    /** Softmax of rows from which each row's maximum was subtracted, computed in that array. */
+    private static INDArray normaliseShifted(INDArray shifted) {
+        INDArray e = Transforms.exp(shifted, false);
         return e.diviColumnVector(e.sum(1));
+    }
+
+    /**
+     * The gradient of the rows' softmax {@code y} for the output gradient {@code gy}:
+     * {@code y ⊙ (gy − Σ gy ⊙ y)}; a new array.
+     */
+    private static INDArray softmaxGradient(INDArray gy, INDArray y) {
+        INDArray dot = gy.mul(y).sum(1);
+        return gy.subColumnVector(dot).muli(y);
     }
 
     /** Log-softmax of each row of a matrix; a new array. */
@@ -26,12 +39,8 @@ final class SoftmaxOps {
     static Tensor softmax(Tensor x) {
         long[] shape = x.shape();
         INDArray y = softmaxRows(Shapes.asRows(x.value()));
-        return Tensor.result(y.reshape(shape), g -> {
-            INDArray gy = Shapes.asRows(g);
-            INDArray dot = gy.mul(y).sum(1);
-            INDArray dx = gy.subColumnVector(dot).muli(y);
-            x.accumulateGradient(dx.reshape(shape));
-        }, x);
+        return Tensor.result(y.reshape(shape),
+                g -> x.accumulateGradient(softmaxGradient(Shapes.asRows(g), y).reshape(shape)), x);
     }
 
     /**
@@ -48,13 +57,9 @@ final class SoftmaxOps {
             scores.addi(mask);
         }
         INDArray rows = Shapes.asRows(scores);
-        Transforms.exp(rows.subiColumnVector(rows.max(1)), false);
-        INDArray y = rows.diviColumnVector(rows.sum(1));
+        INDArray y = normaliseShifted(rows.subiColumnVector(rows.max(1)));
         return Tensor.result(y.reshape(shape), g -> {
-            // d/dx = scale · y ⊙ (g − Σ g ⊙ y)
-            INDArray gy = Shapes.asRows(g);
-            INDArray dot = gy.mul(y).sum(1);
-            INDArray dx = gy.subColumnVector(dot).muli(y);
+            INDArray dx = softmaxGradient(Shapes.asRows(g), y); // then times the scale
             x.accumulateGradient((scale == 1.0 ? dx : dx.muli(scale)).reshape(shape));
         }, x);
     }
