@@ -1,5 +1,6 @@
 package dev.lora4j;
 
+import dev.lora4j.autograd.internal.Gemm;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
@@ -40,7 +41,7 @@ public final class NativeThreads {
     }
 
     /**
-     * OpenBLAS on {@code gemmThreads} threads for the matrix products, ND4J's own operations
+     * The matrix products (oneDNN or OpenBLAS, see {@link Gemm}) on {@code gemmThreads} threads, ND4J's own operations
      * (element-wise, reductions, LayerNorm, softmax: its pool and OpenMP) on {@code opThreads}, for
      * the rest of the process (OpenMP's setting for the calling thread). For one training thread on
      * a multi-core machine, {@code split(cores, 1)} was measured fastest: threaded GEMMs, and
@@ -57,5 +58,6 @@ public final class NativeThreads {
         Nd4j.getEnvironment().setMaxMasterThreads(opThreads);
         Nd4j.factory().blas().setMaxThreads(gemmThreads);
         NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(opThreads);
+        Gemm.threads(gemmThreads, opThreads); // oneDNN's products run on OpenMP too
     }
 }

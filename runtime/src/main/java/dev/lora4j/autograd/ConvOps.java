@@ -1,5 +1,6 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,7 +74,7 @@ final class ConvOps {
         INDArray columns = columns(x.value(), kh, kw, geometry.withGroups(1), oh, ow);
         INDArray a2 = a.value().reshape('c', r, channels * kh * kw);
         INDArray b2 = b.value().reshape('c', out, r / groups);
-        INDArray h = Nd4j.gemm(a2, columns, false, false);
+        INDArray h = Gemm.product(a2, columns, false, false);
         INDArray y = groupedProduct(b2, h, groups, false, false);
         if (scaling != 1.0) {
             y.muli(scaling);
@@ -86,10 +87,10 @@ final class ConvOps {
             }
             INDArray dh = groupedProduct(b2, gRows, groups, true, false).muli(scaling);
             if (a.requiresGrad()) {
-                a.accumulateGradient(Nd4j.gemm(dh, columns, false, true).reshape(a.shape()));
+                a.accumulateGradient(Gemm.product(dh, columns, false, true).reshape(a.shape()));
             }
             if (x.requiresGrad()) {
-                INDArray dColumns = Nd4j.gemm(a2, dh, true, false);
+                INDArray dColumns = Gemm.product(a2, dh, true, false);
                 x.accumulateGradient(columnsBackward(dColumns, xShape, kh, kw, geometry, oh, ow));
             }
         };
@@ -155,9 +156,9 @@ final class ConvOps {
             long r = as[i].size(0);
             a2[i] = as[i].value().reshape('c', r, k);
             b2[i] = bs[i].value().reshape('c', out, r / groups);
-            h[i] = Nd4j.gemm(a2[i], columns, false, false);
+            h[i] = Gemm.product(a2[i], columns, false, false);
             if (groups == 1) {
-                Nd4j.gemm(b2[i], h[i], y, false, false, scalings[i], 1.0); // y += s·B·h in place, no temporary
+                Gemm.into(b2[i], h[i], y, false, false, scalings[i], 1.0); // y += s·B·h in place, no temporary
             } else {
                 y.addi(groupedProduct(b2[i], h[i], groups, false, false).muli(scalings[i]));
             }
@@ -184,10 +185,10 @@ final class ConvOps {
                 }
                 INDArray dh = groupedProduct(b2[i], gRows, groups, true, false).muli(s);
                 if (as[i].requiresGrad()) {
-                    as[i].accumulateGradient(Nd4j.gemm(dh, kept, false, true).reshape(as[i].shape()));
+                    as[i].accumulateGradient(Gemm.product(dh, kept, false, true).reshape(as[i].shape()));
                 }
                 if (dColumns != null) {
-                    Nd4j.gemm(a2[i], dh, dColumns, true, false, 1.0, 1.0); // dColumns += Aᵀ·dh in place
+                    Gemm.into(a2[i], dh, dColumns, true, false, 1.0, 1.0); // dColumns += Aᵀ·dh in place
                 }
             }
             if (dColumns != null) {
@@ -240,7 +241,7 @@ final class ConvOps {
      */
     static INDArray groupedProduct(INDArray a, INDArray b, int groups, boolean transposeA, boolean transposeB) {
         if (groups == 1) {
-            return Nd4j.gemm(a, b, transposeA, transposeB);
+            return Gemm.product(a, b, transposeA, transposeB);
         }
         long aRows = a.size(0) / groups;
         long bRows = b.size(0) / groups;
@@ -248,7 +249,7 @@ final class ConvOps {
         for (int j = 0; j < groups; j++) {
             INDArray aj = a.get(NDArrayIndex.interval(j * aRows, (j + 1) * aRows), NDArrayIndex.all()).dup('c');
             INDArray bj = b.get(NDArrayIndex.interval(j * bRows, (j + 1) * bRows), NDArrayIndex.all()).dup('c');
-            blocks[j] = Nd4j.gemm(aj, bj, transposeA, transposeB);
+            blocks[j] = Gemm.product(aj, bj, transposeA, transposeB);
         }
         return Nd4j.concat(0, blocks);
     }

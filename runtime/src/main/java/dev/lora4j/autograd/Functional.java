@@ -1,5 +1,6 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.ExampleDropout;
 import dev.lora4j.autograd.internal.LayerNormKernel;
@@ -77,8 +78,8 @@ public final class Functional {
                     + " but lora_A " + Arrays.toString(a.shape()) + " expects " + in);
         }
         INDArray rows = Shapes.asRows(x.value());
-        INDArray h = Nd4j.gemm(rows, a.value(), false, true);
-        INDArray y = Nd4j.gemm(h, b.value(), false, true);
+        INDArray h = Gemm.product(rows, a.value(), false, true);
+        INDArray y = Gemm.product(h, b.value(), false, true);
         if (scaling != 1.0) {
             y.muli(scaling);
         }
@@ -86,14 +87,14 @@ public final class Functional {
         BackwardFunction step = g -> {
             INDArray gRows = Shapes.asRows(g);
             if (b.requiresGrad()) {
-                b.accumulateGradient(Nd4j.gemm(gRows, h, true, false).muli(scaling));
+                b.accumulateGradient(Gemm.product(gRows, h, true, false).muli(scaling));
             }
-            INDArray gh = Nd4j.gemm(gRows, b.value(), false, false).muli(scaling);
+            INDArray gh = Gemm.product(gRows, b.value(), false, false).muli(scaling);
             if (a.requiresGrad()) {
-                a.accumulateGradient(Nd4j.gemm(gh, rows, true, false));
+                a.accumulateGradient(Gemm.product(gh, rows, true, false));
             }
             if (x.requiresGrad()) {
-                x.accumulateGradient(Nd4j.gemm(gh, a.value(), false, false).reshape(x.shape()));
+                x.accumulateGradient(Gemm.product(gh, a.value(), false, false).reshape(x.shape()));
             }
         };
         return Tensor.result(y.reshape(outShape), step, x, a, b);

@@ -1,5 +1,6 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.Shapes;
 import java.util.Arrays;
@@ -27,7 +28,7 @@ final class LoraLinearOp {
         }
         int n = a.length;
         INDArray rows = Shapes.asRows(x.value());
-        INDArray y = Nd4j.gemm(rows, weight.value(), false, !weightIsInOut);
+        INDArray y = Gemm.product(rows, weight.value(), false, !weightIsInOut);
         if (bias != null) {
             y.addiRowVector(bias.value());
         }
@@ -35,37 +36,37 @@ final class LoraLinearOp {
         INDArray[] hidden = new INDArray[n];
         for (int i = 0; i < n; i++) {
             inputRows[i] = inputs[i] == x ? rows : Shapes.asRows(inputs[i].value());
-            hidden[i] = Nd4j.gemm(inputRows[i], a[i].value(), false, true);
-            Nd4j.gemm(hidden[i], b[i].value(), y, false, true, scaling[i], 1.0);
+            hidden[i] = Gemm.product(inputRows[i], a[i].value(), false, true);
+            Gemm.into(hidden[i], b[i].value(), y, false, true, scaling[i], 1.0);
         }
         long out = weightIsInOut ? weight.size(1) : weight.size(0);
         BackwardFunction step = g -> {
             INDArray gRows = Shapes.asRows(g);
-            INDArray dx = x.requiresGrad() ? Nd4j.gemm(gRows, weight.value(), false, weightIsInOut) : null;
+            INDArray dx = x.requiresGrad() ? Gemm.product(gRows, weight.value(), false, weightIsInOut) : null;
             if (weight.requiresGrad()) {
                 weight.accumulateGradient(weightIsInOut
-                        ? Nd4j.gemm(rows, gRows, true, false)
-                        : Nd4j.gemm(gRows, rows, true, false));
+                        ? Gemm.product(rows, gRows, true, false)
+                        : Gemm.product(gRows, rows, true, false));
             }
             if (bias != null && bias.requiresGrad()) {
                 bias.accumulateGradient(gRows.sum(0).reshape(bias.shape()));
             }
             for (int i = 0; i < n; i++) {
                 if (b[i].requiresGrad()) {
-                    b[i].accumulateGradient(Nd4j.gemm(gRows, hidden[i], true, false).muli(scaling[i]));
+                    b[i].accumulateGradient(Gemm.product(gRows, hidden[i], true, false).muli(scaling[i]));
                 }
                 boolean inputNeedsGrad = inputs[i] == x ? dx != null : inputs[i].requiresGrad();
                 if (!a[i].requiresGrad() && !inputNeedsGrad) {
                     continue;
                 }
-                INDArray gh = Nd4j.gemm(gRows, b[i].value(), false, false).muli(scaling[i]);
+                INDArray gh = Gemm.product(gRows, b[i].value(), false, false).muli(scaling[i]);
                 if (a[i].requiresGrad()) {
-                    a[i].accumulateGradient(Nd4j.gemm(gh, inputRows[i], true, false));
+                    a[i].accumulateGradient(Gemm.product(gh, inputRows[i], true, false));
                 }
                 if (inputs[i] == x && dx != null) {
-                    Nd4j.gemm(gh, a[i].value(), dx, false, false, 1.0, 1.0);
+                    Gemm.into(gh, a[i].value(), dx, false, false, 1.0, 1.0);
                 } else if (inputs[i] != x && inputs[i].requiresGrad()) {
-                    inputs[i].accumulateGradient(Nd4j.gemm(gh, a[i].value(), false, false).reshape(inputs[i].shape()));
+                    inputs[i].accumulateGradient(Gemm.product(gh, a[i].value(), false, false).reshape(inputs[i].shape()));
                 }
             }
             if (dx != null) {

@@ -1,5 +1,6 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.Shapes;
 import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -10,12 +11,9 @@ final class MatrixOps {
 
     private MatrixOps() {}
 
-    /** {@code op(x)·op(y)}: BLAS gemm for matrices, ND4J's batched matmul for higher ranks. */
+    /** {@code op(x)·op(y)}, for matrices or batches of them ({@link Gemm#product}). */
     static INDArray product(INDArray x, INDArray y, boolean transposeX, boolean transposeY) {
-        if (x.rank() == 2 && y.rank() == 2) {
-            return Nd4j.gemm(x, y, transposeX, transposeY);
-        }
-        return Nd4j.matmul(x, y, transposeX, transposeY, false);
+        return Gemm.product(x, y, transposeX, transposeY);
     }
 
     static Tensor matmul(Tensor a, Tensor b, boolean transposeA, boolean transposeB) {
@@ -49,17 +47,17 @@ final class MatrixOps {
             throw shapeError(a, b, transposeB);
         }
         INDArray rows = Shapes.asRows(a.value());
-        INDArray out = Nd4j.gemm(rows, b.value(), false, transposeB);
+        INDArray out = Gemm.product(rows, b.value(), false, transposeB);
         long[] outShape = Shapes.withLast(a.shape(), outer);
         return Tensor.result(out.reshape(outShape), g -> {
             INDArray gRows = Shapes.asRows(g);
             if (a.requiresGrad()) {
-                a.accumulateGradient(Nd4j.gemm(gRows, b.value(), false, !transposeB).reshape(a.shape()));
+                a.accumulateGradient(Gemm.product(gRows, b.value(), false, !transposeB).reshape(a.shape()));
             }
             if (b.requiresGrad()) {
                 b.accumulateGradient(transposeB
-                        ? Nd4j.gemm(gRows, rows, true, false)
-                        : Nd4j.gemm(rows, gRows, true, false));
+                        ? Gemm.product(gRows, rows, true, false)
+                        : Gemm.product(rows, gRows, true, false));
             }
         }, a, b);
     }

@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.ConvGeometry;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
@@ -121,7 +122,7 @@ public final class LoraConv2d extends LoraLayer {
         long r = adapter.a().size(0);
         INDArray a2 = adapter.a().value().reshape('c', r, base.inChannels() * base.kernelH() * base.kernelW());
         INDArray b2 = adapter.b().value().reshape('c', base.outChannels(), r);
-        return Nd4j.gemm(b2, a2, false, false).reshape('c', base.weight().shape()).muli(adapter.scaling());
+        return Gemm.product(b2, a2, false, false).reshape('c', base.weight().shape()).muli(adapter.scaling());
     }
 
     /**

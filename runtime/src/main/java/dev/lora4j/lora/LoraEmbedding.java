@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.nn.Embedding;
@@ -61,7 +62,7 @@ public final class LoraEmbedding extends LoraLayer {
     @Override
     public INDArray deltaWeight(LoraAdapter adapter) {
         // [vocabulary, dim] = (B·A)ᵀ = Aᵀ·Bᵀ
-        return Nd4j.gemm(adapter.a().value(), adapter.b().value(), true, true).muli(adapter.scaling());
+        return Gemm.product(adapter.a().value(), adapter.b().value(), true, true).muli(adapter.scaling());
     }
 
     /** Adds the active adapters' updates for {@code ids} to the base lookup {@code y}. */

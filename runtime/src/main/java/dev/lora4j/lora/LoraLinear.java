@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.nn.Init;
@@ -77,8 +78,8 @@ public final class LoraLinear extends LoraLayer {
     public INDArray deltaWeight(LoraAdapter adapter) {
         // [out, in] = B·A; [in, out] = (B·A)ᵀ = Aᵀ·Bᵀ
         INDArray delta = base.isFanInFanOut()
-                ? Nd4j.gemm(adapter.a().value(), adapter.b().value(), true, true)
-                : Nd4j.gemm(adapter.b().value(), adapter.a().value(), false, false);
+                ? Gemm.product(adapter.a().value(), adapter.b().value(), true, true)
+                : Gemm.product(adapter.b().value(), adapter.a().value(), false, false);
         return delta.muli(adapter.scaling());
     }
 

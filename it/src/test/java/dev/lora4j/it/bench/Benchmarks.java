@@ -1,5 +1,6 @@
 package dev.lora4j.it.bench;
 
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.autograd.GradMode;
 import java.nio.charset.StandardCharsets;
@@ -95,8 +96,8 @@ public final class Benchmarks {
             return;
         }
         double ceiling = LayerBenchmarks.gemmCeiling(smoke ? 256 : 2048, smoke ? 2 : 10);
-        System.out.printf(Locale.ROOT, "GEMM ceiling (Nd4j.gemm, float32, %s², preallocated output): %.1f GFLOP/s%n",
-                smoke ? "256" : "2048", ceiling);
+        System.out.printf(Locale.ROOT, "GEMM ceiling (lora4j's Gemm: %s, float32, %s², preallocated output): %.1f GFLOP/s%n",
+                Gemm.usesOneDnn() ? "oneDNN" : "OpenBLAS", smoke ? "256" : "2048", ceiling);
         json.add(String.format(Locale.ROOT, "{\"name\": \"gemm_ceiling_gflops\", \"value\": %.2f}", ceiling));
         MainJobBenchmark.Result mfu = smoke ? MainJobBenchmark.run(training, 256, 1, 1, 1)
                 : MainJobBenchmark.run(training, 2048, 16, Math.max(3, rounds / 5), rounds);

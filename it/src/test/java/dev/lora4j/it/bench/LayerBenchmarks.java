@@ -11,6 +11,7 @@ import dev.lora4j.train.AdamW;
 import dev.lora4j.train.ParameterGroups;
 import java.util.List;
 import java.util.Random;
+import dev.lora4j.autograd.internal.Gemm;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -33,18 +34,18 @@ public final class LayerBenchmarks {
         }
     }
 
-    /** ND4J's best float32 GEMM rate: {@code Nd4j.gemm} of n×n into a preallocated output, in GFLOP/s. */
+    /** lora4j's best float32 GEMM rate: {@code Gemm.into} of n×n into a preallocated output, in GFLOP/s. */
     public static double gemmCeiling(int n, int repetitions) {
         INDArray a = Nd4j.rand(DataType.FLOAT, n, n);
         INDArray b = Nd4j.rand(DataType.FLOAT, n, n);
-        INDArray c = Nd4j.create(DataType.FLOAT, new long[] {n, n}, 'f');
+        INDArray c = Nd4j.create(DataType.FLOAT, n, n);
         for (int i = 0; i < 3; i++) {
-            Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+            Gemm.into(a, b, c, false, false, 1.0, 0.0);
         }
         double best = Double.MAX_VALUE;
         for (int i = 0; i < repetitions; i++) {
             long start = System.nanoTime();
-            Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+            Gemm.into(a, b, c, false, false, 1.0, 0.0);
             best = Math.min(best, System.nanoTime() - start);
         }
         return 2.0 * n * n * n / best;

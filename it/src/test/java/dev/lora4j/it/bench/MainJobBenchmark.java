@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import dev.lora4j.autograd.internal.Gemm;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -15,7 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Model FLOPs utilisation of the main job's training on one core, lora4j beside PyTorch: rounds of
  * MiniLM LoRA training steps ({@link MiniLmTraining}) on one data-parallel worker, as the main job
- * trains, interleaved with rounds of the GEMM ceiling ({@code Nd4j.gemm}, float32, n², preallocated
+ * trains, interleaved with rounds of the GEMM ceiling ({@code Gemm.into}: the products lora4j's layers use, float32, n², preallocated
  * output) and, when {@code /usr/bin/python3} has torch, with the {@link TorchPeer} doing the same
  * step on one thread and its own ceiling ({@code torch.mm}, the same products). Each round's ratio
  * compares two settings under the same machine load. MFU = (counted model FLOPs of the steps ÷
@@ -28,7 +29,7 @@ public final class MainJobBenchmark {
     /** PyTorch's step on one thread. */
     public static final String TORCH = "torch, 1 thread";
     /** lora4j's ceiling. */
-    public static final String ND4J_CEILING = "ceiling: Nd4j.gemm, 1 thread";
+    public static final String LORA4J_CEILING = "ceiling: lora4j's Gemm, 1 thread";
     /** PyTorch's ceiling. */
     public static final String TORCH_CEILING = "ceiling: torch.mm, 1 thread";
     /** The peer's script, from the it module's directory. */
@@ -62,7 +63,7 @@ public final class MainJobBenchmark {
 
         /** lora4j's median MFU. */
         public double mfu() {
-            return mfu(LORA4J, ND4J_CEILING, 0.5);
+            return mfu(LORA4J, LORA4J_CEILING, 0.5);
         }
 
         /** The quantile q of the per-round ratio of lora4j's speed to PyTorch's (sentences/s). */
@@ -93,20 +94,21 @@ public final class MainJobBenchmark {
                             + "%.0f real tokens/s, %.0f padded tokens/s, %.1f sentences/s; %.2f GFLOP/step counted "
                             + "(%.2f fwd, %.2f input grads, %.3f weight grads); %s in these rounds %.1f GFLOP/s; "
                             + "6·N·tokens would say %.2f GFLOP/step",
-                    LORA4J, 100 * mfu(), 100 * mfu(LORA4J, ND4J_CEILING, 0.25), 100 * mfu(LORA4J, ND4J_CEILING, 0.75),
+                    LORA4J, 100 * mfu(), 100 * mfu(LORA4J, LORA4J_CEILING, 0.25), 100 * mfu(LORA4J, LORA4J_CEILING, 0.75),
                     rounds, steps, seconds * 1e3 / steps, realTokens / seconds, paddedTokens / seconds,
                     MiniLmTraining.BATCH * steps / seconds, flops.total() / steps / 1e9, flops.forward() / steps / 1e9,
-                    flops.inputGradients() / steps / 1e9, flops.weightGradients() / steps / 1e9, ND4J_CEILING,
-                    gflops(ND4J_CEILING), conventionalFlops / steps / 1e9);
+                    flops.inputGradients() / steps / 1e9, flops.weightGradients() / steps / 1e9, LORA4J_CEILING,
+                    gflops(LORA4J_CEILING), conventionalFlops / steps / 1e9);
             if (peerSkipped != null) {
                 return lora4j + "\nPyTorch peer skipped: " + peerSkipped;
             }
             double torchSeconds = seconds(TORCH);
             return lora4j + String.format(Locale.ROOT,
-                    "%nMiniLM LoRA training, %s: MFU %.1f%% (IQR %.1f–%.1f%%); %.0f ms/step, %.1f sentences/s; "
+                    "%nMiniLM LoRA training, %s%s: MFU %.1f%% (IQR %.1f–%.1f%%); %.0f ms/step, %.1f sentences/s; "
                             + "%s in these rounds %.1f GFLOP/s%n"
                             + "lora4j ÷ PyTorch, one core, sentences/s: %.2f× (IQR %.2f–%.2f)",
-                    TORCH, 100 * mfu(TORCH, TORCH_CEILING, 0.5), 100 * mfu(TORCH, TORCH_CEILING, 0.25),
+                    TORCH, TorchPeer.openBlasCoreType().map(core -> " (OPENBLAS_CORETYPE=" + core + ")").orElse(""),
+                    100 * mfu(TORCH, TORCH_CEILING, 0.5), 100 * mfu(TORCH, TORCH_CEILING, 0.25),
                     100 * mfu(TORCH, TORCH_CEILING, 0.75), torchSeconds * 1e3 / steps,
                     MiniLmTraining.BATCH * steps / torchSeconds, TORCH_CEILING, gflops(TORCH_CEILING),
                     speedOverTorch(0.5), speedOverTorch(0.25), speedOverTorch(0.75));
@@ -128,10 +130,10 @@ public final class MainJobBenchmark {
                             + "\"mfu\": %.4f, \"mfu_q1\": %.4f, \"mfu_q3\": %.4f, \"ms_per_step\": %.1f, "
                             + "\"real_tokens_per_s\": %.1f, \"padded_tokens_per_s\": %.1f, \"gflop_per_step\": %.3f, "
                             + "\"conventional_gflop_per_step\": %.3f, \"ceiling_gflops\": %.2f, %s}",
-                    times.get(LORA4J).length, steps, mfu(), mfu(LORA4J, ND4J_CEILING, 0.25),
-                    mfu(LORA4J, ND4J_CEILING, 0.75), seconds * 1e3 / steps, realTokens / seconds,
+                    times.get(LORA4J).length, steps, mfu(), mfu(LORA4J, LORA4J_CEILING, 0.25),
+                    mfu(LORA4J, LORA4J_CEILING, 0.75), seconds * 1e3 / steps, realTokens / seconds,
                     paddedTokens / seconds, flops.total() / steps / 1e9, conventionalFlops / steps / 1e9,
-                    gflops(ND4J_CEILING), torch);
+                    gflops(LORA4J_CEILING), torch);
         }
     }
 
@@ -167,12 +169,12 @@ public final class MainJobBenchmark {
             TorchPeer torch, int n, int gemms) {
         INDArray a = Nd4j.rand(DataType.FLOAT, n, n);
         INDArray b = Nd4j.rand(DataType.FLOAT, n, n);
-        INDArray c = Nd4j.create(DataType.FLOAT, new long[] {n, n}, 'f');
+        INDArray c = Nd4j.create(DataType.FLOAT, n, n);
         Map<String, Runnable> settings = new LinkedHashMap<>();
         settings.put(LORA4J, () -> training.steps(one));
-        settings.put(ND4J_CEILING, () -> {
+        settings.put(LORA4J_CEILING, () -> {
             for (int i = 0; i < gemms; i++) {
-                Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+                Gemm.into(a, b, c, false, false, 1.0, 0.0);
             }
         });
         if (torch != null) {

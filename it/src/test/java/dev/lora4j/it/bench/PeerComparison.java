@@ -51,8 +51,8 @@ public final class PeerComparison {
             Map<String, Runnable> settings = new LinkedHashMap<>();
             settings.put("lora4j, " + n + " workers", () -> training.steps(workers));
             Map<String, Runnable> perCore = MainJobBenchmark.perCore(training, one, single, 2048, 16);
-            Runnable ceiling = perCore.get(MainJobBenchmark.ND4J_CEILING);
-            perCore.put(MainJobBenchmark.ND4J_CEILING, () -> {
+            Runnable ceiling = perCore.get(MainJobBenchmark.LORA4J_CEILING);
+            perCore.put(MainJobBenchmark.LORA4J_CEILING, () -> {
                 NativeThreads.limit(1); // the workers' pool may have left ND4J on every core
                 ceiling.run();
             });

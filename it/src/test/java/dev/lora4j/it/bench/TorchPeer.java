@@ -64,6 +64,7 @@ public final class TorchPeer implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(PYTHON.toString(), script.toString(), Integer.toString(batch)));
         lengths.forEach(l -> command.add(Long.toString(l)));
         ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+        openBlasCoreType().ifPresent(core -> builder.environment().put("OPENBLAS_CORETYPE", core));
         builder.environment().putAll(threads);
         try {
             TorchPeer peer = new TorchPeer(builder.start());
@@ -74,6 +75,29 @@ public final class TorchPeer implements AutoCloseable {
             return peer;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The OpenBLAS kernels the peer is told to use, from this CPU's instruction sets, unless
+     * {@code OPENBLAS_CORETYPE} is set already: OpenBLAS picks its kernels from the CPU model and runs
+     * generic ones on a model it does not know (Debian's 0.3.21 on a family 6, model 207 Xeon: 25
+     * against 130 GFLOP/s on one thread, BENCHMARKS.md "oneDNN GEMMs"). The peer is PyTorch at its
+     * best on this machine, not PyTorch slowed by a detection gap.
+     */
+    public static Optional<String> openBlasCoreType() {
+        if (System.getenv("OPENBLAS_CORETYPE") != null) {
+            return Optional.empty();
+        }
+        try {
+            String cpu = Files.readString(Path.of("/proc/cpuinfo"));
+            String flags = cpu.lines().filter(l -> l.startsWith("flags")).findFirst().orElse("") + " ";
+            if (flags.contains(" avx512f ")) {
+                return Optional.of("SkylakeX");
+            }
+            return flags.contains(" avx2 ") ? Optional.of("Haswell") : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 
