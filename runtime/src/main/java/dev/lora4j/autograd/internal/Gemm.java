@@ -142,24 +142,39 @@ public final class Gemm {
         FloatPointer pc = pointer(c);
         long[] batch = Arrays.copyOf(c.shape(), r - 2);
         long count = Shapes.product(batch);
+        long[] strideA = a.stride();
+        long[] strideB = b.stride();
+        long[] strideC = c.stride();
         long[] index = new long[r - 2];
+        long offsetA = 0;
+        long offsetB = 0;
+        long offsetC = 0;
         int[] split = THREADS.get();
         if (split != null) {
             setOmpThreads(split[0]);
         }
         try {
             for (long e = 0; e < count; e++) {
-                pa.position(offset(a, index));
-                pb.position(offset(b, index));
-                pc.position(offset(c, index));
-                int status = dnnl.dnnl_sgemm(ta, tb, m, n, k, alpha, pa, la.leading, pb, lb.leading, beta, pc,
-                        lc.leading);
+                int status = dnnl.dnnl_sgemm(ta, tb, m, n, k, alpha, pa.position(offsetA), la.leading,
+                        pb.position(offsetB), lb.leading, beta, pc.position(offsetC), lc.leading);
                 if (status != dnnl.dnnl_success) {
                     throw new IllegalStateException(String.format(Locale.ROOT,
                             "oneDNN sgemm failed with status %d for %s x %s", status,
                             Arrays.toString(a.shape()), Arrays.toString(b.shape())));
                 }
-                next(index, batch);
+                // the next batch entry: the last batch index moves fastest
+                for (int d = index.length - 1; d >= 0; d--) {
+                    offsetA += strideA[d];
+                    offsetB += strideB[d];
+                    offsetC += strideC[d];
+                    if (++index[d] < batch[d]) {
+                        break;
+                    }
+                    offsetA -= strideA[d] * batch[d];
+                    offsetB -= strideB[d] * batch[d];
+                    offsetC -= strideC[d] * batch[d];
+                    index[d] = 0;
+                }
             }
         } finally {
             if (split != null) {
@@ -171,23 +186,6 @@ public final class Gemm {
     /** The array's first element (ND4J's buffer of a view starts at the view's offset). */
     private static FloatPointer pointer(INDArray array) {
         return new FloatPointer(array.data().addressPointer());
-    }
-
-    private static long offset(INDArray array, long[] index) {
-        long offset = 0;
-        for (int d = 0; d < index.length; d++) {
-            offset += index[d] * array.stride(d);
-        }
-        return offset;
-    }
-
-    private static void next(long[] index, long[] limits) {
-        for (int d = index.length - 1; d >= 0; d--) {
-            if (++index[d] < limits[d]) {
-                return;
-            }
-            index[d] = 0;
-        }
     }
 
     private static void setOmpThreads(int threads) {
