@@ -74,6 +74,24 @@ class GemmTest {
     }
 
     @Test
+    void batchedTransposesAndARepeatedShapeWithNewDataAreRight() {
+        // the backward products of attention: op(a) transposed, a cached primitive reused on new arrays
+        for (int repeat = 0; repeat < 3; repeat++) {
+            INDArray scores = uniform(new long[] {2, 3, 5, 7});
+            INDArray q = uniform(new long[] {2, 5, 3, 4}).permute(0, 2, 1, 3);
+            INDArray dk = Gemm.product(scores, q, true, false); // [2, 3, 7, 4]
+            assertArrayEquals(new long[] {2, 3, 7, 4}, dk.shape());
+            for (int b = 0; b < 2; b++) {
+                for (int h = 0; h < 3; h++) {
+                    INDArray sh = scores.get(NDArrayIndex.point(b), NDArrayIndex.point(h));
+                    INDArray qh = q.get(NDArrayIndex.point(b), NDArrayIndex.point(h));
+                    assertClose(reference(sh, qh, true, false), dk.get(NDArrayIndex.point(b), NDArrayIndex.point(h)), 5);
+                }
+            }
+        }
+    }
+
+    @Test
     void intoAccumulatesWithAlphaAndBetaIntoAView() {
         INDArray a = uniform(new long[] {6, 8});
         INDArray b = uniform(new long[] {5, 8});

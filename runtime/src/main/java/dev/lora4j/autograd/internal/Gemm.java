@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * model and runs generic ones on a model it does not know: on this project's Xeon (family 6, model
  * 207) that made every float32 product about 6× slower than oneDNN's (BENCHMARKS.md, "oneDNN
  * GEMMs"). The system property {@code lora4j.gemm=openblas} sends every product to ND4J, for
- * comparisons.
+ * comparisons. Batched products (attention's heads) go to one oneDNN matmul primitive over the
+ * whole batch ({@link BatchedMatmul}).
  *
  * <p>oneDNN runs on OpenMP, whose thread count is per thread; {@link #threads} records the split
  * {@code dev.lora4j.NativeThreads} asked of the calling thread, so that the products use the GEMM
@@ -33,6 +34,8 @@ public final class Gemm {
     private static final Logger LOG = LoggerFactory.getLogger(Gemm.class);
     private static final boolean ONEDNN = loadOneDnn();
     private static final ThreadLocal<int[]> THREADS = new ThreadLocal<>();
+    /** Batched products as one oneDNN matmul ({@link BatchedMatmul}); {@code -Dlora4j.gemm.batched=loop} for one sgemm per entry. */
+    private static final boolean BATCHED_MATMUL = !"loop".equals(System.getProperty("lora4j.gemm.batched"));
 
     private Gemm() {}
 
@@ -154,6 +157,10 @@ public final class Gemm {
             setOmpThreads(split[0]);
         }
         try {
+            if (count > 1 && BATCHED_MATMUL && alpha == 1f && beta == 0f
+                    && BatchedMatmul.multiply(a, b, c, transposeA, transposeB)) {
+                return;
+            }
             for (long e = 0; e < count; e++) {
                 int status = dnnl.dnnl_sgemm(ta, tb, m, n, k, alpha, pa.position(offsetA), la.leading,
                         pb.position(offsetB), lb.leading, beta, pc.position(offsetC), lc.leading);
