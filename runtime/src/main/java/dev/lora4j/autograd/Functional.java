@@ -391,6 +391,20 @@ public final class Functional {
                 .matmul(v);
     }
 
+    /**
+     * Multi-head scaled dot-product attention over {@code [batch, time, features]} projections: the
+     * same result as splitting q, k and v into {@code heads} heads ({@code [batch, heads, time,
+     * features / heads]}), {@link #attention} and merging the heads back into {@code [batch, time,
+     * features]}, without copying any head out of or back into that layout, forward or backward.
+     *
+     * @param keyMask {@code [batch, keys]} with 1 for real tokens and 0 for padding, or {@code null}
+     * @throws IllegalArgumentException when the shapes do not fit or features do not split into heads
+     */
+    public static Tensor multiHeadAttention(Tensor q, Tensor k, Tensor v, int heads, boolean causal,
+            INDArray keyMask) {
+        return AttentionOps.multiHead(q, k, v, heads, causal, keyMask);
+    }
+
     /** {@code [time, keys]}: 0 where key ≤ query position, {@link #MASKED_SCORE} above. */
     @SuppressWarnings("try") // the scopes are used only for their close()
     static INDArray causalMask(long time, long keys, DataType type) {

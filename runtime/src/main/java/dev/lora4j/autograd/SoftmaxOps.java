@@ -24,7 +24,7 @@ final class SoftmaxOps {
      * The gradient of the rows' softmax {@code y} for the output gradient {@code gy}:
      * {@code y ⊙ (gy − Σ gy ⊙ y)}; a new array.
      */
-    private static INDArray softmaxGradient(INDArray gy, INDArray y) {
+    static INDArray softmaxGradient(INDArray gy, INDArray y) {
         INDArray dot = gy.mul(y).sum(1);
         return gy.subColumnVector(dot).muli(y);
     }
@@ -52,16 +52,24 @@ final class SoftmaxOps {
      */
     static Tensor scaledMaskedSoftmaxInPlace(Tensor x, double scale, INDArray... masks) {
         long[] shape = x.shape();
-        INDArray scores = x.value().muli(scale);
-        for (INDArray mask : masks) {
-            scores.addi(mask);
-        }
-        INDArray rows = Shapes.asRows(scores);
-        INDArray y = normaliseShifted(rows.subiColumnVector(rows.max(1)));
+        INDArray y = scaledMaskedSoftmaxRowsInPlace(x.value(), scale, masks);
         return Tensor.result(y.reshape(shape), g -> {
             INDArray dx = softmaxGradient(Shapes.asRows(g), y); // then times the scale
             x.accumulateGradient((scale == 1.0 ? dx : dx.muli(scale)).reshape(shape));
         }, x);
+    }
+
+    /**
+     * {@code softmax(scale·scores + Σ masks)} over the last dimension, in the scores' own array
+     * (plain, c-ordered); returns it as rows.
+     */
+    static INDArray scaledMaskedSoftmaxRowsInPlace(INDArray scores, double scale, INDArray... masks) {
+        scores.muli(scale);
+        for (INDArray mask : masks) {
+            scores.addi(mask);
+        }
+        INDArray rows = Shapes.asRows(scores);
+        return normaliseShifted(rows.subiColumnVector(rows.max(1)));
     }
 
     static Tensor logSoftmax(Tensor x) {

@@ -509,6 +509,60 @@ class FunctionalTest {
     }
 
     @Test
+    void multiHeadAttentionGradient() {
+        for (boolean causal : new boolean[] {false, true}) {
+            for (INDArray mask : new INDArray[] {null, KEY_MASK}) {
+                Tensor q = Tensor.variable(TestArrays.normal(151, 2, 4, 6));
+                Tensor k = Tensor.variable(TestArrays.normal(152, 2, 4, 6));
+                Tensor v = Tensor.variable(TestArrays.normal(153, 2, 4, 6));
+                GradientCheck.of(() -> Functional.multiHeadAttention(q, k, v, 2, causal, mask))
+                        .input("q", q).input("k", k).input("v", v).verify();
+            }
+        }
+    }
+
+    @Test
+    void multiHeadAttentionIsSplitAttendMergeInFloat64AndFloat32() {
+        for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+            // float64: the same arithmetic (1e-12); float32: oneDNN reading strided heads and writing
+            // into the merged layout, against the copying version (float rounding, 1e-5)
+            double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-5;
+            INDArray qa = TestArrays.normal(154, 3, 5, 8).castTo(type);
+            INDArray ka = TestArrays.normal(155, 3, 5, 8).castTo(type);
+            INDArray va = TestArrays.normal(156, 3, 5, 8).castTo(type);
+            INDArray mask = Nd4j.createFromArray(new int[][] {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}, {1, 0, 0, 0, 0}});
+            INDArray upstream = TestArrays.normal(157, 3, 5, 8).castTo(type);
+            Tensor q1 = Tensor.variable(qa.dup());
+            Tensor k1 = Tensor.variable(ka.dup());
+            Tensor v1 = Tensor.variable(va.dup());
+            Tensor fused = Functional.multiHeadAttention(q1, k1, v1, 4, false, mask);
+            fused.backward(upstream);
+            Tensor q2 = Tensor.variable(qa.dup());
+            Tensor k2 = Tensor.variable(ka.dup());
+            Tensor v2 = Tensor.variable(va.dup());
+            Tensor copied = Functional.attention(split(q2, 4), split(k2, 4), split(v2, 4), false, mask)
+                    .permute(0, 2, 1, 3).reshape(3, 5, 8);
+            copied.backward(upstream);
+            assertTrue(copied.value().equalsWithEps(fused.value(), tolerance), type + " output");
+            assertTrue(q2.grad().equalsWithEps(q1.grad(), tolerance), type + " dq");
+            assertTrue(k2.grad().equalsWithEps(k1.grad(), tolerance), type + " dk");
+            assertTrue(v2.grad().equalsWithEps(v1.grad(), tolerance), type + " dv");
+        }
+    }
+
+    @Test
+    void multiHeadAttentionRefusesFeaturesThatDoNotSplit() {
+        Tensor x = Tensor.constant(TestArrays.normal(158, 1, 2, 6));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Functional.multiHeadAttention(x, x, x, 4, false, null));
+        assertEquals("multi-head attention: 6 features do not split into 4 heads", e.getMessage());
+    }
+
+    private static Tensor split(Tensor x, int heads) {
+        return x.reshape(x.size(0), x.size(1), heads, x.size(2) / heads).permute(0, 2, 1, 3);
+    }
+
+    @Test
     void attentionForwardMatchesDirectComputation() {
         INDArray q = TestArrays.normal(141, 2, 2, 4, 3);
         INDArray k = TestArrays.normal(142, 2, 2, 4, 3);

@@ -42,13 +42,8 @@ final class HandBuiltLm extends Module {
         }
 
         Tensor forward(Tensor x) {
-            Tensor attended = Functional.attention(split(query.forward(x)), split(key.forward(x)),
-                    split(value.forward(x)), true, null);
-            return output.forward(attended.permute(0, 2, 1, 3).reshape(x.size(0), x.size(1), x.size(2)));
-        }
-
-        private Tensor split(Tensor x) {
-            return x.reshape(x.size(0), x.size(1), heads, x.size(2) / heads).permute(0, 2, 1, 3);
+            return output.forward(Functional.multiHeadAttention(query.forward(x), key.forward(x), value.forward(x),
+                    heads, true, null));
         }
     }
 

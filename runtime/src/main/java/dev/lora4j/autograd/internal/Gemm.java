@@ -75,16 +75,17 @@ public final class Gemm {
     }
 
     /**
-     * {@code c ← α·op(a)·op(b) + β·c} for matrices, in place.
+     * {@code c ← α·op(a)·op(b) + β·c} in place, for matrices or batches of them; c may be a view
+     * (e.g. attention heads written straight into a {@code [batch, time, heads, dim]} array).
      *
      * @throws IllegalArgumentException when the shapes do not fit
      */
     public static void into(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB,
             double alpha, double beta) {
         long[] shape = resultShape(a, b, transposeA, transposeB);
-        if (a.rank() != 2 || !Arrays.equals(shape, c.shape())) {
+        if (!Arrays.equals(shape, c.shape())) {
             throw new IllegalArgumentException("gemm: the output " + Arrays.toString(c.shape())
-                    + " is not the product's " + Arrays.toString(shape) + " matrix");
+                    + " is not the product's " + Arrays.toString(shape));
         }
         if (c.length() == 0) {
             return;
@@ -93,8 +94,13 @@ public final class Gemm {
             c.muli(beta);
             return;
         }
-        if (!eligible(a, b, c)) {
+        if (!eligible(a, b, c) && a.rank() == 2) {
             Nd4j.gemm(a, b, c, transposeA, transposeB, alpha, beta);
+            return;
+        }
+        if (!eligible(a, b, c)) {
+            INDArray product = Nd4j.matmul(a, b, transposeA, transposeB, false).muli(alpha);
+            c.assign(beta == 0 ? product : product.addi(c.mul(beta)));
             return;
         }
         oneDnn(a, b, c, transposeA, transposeB, (float) alpha, (float) beta);

@@ -110,13 +110,8 @@ public final class MiniLm extends Module {
         }
 
         Tensor forward(Tensor x, INDArray attentionMask) {
-            Tensor context = Functional.attention(splitHeads(query.forward(x)), splitHeads(key.forward(x)),
-                    splitHeads(value.forward(x)), false, attentionMask);
-            return context.permute(0, 2, 1, 3).reshape(x.size(0), x.size(1), x.size(2));
-        }
-
-        private Tensor splitHeads(Tensor x) {
-            return x.reshape(x.size(0), x.size(1), heads, x.size(2) / heads).permute(0, 2, 1, 3);
+            return Functional.multiHeadAttention(query.forward(x), key.forward(x), value.forward(x), heads, false,
+                    attentionMask);
         }
     }
 

@@ -35,18 +35,8 @@ public class CausalSelfAttention extends Module {
 
     /** {@code [batch, time, dim]} to {@code [batch, time, dim]}; position t sees positions up to t. */
     public Tensor forward(Tensor x) {
-        Tensor q = splitHeads(query.forward(x));
-        Tensor k = splitHeads(key.forward(x));
-        Tensor v = splitHeads(value.forward(x));
-        return output.forward(mergeHeads(Functional.attention(q, k, v, true, null)));
-    }
-
-    private Tensor splitHeads(Tensor x) {
-        return x.reshape(x.size(0), x.size(1), heads, x.size(2) / heads).permute(0, 2, 1, 3);
-    }
-
-    private Tensor mergeHeads(Tensor x) {
-        return x.permute(0, 2, 1, 3).reshape(x.size(0), x.size(2), heads * x.size(3));
+        return output.forward(Functional.multiHeadAttention(query.forward(x), key.forward(x), value.forward(x), heads,
+                true, null));
     }
 
     /** The query projection (LoRA-adapted). */
