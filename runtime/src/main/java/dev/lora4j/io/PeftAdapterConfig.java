@@ -14,7 +14,8 @@ import dev.lora4j.api.BiasMode;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.internal.AtomicFile;
 import dev.lora4j.io.internal.PeftJson;
-import dev.lora4j.io.internal.PeftPatterns;
+import dev.lora4j.lora.internal.BoundedRegex;
+import dev.lora4j.lora.internal.ModuleNames;
 import dev.lora4j.io.internal.StrictJsonReader;
 import dev.lora4j.io.internal.TensorBytes;
 import java.io.IOException;
@@ -386,13 +387,21 @@ public final class PeftAdapterConfig {
      */
     public int rankFor(String module) {
         Map<String, Integer> pattern = rankPattern();
-        return pattern.getOrDefault(PeftPatterns.patternKey(pattern.keySet(), module), r());
+        return pattern.getOrDefault(patternKey(pattern.keySet(), module), r());
     }
 
     /** The alpha PEFT gives {@code module}: {@code alpha_pattern} by the rule of {@link #rankFor}, else {@code lora_alpha}. */
     public double alphaFor(String module) {
         Map<String, Double> pattern = alphaPattern();
-        return pattern.getOrDefault(PeftPatterns.patternKey(pattern.keySet(), module), loraAlpha());
+        return pattern.getOrDefault(patternKey(pattern.keySet(), module), loraAlpha());
+    }
+
+    private static String patternKey(Iterable<String> keys, String module) {
+        try {
+            return ModuleNames.patternKey(keys, module);
+        } catch (BoundedRegex.TooExpensive e) {
+            throw new PeftConfigException(e.getMessage());
+        }
     }
 
     /** The adapter scaling for {@code module}: {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
@@ -414,18 +423,22 @@ public final class PeftAdapterConfig {
         if (exclude.isPresent() && exclude.get().matches(module)) {
             return false;
         }
-        if (PeftPatterns.isInModulesToSave(module, modulesToSave())) {
-            return false;
+        try {
+            if (ModuleNames.isInModulesToSave(module, modulesToSave())) {
+                return false;
+            }
+            Optional<TargetModules> targets = targetModules();
+            if (targets.isEmpty() || !targets.get().matches(module)) {
+                return false;
+            }
+            List<Integer> layers = layersToTransform();
+            if (targets.get().isRegex() || layers.isEmpty()) {
+                return true;
+            }
+            return ModuleNames.inLayers(module, layers, layersPattern());
+        } catch (BoundedRegex.TooExpensive e) {
+            throw new PeftConfigException(e.getMessage());
         }
-        Optional<TargetModules> targets = targetModules();
-        if (targets.isEmpty() || !targets.get().matches(module)) {
-            return false;
-        }
-        List<Integer> layers = layersToTransform();
-        if (targets.get().isRegex() || layers.isEmpty()) {
-            return true;
-        }
-        return PeftPatterns.inLayers(module, layers, layersPattern());
     }
 
     // ---- modified copies ---------------------------------------------------------------------

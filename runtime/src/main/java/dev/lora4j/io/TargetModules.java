@@ -1,6 +1,7 @@
 package dev.lora4j.io;
 
-import dev.lora4j.io.internal.BoundedRegex;
+import dev.lora4j.lora.internal.BoundedRegex;
+import dev.lora4j.lora.internal.ModuleNames;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -23,12 +24,13 @@ public final class TargetModules {
 
     private final List<String> names;
     private final String regex;
-    private final Pattern pattern;
 
     private TargetModules(List<String> names, String regex) {
         this.names = names;
         this.regex = regex;
-        this.pattern = regex == null || regex.equals(ALL_LINEAR) ? null : Pattern.compile(regex);
+        if (regex != null && !regex.equals(ALL_LINEAR)) {
+            Pattern.compile(regex); // a regex that does not compile is refused here, not at the first match
+        }
     }
 
     /** A list of module-name suffixes (kept in order, duplicates included, as PEFT writes them). */
@@ -99,15 +101,14 @@ public final class TargetModules {
         if (isAllLinear()) {
             throw new UnsupportedOperationException("'all-linear' target modules depend on the model's layer types");
         }
-        if (pattern != null) {
-            return BoundedRegex.matches(pattern, moduleName, "regex '" + regex + "'");
+        if (names != null) {
+            return ModuleNames.inList(names, moduleName);
         }
-        for (String name : names) {
-            if (moduleName.equals(name) || moduleName.endsWith("." + name)) {
-                return true;
-            }
+        try {
+            return ModuleNames.fullMatch(regex, moduleName, "regex");
+        } catch (BoundedRegex.TooExpensive e) {
+            throw new PeftConfigException(e.getMessage());
         }
-        return false;
     }
 
     @Override

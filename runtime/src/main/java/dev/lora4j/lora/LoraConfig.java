@@ -2,6 +2,7 @@ package dev.lora4j.lora;
 
 import dev.lora4j.api.BiasMode;
 import dev.lora4j.api.LoraInit;
+import dev.lora4j.lora.internal.ModuleNames;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -92,54 +93,40 @@ public final class LoraConfig {
         return b;
     }
 
-    /** Whether the module at {@code path} gets an adapter (before checking its type). */
+    /**
+     * Whether the module at {@code path} gets an adapter (before checking its type), by PEFT's rules
+     * ({@link ModuleNames}, the same matcher an {@code adapter_config.json} is read with): not
+     * excluded, not inside a module of {@code modulesToSave}, and selected by the target list or
+     * regex.
+     *
+     * @throws IllegalArgumentException when a pattern backtracks catastrophically on the path
+     */
     public boolean targets(String path) {
-        if (matchesAny(excludeModules, path)) {
+        if (ModuleNames.inList(excludeModules, path) || ModuleNames.isInModulesToSave(path, modulesToSave)) {
             return false;
         }
         if (targetRegex != null) {
-            return Pattern.compile(targetRegex).matcher(path).matches();
+            return ModuleNames.fullMatch(targetRegex, path, "target regex");
         }
-        return matchesAny(targetModules, path);
+        return ModuleNames.inList(targetModules, path);
     }
 
     /** Whether {@code path} is one of the modules trained in full and saved with the adapter. */
     public boolean savesModule(String path) {
-        return matchesAny(modulesToSave, path);
+        return ModuleNames.inList(modulesToSave, path);
     }
 
-    /** The adapter spec for the module at {@code path}, after rank and alpha patterns. */
+    /** The adapter spec for the module at {@code path}, after rank and alpha patterns (PEFT's pattern keys). */
     public AdapterSpec specFor(String path) {
-        return new AdapterSpec(firstMatch(rankPattern, path, rank), firstMatch(alphaPattern, path, alpha),
+        return new AdapterSpec(rankPattern.getOrDefault(ModuleNames.patternKey(rankPattern.keySet(), path), rank),
+                alphaPattern.getOrDefault(ModuleNames.patternKey(alphaPattern.keySet(), path), alpha),
                 dropout, rslora, init);
-    }
-
-    private static <T> T firstMatch(Map<String, T> patterns, String path, T fallback) {
-        for (Map.Entry<String, T> entry : patterns.entrySet()) {
-            if (patternMatches(entry.getKey(), path)) {
-                return entry.getValue();
-            }
-        }
-        return fallback;
     }
 
     /** A description of the targets for error messages, e.g. {@code target_modules [q, v]}. */
     public String describeTargets() {
         String targets = targetRegex != null ? "target regex '" + targetRegex + "'" : "target_modules " + targetModules;
         return excludeModules.isEmpty() ? targets : targets + " excluding " + excludeModules;
-    }
-
-    static boolean matchesAny(List<String> names, String path) {
-        for (String name : names) {
-            if (path.equals(name) || path.endsWith("." + name)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    static boolean patternMatches(String key, String path) {
-        return Pattern.compile("(.*\\.)?(" + key + ")").matcher(path).matches();
     }
 
     public int rank() {

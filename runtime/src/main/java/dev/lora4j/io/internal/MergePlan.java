@@ -1,5 +1,6 @@
 package dev.lora4j.io.internal;
 
+import dev.lora4j.lora.internal.ModuleNames;
 import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.SafetensorsFile;
@@ -132,7 +133,7 @@ public final class MergePlan {
     /** Whether the parameter {@code name} ({@code <module path>.<parameter>}) belongs to a module in {@code modules_to_save}. */
     private static boolean savedModule(PeftAdapterConfig config, String name) {
         int dot = name.lastIndexOf('.');
-        return dot > 0 && PeftPatterns.isInModulesToSave(name.substring(0, dot), config.modulesToSave());
+        return dot > 0 && ModuleNames.isInModulesToSave(name.substring(0, dot), config.modulesToSave());
     }
 
     /** The update of base tensor {@code name}, or {@code null}. */

@@ -1,6 +1,5 @@
-package dev.lora4j.io.internal;
+package dev.lora4j.lora.internal;
 
-import dev.lora4j.io.PeftConfigException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,7 +22,7 @@ public final class BoundedRegex {
      * Whether {@code pattern} matches the whole of {@code input}.
      *
      * @param what names the pattern in the error, e.g. {@code target_modules regex '(.*a){20}'}
-     * @throws PeftConfigException when matching needs more than {@link #MAX_READS} character reads
+     * @throws TooExpensive when matching needs more than {@link #MAX_READS} character reads
      */
     public static boolean matches(Pattern pattern, String input, String what) {
         return run(pattern, input, what, true);
@@ -33,7 +32,7 @@ public final class BoundedRegex {
      * {@code pattern} matched against a prefix of {@code input}, or {@code null} when it does not
      * match there; groups can be read from the returned matcher.
      *
-     * @throws PeftConfigException as {@link #matches}
+     * @throws TooExpensive as {@link #matches}
      */
     public static Matcher lookingAt(Pattern pattern, String input, String what) {
         Matcher m = pattern.matcher(new Budget(input));
@@ -52,8 +51,21 @@ public final class BoundedRegex {
         }
     }
 
-    private static PeftConfigException tooExpensive(String what, String input) {
-        return new PeftConfigException(what + " needs more than " + MAX_READS
+    /**
+     * A pattern that needed more work than {@link #MAX_READS} on a module name (catastrophic
+     * backtracking); the message names the pattern and the name. Readers of a PEFT file turn it into
+     * their own exception type.
+     */
+    public static final class TooExpensive extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        TooExpensive(String message) {
+            super(message);
+        }
+    }
+
+    private static TooExpensive tooExpensive(String what, String input) {
+        return new TooExpensive(what + " needs more than " + MAX_READS
                 + " steps to match module name '" + input + "' (catastrophic backtracking); simplify the pattern");
     }
 
