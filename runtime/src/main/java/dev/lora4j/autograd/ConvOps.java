@@ -1,7 +1,7 @@
 package dev.lora4j.autograd;
 
-import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.BackwardFunction;
+import dev.lora4j.autograd.internal.Gemm;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,8 +1,8 @@
 package dev.lora4j.autograd;
 
-import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.ExampleDropout;
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.LayerNormKernel;
 import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.StepMemory;

@@ -1,11 +1,10 @@
 package dev.lora4j.autograd;
 
-import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.BackwardFunction;
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.Shapes;
 import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A linear layer and its LoRA adapters as one operation:

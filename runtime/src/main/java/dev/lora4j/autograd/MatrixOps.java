@@ -4,35 +4,29 @@ import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.Shapes;
 import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /** Matrix products, single and batched, with their gradients. */
 final class MatrixOps {
 
     private MatrixOps() {}
 
-    /** {@code op(x)·op(y)}, for matrices or batches of them ({@link Gemm#product}). */
-    static INDArray product(INDArray x, INDArray y, boolean transposeX, boolean transposeY) {
-        return Gemm.product(x, y, transposeX, transposeY);
-    }
-
     static Tensor matmul(Tensor a, Tensor b, boolean transposeA, boolean transposeB) {
         if (a.rank() >= 3 && b.rank() == 2 && !transposeA) {
             return rowsTimesMatrix(a, b, transposeB);
         }
         checkShapes(a, b, transposeA, transposeB);
-        INDArray out = product(a.value(), b.value(), transposeA, transposeB);
+        INDArray out = Gemm.product(a.value(), b.value(), transposeA, transposeB);
         return Tensor.result(out, g -> {
             if (a.requiresGrad()) {
                 INDArray da = transposeA
-                        ? product(b.value(), g, transposeB, true)
-                        : product(g, b.value(), false, !transposeB);
+                        ? Gemm.product(b.value(), g, transposeB, true)
+                        : Gemm.product(g, b.value(), false, !transposeB);
                 a.accumulateGradient(da);
             }
             if (b.requiresGrad()) {
                 INDArray db = transposeB
-                        ? product(g, a.value(), true, transposeA)
-                        : product(a.value(), g, !transposeA, false);
+                        ? Gemm.product(g, a.value(), true, transposeA)
+                        : Gemm.product(a.value(), g, !transposeA, false);
                 b.accumulateGradient(db);
             }
         }, a, b);

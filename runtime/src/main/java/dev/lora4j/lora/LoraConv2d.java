@@ -1,9 +1,9 @@
 package dev.lora4j.lora;
 
-import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.ConvGeometry;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.nn.Conv2d;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Parameter;

@@ -1,10 +1,10 @@
 package dev.lora4j.io.internal;
 
-import dev.lora4j.lora.internal.ModuleNames;
 import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.TensorInfo;
+import dev.lora4j.lora.internal.ModuleNames;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
