@@ -79,7 +79,7 @@ public final class GeluKernel {
         final float limit = (float) LIMIT;
         for (int i = 0; i < count; i++) {
             float x = v[i];
-            float z = Math.max(-limit, Math.min(limit, x * invSqrt2));
+            float z = clamp(x * invSqrt2, limit);
             float u = z * z;
             float p = (float) P13;
             p = p * u + (float) P11;
@@ -102,6 +102,17 @@ public final class GeluKernel {
      * the work is too long for the JIT to unroll and so to vectorize (measured: about 15 ns an
      * element as one loop, about 1.5 ns as four).
      */
+    /**
+     * {@code s} clamped to [−limit, limit] as {@code (|s + limit| − |s − limit|) / 2}: C2 (JDK 17)
+     * vectorizes {@code Math.abs} but not {@code Math.max}/{@code Math.min} on floats, whose NaN and
+     * −0 rules cost more here than the rest of the forward (measured: 0.12–0.24 against 0.56–0.71 ns
+     * an element for the clamp alone). The rounding of {@code s ± limit} moves a small s by at most
+     * half an ulp of the limit (2.4e-7), within the kernel's float32 tolerance.
+     */
+    private static float clamp(float s, float limit) {
+        return 0.5f * (Math.abs(s + limit) - Math.abs(s - limit));
+    }
+
     private static final class Chunk {
         final float[] x = new float[CHUNK];
         final float[] g = new float[CHUNK];
@@ -122,7 +133,7 @@ public final class GeluKernel {
             final float limit = (float) LIMIT;
             final float step = (float) STEP;
             for (int i = 0; i < count; i++) {
-                float clamped = Math.max(-limit, Math.min(limit, x[i] * invSqrt2));
+                float clamped = clamp(x[i] * invSqrt2, limit);
                 z[i] = clamped;
                 u[i] = clamped * clamped;
             }
