@@ -107,7 +107,8 @@ public final class GeluKernel {
      * vectorizes {@code Math.abs} but not {@code Math.max}/{@code Math.min} on floats, whose NaN and
      * −0 rules cost more here than the rest of the forward (measured: 0.12–0.24 against 0.56–0.71 ns
      * an element for the clamp alone). The rounding of {@code s ± limit} moves a small s by at most
-     * half an ulp of the limit (2.4e-7), within the kernel's float32 tolerance.
+     * half an ulp of the limit (2.4e-7), within the kernel's float32 tolerance. An infinite s gives
+     * NaN (∞ − ∞), so GELU(±∞) is NaN: the step is non-finite either way and training reports it.
      */
     private static float clamp(float s, float limit) {
         return 0.5f * (Math.abs(s + limit) - Math.abs(s - limit));
