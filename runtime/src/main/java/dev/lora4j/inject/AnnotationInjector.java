@@ -3,6 +3,7 @@ package dev.lora4j.inject;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.api.LoRA;
 import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.internal.AdapterInjector;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
 import java.lang.reflect.Array;

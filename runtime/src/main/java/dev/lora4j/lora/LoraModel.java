@@ -1,9 +1,9 @@
 package dev.lora4j.lora;
 
-import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.api.BiasMode;
-import dev.lora4j.inject.AdapterInjector;
+import dev.lora4j.lora.internal.AdapterInjector;
 import dev.lora4j.lora.internal.ModulesToSave;
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;

@@ -1,10 +1,10 @@
-package dev.lora4j.inject;
+package dev.lora4j.lora.internal;
 
-import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
