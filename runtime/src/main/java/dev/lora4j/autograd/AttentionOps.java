@@ -2,9 +2,7 @@ package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.Shapes;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -20,25 +18,19 @@ final class AttentionOps {
     private AttentionOps() {}
 
     static Tensor multiHead(Tensor q, Tensor k, Tensor v, int heads, boolean causal, INDArray keyMask) {
+        check(q, k, v, heads);
         long batch = q.size(0);
         long time = q.size(1);
         long keys = k.size(1);
         long features = q.size(2);
-        check(q, k, v, heads);
         long headDim = features / heads;
         INDArray qh = heads(q.value(), heads);
         INDArray kh = heads(k.value(), heads);
         INDArray vh = heads(v.value(), heads);
-        List<INDArray> masks = new ArrayList<>(2);
-        if (causal) {
-            masks.add(Functional.causalMask(time, keys, q.dataType()));
-        }
-        if (keyMask != null) {
-            masks.add(Functional.paddingMask(keyMask, q.dataType()));
-        }
+        INDArray[] masks = Functional.attentionMasks(time, keys, q.dataType(), causal, keyMask);
         double scale = 1.0 / Math.sqrt(headDim);
         INDArray probabilities = Gemm.product(qh, kh, false, true); // [batch, heads, time, keys], fresh
-        INDArray rows = SoftmaxOps.scaledMaskedSoftmaxRowsInPlace(probabilities, scale, masks.toArray(INDArray[]::new));
+        INDArray rows = SoftmaxOps.scaledMaskedSoftmaxRowsInPlace(probabilities, scale, masks);
         INDArray context = Nd4j.createUninitialized(q.dataType(), batch, time, heads, headDim);
         Gemm.into(probabilities, vh, context.permute(0, 2, 1, 3), false, false, 1.0, 0.0);
         return Tensor.result(context.reshape(batch, time, features), g -> {

@@ -376,19 +376,22 @@ public final class Functional {
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal, INDArray keyMask) {
         long headDim = q.size(-1);
-        long time = q.size(-2);
-        long keys = k.size(-2);
-        List<INDArray> masks = new ArrayList<>(2);
-        if (causal) {
-            masks.add(causalMask(time, keys, q.dataType()));
-        }
-        if (keyMask != null) {
-            masks.add(paddingMask(keyMask, q.dataType()));
-        }
+        INDArray[] masks = attentionMasks(q.size(-2), k.size(-2), q.dataType(), causal, keyMask);
         // the scores are a fresh product only this softmax reads: scaled, masked and normalised in place
         Tensor scores = q.matmulTransposed(k);
-        return SoftmaxOps.scaledMaskedSoftmaxInPlace(scores, 1.0 / Math.sqrt(headDim), masks.toArray(INDArray[]::new))
-                .matmul(v);
+        return SoftmaxOps.scaledMaskedSoftmaxInPlace(scores, 1.0 / Math.sqrt(headDim), masks).matmul(v);
+    }
+
+    /** The additive masks of attention's scores: causal {@code [time, keys]} and padding {@code [batch, 1, 1, keys]}, as asked. */
+    static INDArray[] attentionMasks(long time, long keys, DataType type, boolean causal, INDArray keyMask) {
+        List<INDArray> masks = new ArrayList<>(2);
+        if (causal) {
+            masks.add(causalMask(time, keys, type));
+        }
+        if (keyMask != null) {
+            masks.add(paddingMask(keyMask, type));
+        }
+        return masks.toArray(INDArray[]::new);
     }
 
     /**

@@ -94,11 +94,12 @@ public final class Gemm {
             c.muli(beta);
             return;
         }
-        if (!eligible(a, b, c) && a.rank() == 2) {
+        boolean viaOneDnn = eligible(a, b, c);
+        if (!viaOneDnn && a.rank() == 2) {
             Nd4j.gemm(a, b, c, transposeA, transposeB, alpha, beta);
             return;
         }
-        if (!eligible(a, b, c)) {
+        if (!viaOneDnn) {
             INDArray product = Nd4j.matmul(a, b, transposeA, transposeB, false).muli(alpha);
             c.assign(beta == 0 ? product : product.addi(c.mul(beta)));
             return;
@@ -129,9 +130,15 @@ public final class Gemm {
     }
 
     private static boolean eligible(INDArray a, INDArray b, INDArray c) {
-        return ONEDNN && a.dataType() == DataType.FLOAT && b.dataType() == DataType.FLOAT
-                && Layout.of(a) != null && Layout.of(b) != null
-                && (c == null || c.dataType() == DataType.FLOAT && Layout.of(c) != null && !Layout.of(c).transposed());
+        if (!ONEDNN || a.dataType() != DataType.FLOAT || b.dataType() != DataType.FLOAT
+                || Layout.of(a) == null || Layout.of(b) == null) {
+            return false;
+        }
+        if (c == null) {
+            return true;
+        }
+        Layout output = Layout.of(c);
+        return c.dataType() == DataType.FLOAT && output != null && !output.transposed();
     }
 
     /** Products of every batch entry through {@code dnnl_sgemm}; shapes already checked. */
