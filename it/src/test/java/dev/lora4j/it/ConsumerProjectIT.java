@@ -3,6 +3,7 @@ package dev.lora4j.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lora4j.lora.LoraLayers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -87,14 +88,15 @@ class ConsumerProjectIT {
             import static org.junit.jupiter.api.Assertions.assertNotNull;
             import static org.junit.jupiter.api.Assertions.assertNull;
 
+            import dev.lora4j.lora.LoraLayers;
             import org.junit.jupiter.api.Test;
 
             class ClassifierTest {
                 @Test
                 void theAgentPutsAdaptersOnTheAnnotatedLayerOnly() {
                     Classifier model = new Classifier();
-                    assertNotNull(model.hidden.lora(), "hidden carries adapters");
-                    assertNull(model.head.lora(), "head stays plain");
+                    assertNotNull(LoraLayers.of(model.hidden), "hidden carries adapters");
+                    assertNull(LoraLayers.of(model.head), "head stays plain");
                     System.out.println("consumer test ran under the agent");
                 }
             }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.api.LoraIndex;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Init;
 import dev.lora4j.samples.rings.RingClassifier;
@@ -28,9 +29,9 @@ class KotlinSampleAgentIT {
         assertTrue(LoraAgent.installation().isPresent());
         assertTrue(!LoraIndex.load(getClass().getClassLoader()).containsKey(RingClassifier.class.getName()), "not indexed");
         RingClassifier model = new RingClassifier();
-        assertEquals(4, model.getFc1().lora().adapter("default").spec().rank(), "adapted by the constructor");
-        assertEquals(4, model.getFc2().lora().adapter("default").spec().rank());
-        assertNull(model.getHead().lora());
+        assertEquals(4, LoraLayers.of(model.getFc1()).adapter("default").spec().rank(), "adapted by the constructor");
+        assertEquals(4, LoraLayers.of(model.getFc2()).adapter("default").spec().rank());
+        assertNull(LoraLayers.of(model.getHead()));
         assertTrue(!model.getFc1().weight().isTrainable() && !model.getFc2().weight().isTrainable(), "adapted layers frozen");
         assertTrue(LoraAgent.installation().orElseThrow().transformedClasses().contains(RingClassifier.class.getName()));
 

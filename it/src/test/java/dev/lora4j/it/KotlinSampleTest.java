@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.lora.LoraAdapter;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
@@ -50,15 +51,15 @@ class KotlinSampleTest {
     void injectPutsAdaptersExactlyOnTheFieldLoraLayers() {
         assertTrue(LoraAgent.installation().isEmpty(), "no agent in this JVM");
         RingClassifier model = new RingClassifier();
-        assertNull(model.getFc1().lora(), "no adapters before inject");
+        assertNull(LoraLayers.of(model.getFc1()), "no adapters before inject");
         LoraModel<RingClassifier> lora = Lora.inject(model);
         assertEquals(List.of("fc1", "fc2"), List.copyOf(lora.layers().keySet()));
         for (Linear layer : List.of(model.getFc1(), model.getFc2())) {
-            LoraAdapter adapter = layer.lora().adapter(LoraModel.DEFAULT_ADAPTER);
+            LoraAdapter adapter = LoraLayers.of(layer).adapter(LoraModel.DEFAULT_ADAPTER);
             assertEquals(RANK, adapter.spec().rank());
             assertEquals(2.0, adapter.scaling(), 1e-12, "alpha 8 / rank 4");
         }
-        assertNull(model.getHead().lora(), "the head is not annotated");
+        assertNull(LoraLayers.of(model.getHead()), "the head is not annotated");
         long expected = (long) RANK * (2 + HIDDEN) + (long) RANK * (HIDDEN + HIDDEN);
         assertEquals(392, expected);
         assertEquals(expected, model.trainableParameterCount(), "Σ r·(in+out)");
@@ -105,7 +106,7 @@ class KotlinSampleTest {
         LoraModel<RingClassifier> lora = RingsFineTune.targetedLora(model); // lora(model) { rank = 2; alpha = 4.0; targets("fc2", "head") }
         assertEquals(List.of("fc2", "head"), List.copyOf(lora.layers().keySet()));
         assertEquals(2 * (HIDDEN + HIDDEN) + 2 * (HIDDEN + 2), model.trainableParameterCount());
-        assertEquals(2.0, model.getHead().lora().adapter("default").scaling(), 1e-12);
-        assertNull(model.getFc1().lora(), "annotations play no part on this path");
+        assertEquals(2.0, LoraLayers.of(model.getHead()).adapter("default").scaling(), 1e-12);
+        assertNull(LoraLayers.of(model.getFc1()), "annotations play no part on this path");
     }
 }

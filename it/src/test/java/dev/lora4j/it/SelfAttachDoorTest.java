@@ -10,6 +10,7 @@ import dev.lora4j.Lora;
 import dev.lora4j.agent.AgentInstallation;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.it.thirdparty.EarlyModel;
+import dev.lora4j.lora.LoraLayers;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -59,7 +60,7 @@ class SelfAttachDoorTest extends FrontDoorContract {
 
     @Test
     void aTargetSpecFileAddedAtRunTimeRetransformsItsAlreadyLoadedClass() {
-        assertNull(new EarlyModel().proj.lora(), "loaded and constructed before the spec");
+        assertNull(LoraLayers.of(new EarlyModel().proj), "loaded and constructed before the spec");
         Path spec = Path.of(System.getProperty("lora4j.agent.specs"), "early-model.json");
         assertSame(installation, LoraAgent.install(spec));
         assertSame(installation, LoraAgent.install(spec), "adding the same file again changes nothing");

@@ -23,6 +23,7 @@ import dev.lora4j.it.thirdparty.Mismatch;
 import dev.lora4j.it.thirdparty.WideEncoder;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Init;
@@ -83,8 +84,8 @@ class TargetSpecDoorIT {
     static Map<String, LoraAdapter> adapters(Module model) {
         Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
         model.namedModules().forEach((path, module) -> {
-            if (module instanceof Linear linear && linear.lora() != null) {
-                adapters.put(path, linear.lora().adapter(LoraModel.DEFAULT_ADAPTER));
+            if (module instanceof Linear linear && LoraLayers.of(linear) != null) {
+                adapters.put(path, LoraLayers.of(linear).adapter(LoraModel.DEFAULT_ADAPTER));
             }
         });
         return adapters;
@@ -195,8 +196,8 @@ class TargetSpecDoorIT {
     void aDelegatingConstructorAdaptsOnce() {
         Encoder encoder = new Encoder();
         assertEquals(List.of("query", "value"), List.copyOf(adapters(encoder).keySet()));
-        assertEquals(1, encoder.query.lora().adapters().size());
-        assertEquals(4.0, encoder.query.lora().adapter("default").scaling(), 1e-12, "PEFT's default lora_alpha 8 over r 2");
+        assertEquals(1, LoraLayers.of(encoder.query).adapters().size());
+        assertEquals(4.0, LoraLayers.of(encoder.query).adapter("default").scaling(), 1e-12, "PEFT's default lora_alpha 8 over r 2");
         assertEquals(2 * 2 * (6 + 6), encoder.trainableParameterCount());
     }
 
@@ -204,7 +205,7 @@ class TargetSpecDoorIT {
     void aNamedSubclassIsAdaptedOnceWithItsOwnLayers() {
         WideEncoder wide = new WideEncoder();
         assertEquals(List.of("query", "value", "value2"), List.copyOf(adapters(wide).keySet()));
-        assertEquals(1, wide.value2.lora().adapter("default").spec().rank());
+        assertEquals(1, LoraLayers.of(wide.value2).adapter("default").spec().rank());
         assertEquals(2 * 2 * (6 + 6) + (6 + 2), wide.trainableParameterCount());
     }
 
@@ -234,9 +235,9 @@ class TargetSpecDoorIT {
         });
         AgentInstallation installation = LoraAgent.install(config, "dev.lora4j.it.thirdparty.LateModel");
         assertEquals(3, installation.targetSpecs().size());
-        assertEquals(3, new LateModel().proj.lora().adapter("default").spec().rank());
+        assertEquals(3, LoraLayers.of(new LateModel().proj).adapter("default").spec().rank());
 
-        assertNull(new EarlyModel().proj.lora(), "loaded, not named");
+        assertNull(LoraLayers.of(new EarlyModel().proj), "loaded, not named");
         IllegalStateException refused = assertThrows(IllegalStateException.class,
                 () -> LoraAgent.install(config, EarlyModel.class.getName()));
         assertTrue(refused.getMessage().contains("already loaded, and an agent started with -javaagent does not retransform"),

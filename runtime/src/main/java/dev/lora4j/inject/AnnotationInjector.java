@@ -3,6 +3,8 @@ package dev.lora4j.inject;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.api.LoRA;
 import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.internal.AdapterInjector;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
@@ -104,8 +106,8 @@ public final class AnnotationInjector {
     }
 
     private static boolean hasAdapter(Module layer, String adapter) {
-        return layer instanceof AdaptableLayer<?> adaptable && adaptable.lora() != null
-                && adaptable.lora().adapter(adapter) != null;
+        LoraLayer lora = layer instanceof AdaptableLayer<?> adaptable ? LoraLayers.of(adaptable) : null;
+        return lora != null && lora.adapter(adapter) != null;
     }
 
     private static boolean isMany(Object value) {

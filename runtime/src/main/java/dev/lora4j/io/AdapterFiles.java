@@ -7,6 +7,7 @@ import dev.lora4j.io.internal.FiniteCheck;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Module;
@@ -166,7 +167,7 @@ public final class AdapterFiles {
 
     private static boolean carriesAdapters(Module model) {
         return model.namedModules().values().stream()
-                .anyMatch(m -> m instanceof AdaptableLayer<?> layer && layer.lora() != null);
+                .anyMatch(m -> m instanceof AdaptableLayer<?> layer && LoraLayers.of(layer) != null);
     }
 
     private static void apply(LoraModel<?> model, Path dir, String name, AdapterLoadPlan plan) {

@@ -1,5 +1,7 @@
 package dev.lora4j.io;
 
+import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
@@ -47,8 +49,9 @@ public final class ModelCheckpoint {
     public static Map<String, INDArray> state(Module model) {
         Set<Parameter> factors = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Module module : model.namedModules().values()) {
-            if (module instanceof AdaptableLayer<?> layer && layer.lora() != null) {
-                layer.lora().visitParameters((name, p) -> factors.add(p));
+            LoraLayer lora = module instanceof AdaptableLayer<?> layer ? LoraLayers.of(layer) : null;
+            if (lora != null) {
+                lora.visitParameters((name, p) -> factors.add(p));
             }
         }
         Map<String, INDArray> tensors = new LinkedHashMap<>();

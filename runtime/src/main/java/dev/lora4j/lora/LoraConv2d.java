@@ -6,6 +6,7 @@ import dev.lora4j.autograd.Tensor;
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.nn.Conv2d;
 import dev.lora4j.nn.Init;
+import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Parameter;
 import java.util.List;
 import java.util.Random;
@@ -36,12 +37,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * base's dilation, which keeps {@code base(x) + s·B(A(x))} equal to the merged convolution. The
  * saved factors have the same shapes either way.
  */
-public final class LoraConv2d extends LoraLayer {
+public final class LoraConv2d extends LoraLayer implements LayerAdapters.OnInput {
 
     private final Conv2d base;
 
-    /** Adapters for {@code base}; attach through {@link Conv2d#attachLora()}. */
-    public LoraConv2d(Conv2d base) {
+    /** Adapters for {@code base}, not yet attached: {@link LoraLayers#attach(Conv2d)} makes and attaches them. */
+    LoraConv2d(Conv2d base) {
         super(base);
         this.base = base;
     }
@@ -131,6 +132,7 @@ public final class LoraConv2d extends LoraLayer {
      * column matrix ({@link Functional#conv2dWithLora}); with dropout each adapter reads its own
      * dropped-out input ({@link #addUpdates}).
      */
+    @Override
     public Tensor forward(Tensor x, boolean training) {
         List<LoraAdapter> adapters = unmergedActive();
         ConvGeometry geometry = base.geometry();

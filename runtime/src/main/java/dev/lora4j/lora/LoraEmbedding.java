@@ -5,6 +5,7 @@ import dev.lora4j.autograd.Tensor;
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Init;
+import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Parameter;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -15,12 +16,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code A [r, vocabulary]} and {@code B [dim, r]}; by default A starts at zero and B standard
  * normal. PEFT applies no dropout to embedding adapters, and neither does this class.
  */
-public final class LoraEmbedding extends LoraLayer {
+public final class LoraEmbedding extends LoraLayer implements LayerAdapters.OnIds {
 
     private final Embedding base;
 
-    /** Adapters for {@code base}; attach through {@link Embedding#attachLora()}. */
-    public LoraEmbedding(Embedding base) {
+    /** Adapters for {@code base}, not yet attached: {@link LoraLayers#attach(Embedding)} makes and attaches them. */
+    LoraEmbedding(Embedding base) {
         super(base);
         this.base = base;
     }
@@ -66,6 +67,7 @@ public final class LoraEmbedding extends LoraLayer {
     }
 
     /** Adds the active adapters' updates for {@code ids} to the base lookup {@code y}. */
+    @Override
     public Tensor addUpdates(INDArray ids, Tensor y) {
         Tensor out = y;
         for (LoraAdapter adapter : unmergedActive()) {

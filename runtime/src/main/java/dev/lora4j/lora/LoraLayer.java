@@ -1,6 +1,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.nn.AdaptableLayer;
+import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -26,7 +27,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * only with its final factor values (see {@link #newAdapter} and {@link #attach}). Merging changes
  * the base weight in place and is not meant to run while other threads compute.
  */
-public abstract class LoraLayer {
+public abstract class LoraLayer implements LayerAdapters {
 
     private volatile Map<String, LoraAdapter> adapters = Map.of();
     private volatile Set<String> merged = Set.of();

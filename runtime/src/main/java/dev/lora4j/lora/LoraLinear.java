@@ -4,6 +4,7 @@ import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.nn.Init;
+import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Parameter;
 import java.util.List;
@@ -17,12 +18,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code A [r, in]} and {@code B [out, r]}. The update is never formed as a matrix in the
  * forward or backward pass; only merging forms {@code s·B·A}.
  */
-public final class LoraLinear extends LoraLayer {
+public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput {
 
     private final Linear base;
 
-    /** Adapters for {@code base}; attach through {@link Linear#attachLora()}. */
-    public LoraLinear(Linear base) {
+    /** Adapters for {@code base}, not yet attached: {@link LoraLayers#attach(Linear)} makes and attaches them. */
+    LoraLinear(Linear base) {
         super(base);
         this.base = base;
     }
@@ -88,6 +89,7 @@ public final class LoraLinear extends LoraLayer {
      * {@code x·Wᵀ + b + Σ s·B(A(dropout(x)))} (see {@link Functional#linearWithLora}); without
      * active adapters the plain linear output.
      */
+    @Override
     public Tensor forward(Tensor x, boolean training) {
         List<LoraAdapter> adapters = unmergedActive();
         if (adapters.isEmpty()) {

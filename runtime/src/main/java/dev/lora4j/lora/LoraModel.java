@@ -236,7 +236,7 @@ public final class LoraModel<M extends Module> {
             }
             prepared.put(path, adapter);
         });
-        prepared.forEach((path, adapter) -> ((AdaptableLayer<?>) modules.get(path)).lora().attach(adapter));
+        prepared.forEach((path, adapter) -> LoraLayers.of((AdaptableLayer<?>) modules.get(path)).attach(adapter));
         register(name, config, layers.keySet());
     }
 
@@ -358,7 +358,7 @@ public final class LoraModel<M extends Module> {
                 throw new IllegalArgumentException(path + " is a " + module.getClass().getName()
                         + ", which cannot be adapted; LoRA applies to Linear, Embedding and Conv2d layers");
             }
-            LoraLayer layer = adaptable.lora();
+            LoraLayer layer = LoraLayers.of(adaptable);
             if (layer != null && layer.adapter(name) != null) {
                 throw new IllegalArgumentException(path + " already has an adapter named '" + name + "'");
             }
@@ -521,7 +521,7 @@ public final class LoraModel<M extends Module> {
     public Map<String, LoraLayer> layers() {
         Map<String, LoraLayer> layers = new LinkedHashMap<>();
         model.namedModules().forEach((path, module) -> {
-            LoraLayer layer = module instanceof AdaptableLayer<?> adaptable ? adaptable.lora() : null;
+            LoraLayer layer = module instanceof AdaptableLayer<?> adaptable ? LoraLayers.of(adaptable) : null;
             if (layer != null) {
                 layers.put(path, layer);
             }
@@ -666,7 +666,7 @@ public final class LoraModel<M extends Module> {
     private void detachAll() {
         for (Module module : model.namedModules().values()) {
             if (module instanceof AdaptableLayer<?> adaptable) {
-                adaptable.detachLora();
+                adaptable.detachAdapters();
             }
         }
         unloaded = true;

@@ -1,70 +1,65 @@
 package dev.lora4j.nn;
 
-import dev.lora4j.lora.LoraLayer;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 /**
- * A layer that can carry LoRA adapters: it holds them itself, so a field of the layer's type
- * keeps its type when adapters are attached and the model's forward code needs no change.
+ * A layer that can carry adapters: it holds them itself, so a field of the layer's type keeps its
+ * type when adapters are attached and the model's forward code needs no change. Which adapters
+ * (LoRA's are {@code dev.lora4j.lora.LoraLayers}) is up to whoever attaches them.
  *
- * @param <L> the kind of adapters ({@link dev.lora4j.lora.LoraLinear}, {@link dev.lora4j.lora.LoraEmbedding},
- *     {@link dev.lora4j.lora.LoraConv2d})
+ * @param <A> what the layer's forward pass needs from its adapters
  */
-public abstract class AdaptableLayer<L extends LoraLayer> extends Module {
+public abstract class AdaptableLayer<A extends LayerAdapters> extends Module {
 
-    private transient volatile L lora;
-
-    /** New, empty adapters for this layer. */
-    protected abstract L newLora();
+    private transient volatile A adapters;
 
     /** The weight that adapters merge into. */
     public abstract Parameter weight();
 
-    /** The LoRA adapters attached to this layer, created on first call. */
-    public final synchronized L attachLora() {
-        if (lora == null) {
-            lora = newLora();
-        }
-        return lora;
-    }
-
-    /** The attached LoRA adapters, or {@code null} when none are attached. */
-    public final L lora() {
-        return lora;
-    }
-
     /**
-     * The shapes {@code {A, B}} of the factors of a rank-{@code rank} adapter on this layer, as PEFT
-     * saves them; nothing is attached.
-     *
-     * @throws IllegalArgumentException when this layer cannot take that rank (a grouped convolution)
+     * The attached adapters; when none are attached, those {@code create} makes, attached first.
+     * Two threads attaching at once get the same adapters.
      */
-    public final long[][] loraFactorShapes(int rank) {
-        L layer = lora != null ? lora : newLora();
-        return new long[][] {layer.aShape(rank), layer.bShape(rank)};
+    public final synchronized A attachAdapters(Supplier<? extends A> create) {
+        if (adapters == null) {
+            A created = create.get();
+            if (created == null) {
+                throw new IllegalArgumentException("the adapter factory for " + getClass().getSimpleName()
+                        + " returned null");
+            }
+            adapters = created;
+        }
+        return adapters;
     }
 
-    /** Removes all adapters without merging them (the base weight stays as it is). */
-    public final void detachLora() {
-        lora = null;
+    /** The attached adapters, or {@code null} when none are attached. */
+    public final A adapters() {
+        return adapters;
+    }
+
+    /** Removes the adapters without merging them (the base weight stays as it is). */
+    public final void detachAdapters() {
+        adapters = null;
     }
 
     /** The adapters' dropout generators, e.g. {@code lora_dropout.default}. */
     @Override
     protected void visitDirectGenerators(BiConsumer<String, java.util.Random> visitor) {
         super.visitDirectGenerators(visitor);
-        L layer = lora;
-        if (layer != null) {
-            layer.visitGenerators(visitor);
+        A attached = adapters;
+        if (attached != null) {
+            attached.visitGenerators(visitor);
         }
     }
 
-    /** The layer's own parameters, then its adapters' factors (e.g. {@code lora_A.default.weight}). */
+    /** The layer's own parameters, then its adapters' (e.g. {@code lora_A.default.weight}). */
     @Override
     protected void visitDirectParameters(BiConsumer<String, Parameter> visitor) {
         super.visitDirectParameters(visitor);
-        if (lora != null) {
-            lora.visitParameters(visitor);
+        A attached = adapters;
+        if (attached != null) {
+            attached.visitParameters(visitor);
         }
     }
 }

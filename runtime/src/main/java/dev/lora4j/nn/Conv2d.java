@@ -3,17 +3,16 @@ package dev.lora4j.nn;
 import dev.lora4j.autograd.ConvGeometry;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
-import dev.lora4j.lora.LoraConv2d;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A 2-d convolution over NCHW input, as PyTorch's {@code nn.Conv2d} with zero padding: weight
  * {@code [out, in/groups, kh, kw]}, optional bias {@code [out]}, stride, padding, dilation and
- * groups from a {@link ConvGeometry}. It can carry LoRA adapters ({@link LoraConv2d}), so a
+ * groups from a {@link ConvGeometry}. It can carry adapters (LoRA's are {@code dev.lora4j.lora.LoraConv2d}), so a
  * {@code Conv2d} field can be annotated with {@code @LoRA} or targeted by a config.
  */
-public class Conv2d extends AdaptableLayer<LoraConv2d> implements UnaryModule {
+public class Conv2d extends AdaptableLayer<LayerAdapters.OnInput> implements UnaryModule {
 
     protected final Parameter weight;
     protected final Parameter bias;
@@ -86,14 +85,10 @@ public class Conv2d extends AdaptableLayer<LoraConv2d> implements UnaryModule {
      */
     @Override
     public Tensor forward(Tensor x) {
-        LoraConv2d adapters = lora();
-        return adapters == null ? Functional.conv2d(x, weight, bias, geometry) : adapters.forward(x, isTraining());
+        LayerAdapters.OnInput attached = adapters();
+        return attached == null ? Functional.conv2d(x, weight, bias, geometry) : attached.forward(x, isTraining());
     }
 
-    @Override
-    protected LoraConv2d newLora() {
-        return new LoraConv2d(this);
-    }
 
     /** The weight {@code [out, in/groups, kh, kw]}. */
     @Override

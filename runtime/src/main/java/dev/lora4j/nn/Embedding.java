@@ -2,12 +2,11 @@ package dev.lora4j.nn;
 
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
-import dev.lora4j.lora.LoraEmbedding;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** A lookup table {@code weight [vocabulary, dim]} from integer ids to vectors. */
-public class Embedding extends AdaptableLayer<LoraEmbedding> {
+public class Embedding extends AdaptableLayer<LayerAdapters.OnIds> {
 
     protected final Parameter weight;
 
@@ -32,14 +31,10 @@ public class Embedding extends AdaptableLayer<LoraEmbedding> {
     /** Looks up {@code ids} (any shape): the result has that shape plus a last dimension. */
     public Tensor forward(INDArray ids) {
         Tensor y = Functional.embedding(ids, weight);
-        LoraEmbedding adapters = lora();
-        return adapters == null ? y : adapters.addUpdates(ids, y);
+        LayerAdapters.OnIds attached = adapters();
+        return attached == null ? y : attached.addUpdates(ids, y);
     }
 
-    @Override
-    protected LoraEmbedding newLora() {
-        return new LoraEmbedding(this);
-    }
 
     /** The table. */
     @Override

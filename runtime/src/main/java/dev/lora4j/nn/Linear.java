@@ -2,7 +2,6 @@ package dev.lora4j.nn;
 
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
-import dev.lora4j.lora.LoraLinear;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -11,7 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * PyTorch's {@code nn.Linear} does. A layer built {@link #fanInFanOut fan-in-fan-out} stores
  * {@code [in, out]} instead (as GPT-2's {@code Conv1D}) and computes {@code y = x·W + b}.
  */
-public class Linear extends AdaptableLayer<LoraLinear> implements UnaryModule {
+public class Linear extends AdaptableLayer<LayerAdapters.OnInput> implements UnaryModule {
 
     protected final long inFeatures;
     protected final long outFeatures;
@@ -67,14 +66,10 @@ public class Linear extends AdaptableLayer<LoraLinear> implements UnaryModule {
      */
     @Override
     public Tensor forward(Tensor x) {
-        LoraLinear adapters = lora();
-        return adapters == null ? Functional.linear(x, weight, bias, fanInFanOut) : adapters.forward(x, isTraining());
+        LayerAdapters.OnInput attached = adapters();
+        return attached == null ? Functional.linear(x, weight, bias, fanInFanOut) : attached.forward(x, isTraining());
     }
 
-    @Override
-    protected LoraLinear newLora() {
-        return new LoraLinear(this);
-    }
 
     /** The weight parameter. */
     @Override

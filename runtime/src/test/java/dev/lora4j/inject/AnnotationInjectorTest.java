@@ -11,6 +11,7 @@ import dev.lora4j.api.LoRA;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.autograd.ConvGeometry;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.BatchNorm2d;
 import dev.lora4j.nn.Conv2d;
 import dev.lora4j.nn.Embedding;
@@ -112,7 +113,7 @@ class AnnotationInjectorTest {
         Encoder fresh = new Encoder();
         Lora.load(fresh, dir);
         assertEquals(6, fresh.namedModules().values().stream()
-                .filter(m -> m instanceof Linear l && l.lora() != null).count(), "they put adapters on the same six layers");
+                .filter(m -> m instanceof Linear l && LoraLayers.of(l) != null).count(), "they put adapters on the same six layers");
     }
 
     @Test
@@ -121,9 +122,9 @@ class AnnotationInjectorTest {
         SubModel b = new SubModel();
         Lora.inject(a);
         Lora.inject(b);
-        assertTrue(a.heads[0].lora() != null);
-        assertFalse(a.extra.lora() != null);
-        assertTrue(a.heads[0].lora().adapter("default").a() != b.heads[0].lora().adapter("default").a(),
+        assertTrue(LoraLayers.of(a.heads[0]) != null);
+        assertFalse(LoraLayers.of(a.extra) != null);
+        assertTrue(LoraLayers.of(a.heads[0]).adapter("default").a() != LoraLayers.of(b.heads[0]).adapter("default").a(),
                 "each instance has its own adapter");
     }
 
@@ -152,6 +153,6 @@ class AnnotationInjectorTest {
         };
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> Lora.inject(plain));
         assertTrue(error.getMessage().contains("carries no adapter"), error.getMessage());
-        assertNull(((Linear) plain.namedChildren().get("only")).lora());
+        assertNull(LoraLayers.of((Linear) plain.namedChildren().get("only")));
     }
 }

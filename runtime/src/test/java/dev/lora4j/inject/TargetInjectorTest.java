@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.Lora;
 import dev.lora4j.api.BiasMode;
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;
@@ -63,8 +64,8 @@ class TargetInjectorTest {
         Model model = new Model();
         Lora.wrap(model, LoraConfig.builder().rank(2).alpha(4).targetModules("query", "value").build());
         model.freeze();
-        model.query.lora().visitParameters((name, p) -> p.setTrainable(true));
-        model.value.lora().visitParameters((name, p) -> p.setTrainable(true));
+        LoraLayers.of(model.query).visitParameters((name, p) -> p.setTrainable(true));
+        LoraLayers.of(model.value).visitParameters((name, p) -> p.setTrainable(true));
         LoraModel<Model> adopted = Lora.adopt(model, "head");
         long lora = 2 * (6 + 6) + 2 * (6 + 4);
         assertEquals(lora + 4 * 3 + 3, model.trainableParameterCount(), "adapters and the head");

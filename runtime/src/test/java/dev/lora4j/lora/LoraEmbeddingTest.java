@@ -22,7 +22,7 @@ class LoraEmbeddingTest {
     void defaultInitStartsAtTheBaseTable() {
         Embedding table = new Embedding(10, 6, new Random(1));
         INDArray before = table.forward(IDS).value().dup();
-        LoraAdapter adapter = table.attachLora().addAdapter("default",
+        LoraAdapter adapter = LoraLayers.attach(table).addAdapter("default",
                 new AdapterSpec(4, 8, 0, false, LoraInit.KAIMING_UNIFORM), new Random(2));
         assertArrayEquals(new long[] {4, 10}, adapter.a().shape(), "lora_embedding_A is [r, vocabulary]");
         assertArrayEquals(new long[] {6, 4}, adapter.b().shape(), "lora_embedding_B is [dim, r]");
@@ -36,7 +36,7 @@ class LoraEmbeddingTest {
     void updateIsScaledRowsOfATransposedTimesBTransposed() {
         INDArray w = Nd4j.randn(3L, new long[] {10, 6}).castTo(DataType.DOUBLE);
         Embedding table = new Embedding(new Parameter(w.dup()));
-        LoraAdapter adapter = table.attachLora().addAdapter("default",
+        LoraAdapter adapter = LoraLayers.attach(table).addAdapter("default",
                 new AdapterSpec(3, 6, 0, false, LoraInit.RANDOM), new Random(4));
         INDArray y = table.forward(IDS).value();
         INDArray delta = adapter.a().value().transpose().mmul(adapter.b().value().transpose()).mul(2.0); // [10, 6]
@@ -48,10 +48,10 @@ class LoraEmbeddingTest {
                 }
             }
         }
-        table.lora().merge(List.of("default"));
+        LoraLayers.of(table).merge(List.of("default"));
         assertTrue(w.add(delta).sub(table.weight().value()).amaxNumber().doubleValue() < 1e-12);
         assertTrue(y.sub(table.forward(IDS).value()).amaxNumber().doubleValue() < 1e-12);
-        table.lora().unmerge(List.of("default"));
+        LoraLayers.of(table).unmerge(List.of("default"));
         assertTrue(w.sub(table.weight().value()).amaxNumber().doubleValue() < 1e-12);
     }
 }

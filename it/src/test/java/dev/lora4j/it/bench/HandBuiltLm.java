@@ -4,6 +4,7 @@ import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;
@@ -37,8 +38,8 @@ final class HandBuiltLm extends Module {
             this.heads = heads;
             query.freeze();
             value.freeze();
-            query.attachLora().addAdapter("default", spec, random);
-            value.attachLora().addAdapter("default", spec, random);
+            LoraLayers.attach(query).addAdapter("default", spec, random);
+            LoraLayers.attach(value).addAdapter("default", spec, random);
         }
 
         Tensor forward(Tensor x) {

@@ -6,6 +6,7 @@ import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.TensorInfo;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Module;
@@ -148,7 +149,7 @@ public final class AdapterLoadPlan {
                 double alpha = peft.alphaFor(path);
                 long[][] shapes;
                 try {
-                    shapes = ((AdaptableLayer<?>) module).loraFactorShapes(r);
+                    shapes = LoraLayers.factorShapes((AdaptableLayer<?>) module, r);
                 } catch (IllegalArgumentException e) {
                     throw error("tensor '" + pair.a().name() + "': " + e.getMessage());
                 }

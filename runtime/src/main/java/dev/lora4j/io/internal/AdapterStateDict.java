@@ -5,6 +5,7 @@ import dev.lora4j.api.BiasMode;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraEmbedding;
 import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
@@ -69,7 +70,7 @@ public final class AdapterStateDict {
     }
 
     private static boolean carriesAdapters(Module module) {
-        LoraLayer layer = module instanceof AdaptableLayer<?> adaptable ? adaptable.lora() : null;
+        LoraLayer layer = module instanceof AdaptableLayer<?> adaptable ? LoraLayers.of(adaptable) : null;
         return layer != null && !layer.adapters().isEmpty();
     }
 }

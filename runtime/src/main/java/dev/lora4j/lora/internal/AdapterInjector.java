@@ -4,6 +4,7 @@ import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Init;
@@ -59,14 +60,14 @@ public final class AdapterInjector {
      */
     public static LoraLayer attach(Module layer, String where, String adapterName, AdapterSpec spec, Random random) {
         LoraAdapter adapter = prepare(layer, where, adapterName, spec, random);
-        LoraLayer lora = ((AdaptableLayer<?>) layer).lora();
+        LoraLayer lora = LoraLayers.of((AdaptableLayer<?>) layer);
         lora.attach(adapter);
         return lora;
     }
 
     /**
      * Creates one adapter for one layer without making it visible: set its factors' values, then
-     * publish it with {@code ((AdaptableLayer<?>) layer).lora().attach(adapter)}. Loaders use this so
+     * publish it with {@code LoraLayers.of((AdaptableLayer<?>) layer).attach(adapter)}. Loaders use this so
      * that no thread ever runs a half-loaded adapter.
      *
      * @throws IllegalArgumentException as {@link #attach}
@@ -76,7 +77,7 @@ public final class AdapterInjector {
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getName()
                     + ", which cannot be adapted; LoRA applies to Linear, Embedding and Conv2d layers");
         }
-        LoraLayer lora = adaptable.attachLora();
+        LoraLayer lora = LoraLayers.attach(adaptable);
         if (lora.adapter(adapterName) != null) {
             throw new IllegalArgumentException(where + " already has an adapter named '" + adapterName + "'");
         }

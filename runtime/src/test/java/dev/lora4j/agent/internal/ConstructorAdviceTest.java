@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.api.LoRA;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
@@ -53,12 +54,12 @@ class ConstructorAdviceTest {
         for (Object block : new Object[] {type.getConstructor().newInstance(), type.getConstructor(int.class).newInstance(8)}) {
             Linear q = (Linear) type.getField("q").get(block);
             Linear k = (Linear) type.getField("k").get(block);
-            assertNotNull(q.lora(), "adapted at construction");
-            assertEquals(1, q.lora().adapters().size(), "the delegating constructor adds nothing");
-            assertNull(k.lora());
-            assertTrue(!q.weight().isTrainable() && q.lora().adapter("default").a().isTrainable());
+            assertNotNull(LoraLayers.of(q), "adapted at construction");
+            assertEquals(1, LoraLayers.of(q).adapters().size(), "the delegating constructor adds nothing");
+            assertNull(LoraLayers.of(k));
+            assertTrue(!q.weight().isTrainable() && LoraLayers.of(q).adapter("default").a().isTrainable());
         }
-        assertNull(new Block().q.lora(), "the original class is untouched");
+        assertNull(LoraLayers.of(new Block().q), "the original class is untouched");
     }
 
     @Test

@@ -16,6 +16,7 @@ import dev.lora4j.fixtures.NotAModule;
 import dev.lora4j.fixtures.UnnamedSubEncoder;
 import dev.lora4j.fixtures.WideEncoder;
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
@@ -80,9 +81,9 @@ class TargetConstructorAdviceTest {
     private static List<String> adapted(Module model) {
         List<String> paths = new ArrayList<>();
         model.namedModules().forEach((path, module) -> {
-            if (module instanceof Linear linear && linear.lora() != null) {
-                paths.add(path + " r=" + linear.lora().adapter("default").spec().rank()
-                        + " x" + linear.lora().adapters().size());
+            if (module instanceof Linear linear && LoraLayers.of(linear) != null) {
+                paths.add(path + " r=" + LoraLayers.of(linear).adapter("default").spec().rank()
+                        + " x" + LoraLayers.of(linear).adapters().size());
             }
         });
         return paths;
@@ -96,7 +97,7 @@ class TargetConstructorAdviceTest {
             assertEquals(2 * (dim + dim) + (dim + 2 * dim), encoder.trainableParameterCount(), "Σ r·(in+out)");
             assertFalse(((Linear) encoder.namedChildren().get("key")).weight().isTrainable(), "base frozen");
         }
-        assertNull(new Encoder().query.lora(), "the original class is untouched");
+        assertNull(LoraLayers.of(new Encoder().query), "the original class is untouched");
     }
 
     @Test
@@ -111,7 +112,7 @@ class TargetConstructorAdviceTest {
         assertEquals(woven.get(Encoder.class.getName()), sub.getClass().getSuperclass(), "extends the woven Encoder");
         assertEquals(List.of("query r=2 x1", "value r=1 x1"), adapted(sub), "its own field was not set yet");
         Linear extra = (Linear) sub.namedChildren().get("extra");
-        assertNull(extra.lora());
+        assertNull(LoraLayers.of(extra));
         assertTrue(extra.weight().isTrainable(), "nor frozen: the documented limit");
     }
 
@@ -128,8 +129,8 @@ class TargetConstructorAdviceTest {
     void twoInstancesGetIndependentAdapters() throws ReflectiveOperationException {
         Module first = construct(Encoder.class);
         Module second = construct(Encoder.class);
-        assertNotSame(((Linear) first.namedChildren().get("query")).lora().adapter("default").a(),
-                ((Linear) second.namedChildren().get("query")).lora().adapter("default").a());
+        assertNotSame(LoraLayers.of((Linear) first.namedChildren().get("query")).adapter("default").a(),
+                LoraLayers.of((Linear) second.namedChildren().get("query")).adapter("default").a());
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.io.AdapterSaveOptions;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.ParameterSummary;
 import dev.lora4j.nn.CrossEntropyLoss;
@@ -451,8 +452,8 @@ public final class GenreFineTune {
      */
     private static void removeAgentAdapters(MiniLmClassifier model) {
         for (var module : model.namedModules().values()) {
-            if (module instanceof Linear linear && linear.lora() != null) {
-                linear.detachLora();
+            if (module instanceof Linear linear && LoraLayers.of(linear) != null) {
+                linear.detachAdapters();
             }
         }
         model.unfreeze();

@@ -3,6 +3,7 @@ package dev.lora4j.samples.tiny;
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Parameter;
@@ -31,7 +32,7 @@ public final class TinyLmDemo {
         Init.seed(7);
         int length = 16;
         TinyLm model = new TinyLm(128, 32, 4, 2, length);
-        boolean byAgent = model.blocks().get(0).attention().query().lora() != null;
+        boolean byAgent = LoraLayers.of(model.blocks().get(0).attention().query()) != null;
         LoraModel<TinyLm> lora = byAgent ? Lora.adopt(model) : Lora.inject(model);
         System.out.println((byAgent ? "adapters attached by the agent (" + LoraAgent.installation().orElseThrow() + ")"
                 : "adapters attached by Lora.inject") + "; " + lora.summary());

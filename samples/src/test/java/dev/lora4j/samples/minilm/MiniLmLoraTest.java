@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.Lora;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Linear;
 import java.util.ArrayList;
@@ -54,14 +55,14 @@ class MiniLmLoraTest {
     void theAnnotationsAddTheSameAdaptersOnlyWhenInjected() {
         MiniLm model = Pretrained.model();
         Linear query = model.encoder.layer.get(0).attention.self.query;
-        assertNull(query.lora(), "no agent in this JVM: the annotations alone attach nothing");
+        assertNull(LoraLayers.of(query), "no agent in this JVM: the annotations alone attach nothing");
         assertEquals(model.parameterCount(), model.trainableParameterCount(), "an unadapted model trains in full");
 
         LoraModel<MiniLm> lora = Lora.inject(model);
 
         assertEquals(6 * PER_LAYER, model.trainableParameterCount());
         assertEquals(12, lora.layers().size());
-        assertEquals(2.0, query.lora().adapter("default").scaling(), "@LoRA(rank = 8, alpha = 16)");
+        assertEquals(2.0, LoraLayers.of(query).adapter("default").scaling(), "@LoRA(rank = 8, alpha = 16)");
     }
 
     @SuppressWarnings("try") // the scope is only opened and closed

@@ -1,0 +1,113 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.nn.AdaptableLayer;
+import dev.lora4j.nn.Conv2d;
+import dev.lora4j.nn.Embedding;
+import dev.lora4j.nn.LayerAdapters;
+import dev.lora4j.nn.Linear;
+import java.util.function.Supplier;
+
+/**
+ * The LoRA adapters a layer holds: {@code attach} gives a layer's adapters (made and attached on
+ * first use), {@code of} the attached ones or {@code null}. The layers themselves know adapters
+ * only as {@link LayerAdapters}; these methods are the one place that makes LoRA's and reads them
+ * back under their own types.
+ */
+public final class LoraLayers {
+
+    private LoraLayers() {}
+
+    /** The LoRA adapters of {@code layer}, attached first when it has none. */
+    public static LoraLinear attach(Linear layer) {
+        return attach(layer, LoraLinear.class, () -> new LoraLinear(layer));
+    }
+
+    /** The LoRA adapters of {@code layer}, attached first when it has none. */
+    public static LoraEmbedding attach(Embedding layer) {
+        return attach(layer, LoraEmbedding.class, () -> new LoraEmbedding(layer));
+    }
+
+    /** The LoRA adapters of {@code layer}, attached first when it has none. */
+    public static LoraConv2d attach(Conv2d layer) {
+        return attach(layer, LoraConv2d.class, () -> new LoraConv2d(layer));
+    }
+
+    /**
+     * The LoRA adapters of a layer known only as adaptable, attached first when it has none.
+     *
+     * @throws IllegalArgumentException for a kind of layer LoRA has no adapters for
+     */
+    public static LoraLayer attach(AdaptableLayer<?> layer) {
+        if (layer instanceof Linear linear) {
+            return attach(linear);
+        }
+        if (layer instanceof Embedding embedding) {
+            return attach(embedding);
+        }
+        if (layer instanceof Conv2d conv) {
+            return attach(conv);
+        }
+        throw new IllegalArgumentException("LoRA has adapters for Linear, Embedding and Conv2d layers, not for "
+                + layer.getClass().getName());
+    }
+
+    /** The attached LoRA adapters of {@code layer}, or {@code null} when none are attached. */
+    public static LoraLinear of(Linear layer) {
+        return lora(layer, LoraLinear.class);
+    }
+
+    /** The attached LoRA adapters of {@code layer}, or {@code null} when none are attached. */
+    public static LoraEmbedding of(Embedding layer) {
+        return lora(layer, LoraEmbedding.class);
+    }
+
+    /** The attached LoRA adapters of {@code layer}, or {@code null} when none are attached. */
+    public static LoraConv2d of(Conv2d layer) {
+        return lora(layer, LoraConv2d.class);
+    }
+
+    /** The attached LoRA adapters of a layer known only as adaptable, or {@code null}. */
+    public static LoraLayer of(AdaptableLayer<?> layer) {
+        return lora(layer, LoraLayer.class);
+    }
+
+    /**
+     * The shapes {@code {A, B}} of the factors of a rank-{@code rank} LoRA adapter on {@code layer},
+     * as PEFT saves them; nothing is attached.
+     *
+     * @throws IllegalArgumentException when the layer cannot take that rank (a grouped convolution)
+     *     or is not a kind LoRA adapts
+     */
+    public static long[][] factorShapes(AdaptableLayer<?> layer, int rank) {
+        LoraLayer lora = of(layer);
+        if (lora == null) {
+            lora = layer instanceof Linear linear ? new LoraLinear(linear)
+                    : layer instanceof Embedding embedding ? new LoraEmbedding(embedding)
+                    : layer instanceof Conv2d conv ? new LoraConv2d(conv)
+                    : null;
+        }
+        if (lora == null) {
+            throw new IllegalArgumentException("LoRA has adapters for Linear, Embedding and Conv2d layers, not for "
+                    + layer.getClass().getName());
+        }
+        return new long[][] {lora.aShape(rank), lora.bShape(rank)};
+    }
+
+    private static <A extends LayerAdapters, L extends A> L attach(AdaptableLayer<A> layer, Class<L> type,
+            Supplier<L> create) {
+        return as(layer, type, layer.attachAdapters(create));
+    }
+
+    private static <L> L lora(AdaptableLayer<?> layer, Class<L> type) {
+        LayerAdapters attached = layer.adapters();
+        return attached == null ? null : as(layer, type, attached);
+    }
+
+    private static <L> L as(AdaptableLayer<?> layer, Class<L> type, LayerAdapters attached) {
+        if (!type.isInstance(attached)) {
+            throw new IllegalStateException("the " + layer.getClass().getSimpleName() + " carries adapters of type "
+                    + attached.getClass().getName() + ", not LoRA's " + type.getSimpleName());
+        }
+        return type.cast(attached);
+    }
+}
