@@ -26,10 +26,10 @@ import org.junit.jupiter.api.Test;
  * copied into a private local repository in Maven's layout) and everything else through a mirror
  * onto this build's own local repository, a {@code file:} URL: no network.
  *
- * <p>Shows that the processor ran ({@code META-INF/lora4j/lora.index} names the model), that {@code
- * mvn test} runs the test under the agent and that {@code exec:exec} runs {@code main} under it
- * (the agent reports {@code PREMAIN}, the annotated layer carries adapters, the adapted model
- * computes).
+ * <p>Shows that {@code mvn test} runs the test under the agent and that {@code exec:exec} runs
+ * {@code main} under it (the agent reports {@code PREMAIN}, the annotated layer carries adapters,
+ * the adapted model computes), and that the pom puts the processor on the compile: a model with a
+ * bad {@code @LoRA} field then fails to build with the processor's error pinned to its line.
  */
 class ConsumerProjectIT {
 
@@ -82,6 +82,18 @@ class ConsumerProjectIT {
             }
             """;
 
+    /** A model whose {@code @LoRA} field the processor rejects (line 7: rank 0). */
+    private static final String BROKEN = """
+            package com.example;
+
+            import dev.lora4j.api.LoRA;
+            import dev.lora4j.nn.Linear;
+
+            public class Broken {
+                @LoRA(rank = 0) Linear bad = new Linear(2, 2);
+            }
+            """;
+
     private static final String TEST = """
             package com.example;
 
@@ -124,16 +136,16 @@ class ConsumerProjectIT {
         String output = maven(project, settings, repository, "test", "exec:exec");
         System.out.printf("[consumer project] mvn test exec:exec took %.1f s%n", (System.nanoTime() - start) / 1e9);
 
-        Path index = project.resolve("target/classes/META-INF/lora4j/lora.index");
-        assertTrue(Files.isRegularFile(index), "the processor wrote " + index + "\n" + output);
-        assertEquals(List.of("# lora4j index v1", "com.example.Classifier\thidden"),
-                Files.readAllLines(index), "the index the processor wrote");
-
         assertTrue(output.contains("consumer test ran under the agent"), output);
         assertTrue(output.contains("Tests run: 1, Failures: 0, Errors: 0, Skipped: 0"), output);
         assertTrue(output.contains("agent: lora4j agent (PREMAIN"), output);
         assertTrue(output.contains("adapted layers: [hidden]"), output);
         assertTrue(output.contains("output shape: [3, 2]"), output);
+
+        write(project.resolve("src/main/java/com/example/Broken.java"), BROKEN);
+        String failed = maven(project, settings, repository, 1, "-o", "compile");
+        assertTrue(failed.contains("Broken.java:[7,") && failed.contains("@LoRA on com.example.Broken#bad: rank must be at least 1, got 0"),
+                "the processor checked the model\n" + failed);
     }
 
     /** The first {@code xml} block of the README's "Use it in your project" section that is a whole pom. */
@@ -187,6 +199,12 @@ class ConsumerProjectIT {
 
     private static String maven(Path project, Path settings, Path repository, String... goals)
             throws IOException, InterruptedException {
+        return maven(project, settings, repository, 0, goals);
+    }
+
+    /** Runs the consumer's Maven with {@code goals} and checks that it exits with {@code expectedExit}. */
+    private static String maven(Path project, Path settings, Path repository, int expectedExit, String... goals)
+            throws IOException, InterruptedException {
         List<String> command = new java.util.ArrayList<>(List.of(MAVEN_HOME.resolve("bin/mvn").toString(), "-B", "-ntp",
                 "-s", settings.toString(), "-Dmaven.repo.local=" + repository,
                 // -U: look again for what an earlier run found missing (its misses are cached in the repository)
@@ -202,7 +220,7 @@ class ConsumerProjectIT {
             output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         assertTrue(process.waitFor(5, TimeUnit.MINUTES), "the consumer build finishes");
-        assertEquals(0, process.exitValue(), "mvn " + String.join(" ", goals) + " in " + project + "\n" + output);
+        assertEquals(expectedExit, process.exitValue(), "mvn " + String.join(" ", goals) + " in " + project + "\n" + output);
         return output;
     }
 

@@ -8,16 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.testing.compile.Compilation;
 import com.google.testing.compile.JavaFileObjects;
-import dev.lora4j.api.LoraIndex;
-import java.io.IOException;
-import java.io.StringReader;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.stream.Stream;
 import javax.annotation.processing.Processor;
 import javax.tools.JavaFileObject;
-import javax.tools.StandardLocation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -48,13 +44,6 @@ class LoraProcessorTest {
                 "public class Model extends Module {",    // 4
                 fieldLine,                                // 5
                 "}");                                     // 6
-    }
-
-    private static String index(Compilation compilation) throws IOException {
-        return compilation.generatedFile(StandardLocation.CLASS_OUTPUT, "", LoraIndex.RESOURCE)
-                .orElseThrow()
-                .getCharContent(true)
-                .toString();
     }
 
     private static void assertSingleError(String fieldLine, String message) {
@@ -185,10 +174,10 @@ class LoraProcessorTest {
         assertThat(c).hadErrorContaining("cannot find symbol").inFile(source).onLine(5);
     }
 
-    // ---- accepted models and the index ----
+    // ---- accepted models ----
 
     @Test
-    void validModelCompilesCleanlyAndIsIndexed() throws IOException {
+    void validModelCompilesCleanlyIntoClassFilesOnly() {
         JavaFileObject model = JavaFileObjects.forSourceLines("com.x.Model",
                 "package com.x;",
                 "import dev.lora4j.api.LoRA;",
@@ -221,21 +210,14 @@ class LoraProcessorTest {
                 "package com.a;", "public class Plain { dev.lora4j.nn.Linear notAnnotated; }");
         Compilation c = compile(model, other, plain);
         assertThat(c).succeededWithoutWarnings();
-        assertThat(c).generatedFile(StandardLocation.CLASS_OUTPUT, "", LoraIndex.RESOURCE)
-                .contentsAsUtf8String()
-                .isEqualTo("# lora4j index v1\n"
-                        + "com.a.Other\tz,y\n"
-                        + "com.x.Model\tquery,value,tokens,heads,layers,more,tables,finalOne\n"
-                        + "com.x.Model$Block\tproj\n"
-                        + "com.x.Model$Inner\ta,b\n");
-        Map<String, List<String>> parsed = LoraIndex.parse(new StringReader(index(c)));
-        assertEquals(List.of("com.a.Other", "com.x.Model", "com.x.Model$Block", "com.x.Model$Inner"),
-                List.copyOf(parsed.keySet()));
-        assertEquals(List.of("proj"), parsed.get("com.x.Model$Block"));
+        // the processor checks and writes nothing: javac's class files are all the output
+        assertTrue(c.generatedFiles().stream().allMatch(f -> f.getKind() == JavaFileObject.Kind.CLASS),
+                () -> c.generatedFiles().toString());
+        assertTrue(c.generatedFiles().stream().anyMatch(f -> f.getName().endsWith("Model$Inner.class")));
     }
 
     @Test
-    void convolutionFieldsAreAcceptedAndIndexed() throws IOException {
+    void convolutionFieldsAreAccepted() {
         JavaFileObject cnn = JavaFileObjects.forSourceLines("com.x.Cnn",
                 "package com.x;",
                 "import dev.lora4j.api.LoRA;",
@@ -253,13 +235,10 @@ class LoraProcessorTest {
                 "package com.x;", "public class UsesSub { @dev.lora4j.api.LoRA DepthwiseConv dw; }");
         Compilation c = compile(cnn, sub, user);
         assertThat(c).succeededWithoutWarnings();
-        assertEquals("# lora4j index v1\n"
-                + "com.x.Cnn\tstem,stages,blocks\n"
-                + "com.x.UsesSub\tdw\n", index(c));
     }
 
     @Test
-    void subclassesAndBoundedTypeVariablesAreAccepted() throws IOException {
+    void subclassesAndBoundedTypeVariablesAreAccepted() {
         JavaFileObject sub = JavaFileObjects.forSourceLines("com.x.MyLinear",
                 "package com.x;", "public class MyLinear extends dev.lora4j.nn.Linear {}");
         JavaFileObject subSub = JavaFileObjects.forSourceLines("com.x.MyLinear2",
@@ -278,7 +257,6 @@ class LoraProcessorTest {
                 "}");
         Compilation c = compile(sub, subSub, model);
         assertThat(c).succeededWithoutWarnings();
-        assertEquals("# lora4j index v1\ncom.x.Model\ta,b,c,d,e,f\n", index(c));
     }
 
     @Test
@@ -292,14 +270,6 @@ class LoraProcessorTest {
         Compilation c = compile(source);
         assertThat(c).hadErrorCount(1);
         assertThat(c).hadErrorContaining("com.x.Holder#SHARED: field must not be static").inFile(source).onLine(4);
-    }
-
-    @Test
-    void noIndexWithoutAnnotatedFields() {
-        Compilation c = compile(JavaFileObjects.forSourceLines("com.a.Plain",
-                "package com.a;", "public class Plain { dev.lora4j.nn.Linear notAnnotated; }"));
-        assertThat(c).succeededWithoutWarnings();
-        assertTrue(c.generatedFiles().stream().noneMatch(f -> f.toUri().getPath().endsWith(LoraIndex.RESOURCE)));
     }
 
     @Test

@@ -14,10 +14,9 @@
  *   <li>attaching the runtime jar to a running JVM: {@link dev.lora4j.agent.LoraAgent#agentmain}.
  * </ul>
  *
- * <p>The agent instruments the constructors of the classes named in
- * {@code META-INF/lora4j/lora.index} (written by the lora4j annotation processor) and, as a
- * fallback for classes compiled without the processor, of any class that declares a field
- * annotated {@code @LoRA}; it logs once when the fallback is used. At constructor exit it calls
+ * <p>The agent instruments the constructors of every class that declares a field annotated
+ * {@code @LoRA}, read from the class file as it loads (Java and Kotlin alike; the annotation
+ * processor checks the fields at compile time but is not needed here). At constructor exit it calls
  * {@link dev.lora4j.inject.AnnotationInjector#injectOwnFields}, the same insertion
  * {@code Lora.inject} uses; the forward pass is not instrumented. The JDK, Byte Buddy, ND4J and
  * lora4j's own runtime packages are never instrumented.

@@ -56,11 +56,6 @@ public final class Messages {
                 + " and a folder name), got " + quote(adapter) + " containing '" + bad + "'";
     }
 
-    /** The index resource could not be written. */
-    public static String indexNotWritten(String resource, String reason) {
-        return "lora4j: could not write " + resource + ": " + reason;
-    }
-
     private static String number(double value) {
         return Double.toString(value);
     }

@@ -41,11 +41,6 @@ public final class Reporter {
         messager.printMessage(Diagnostic.Kind.ERROR, message);
     }
 
-    /** Whether any error was reported. */
-    public boolean hasErrors() {
-        return errorCount > 0;
-    }
-
     /** How many errors were reported. */
     public int errorCount() {
         return errorCount;

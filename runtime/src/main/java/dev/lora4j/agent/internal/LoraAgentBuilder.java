@@ -55,7 +55,7 @@ public final class LoraAgentBuilder {
      */
     public static AgentBuilder create(Instrumentation instrumentation, boolean retransform, TransformationListener listener,
             TargetRegistry targets) {
-        LoraTypeMatcher matcher = new LoraTypeMatcher(new IndexedClasses(), new FallbackNotice(), targets);
+        LoraTypeMatcher matcher = new LoraTypeMatcher(targets);
         AgentBuilder builder = new AgentBuilder.Default()
                 .disableClassFormatChanges()
                 .with(AgentBuilder.TypeStrategy.Default.DECORATE)
@@ -75,7 +75,7 @@ public final class LoraAgentBuilder {
                 .type(matcher)
                 .transform((type, description, loader, module, domain) -> {
                     DynamicType.Builder<?> woven = type;
-                    if (matcher.isAnnotated(description, loader)) {
+                    if (matcher.isAnnotated(description)) {
                         woven = woven.visit(CONSTRUCTOR_EXIT);
                     }
                     if (matcher.isTarget(description)) {
