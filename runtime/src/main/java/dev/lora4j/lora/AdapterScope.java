@@ -2,6 +2,7 @@ package dev.lora4j.lora;
 
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A per-thread choice of adapters, for serving several adapters over one base model at once.
@@ -36,7 +37,7 @@ public final class AdapterScope implements AutoCloseable {
     private static volatile boolean everUsed;
 
     private final List<String> adapters;
-    private final AdapterScope enclosing;
+    private final @Nullable AdapterScope enclosing;
     private final Thread owner;
     private boolean closed;
 
@@ -63,7 +64,7 @@ public final class AdapterScope implements AutoCloseable {
     }
 
     /** The scope open on this thread, or {@code null} when the model's own active set applies. */
-    public static AdapterScope current() {
+    public static @Nullable AdapterScope current() {
         return everUsed ? CURRENT.get() : null;
     }
 

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Which layers of a model get an adapter and how, in PEFT's terms ({@code LoraConfig}).
@@ -39,15 +40,15 @@ public final class LoraConfig {
     private final boolean rslora;
     private final LoraInit init;
     private final List<String> targetModules;
-    private final String targetRegex;
+    private final @Nullable String targetRegex;
     private final List<String> excludeModules;
     private final Map<String, Integer> rankPattern;
     private final Map<String, Double> alphaPattern;
     private final boolean fanInFanOut;
     private final BiasMode bias;
     private final List<String> modulesToSave;
-    private final Long seed;
-    private final String peftOrigin;
+    private final @Nullable Long seed;
+    private final @Nullable String peftOrigin;
 
     private LoraConfig(Builder b) {
         this.rank = b.rank;
@@ -154,7 +155,7 @@ public final class LoraConfig {
     }
 
     /** The whole-path target regex, or {@code null} when targets are a suffix list. */
-    public String targetRegex() {
+    public @Nullable String targetRegex() {
         return targetRegex;
     }
 
@@ -185,7 +186,7 @@ public final class LoraConfig {
     }
 
     /** The seed for the adapters' initial values and dropout, or {@code null} for the shared generator. */
-    public Long seed() {
+    public @Nullable Long seed() {
         return seed;
     }
 
@@ -194,7 +195,7 @@ public final class LoraConfig {
      * Saving writes back the fields lora4j does not model (task_type, peft_version, unknown
      * fields) from it, so a PEFT adapter keeps them through a load and a save.
      */
-    public String peftOrigin() {
+    public @Nullable String peftOrigin() {
         return peftOrigin;
     }
 
@@ -214,15 +215,15 @@ public final class LoraConfig {
         private boolean rslora;
         private LoraInit init = LoraInit.KAIMING_UNIFORM;
         private List<String> targetModules = new ArrayList<>();
-        private String targetRegex;
+        private @Nullable String targetRegex;
         private List<String> excludeModules = new ArrayList<>();
         private Map<String, Integer> rankPattern = new LinkedHashMap<>();
         private Map<String, Double> alphaPattern = new LinkedHashMap<>();
         private boolean fanInFanOut;
         private BiasMode bias = BiasMode.NONE;
         private List<String> modulesToSave = new ArrayList<>();
-        private Long seed;
-        private String peftOrigin;
+        private @Nullable Long seed;
+        private @Nullable String peftOrigin;
 
         private Builder() {}
 

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -159,7 +160,7 @@ public abstract class LoraLayer implements LayerAdapters {
     }
 
     /** The adapter named {@code name}, or {@code null}. */
-    public LoraAdapter adapter(String name) {
+    public @Nullable LoraAdapter adapter(String name) {
         return adapters.get(name);
     }
 

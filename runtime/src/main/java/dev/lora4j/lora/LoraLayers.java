@@ -6,6 +6,7 @@ import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Linear;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The LoRA adapters a layer holds: {@code attach} gives a layer's adapters (made and attached on
@@ -52,22 +53,22 @@ public final class LoraLayers {
     }
 
     /** The attached LoRA adapters of {@code layer}, or {@code null} when none are attached. */
-    public static LoraLinear of(Linear layer) {
+    public static @Nullable LoraLinear of(Linear layer) {
         return lora(layer, LoraLinear.class);
     }
 
     /** The attached LoRA adapters of {@code layer}, or {@code null} when none are attached. */
-    public static LoraEmbedding of(Embedding layer) {
+    public static @Nullable LoraEmbedding of(Embedding layer) {
         return lora(layer, LoraEmbedding.class);
     }
 
     /** The attached LoRA adapters of {@code layer}, or {@code null} when none are attached. */
-    public static LoraConv2d of(Conv2d layer) {
+    public static @Nullable LoraConv2d of(Conv2d layer) {
         return lora(layer, LoraConv2d.class);
     }
 
     /** The attached LoRA adapters of a layer known only as adaptable, or {@code null}. */
-    public static LoraLayer of(AdaptableLayer<?> layer) {
+    public static @Nullable LoraLayer of(AdaptableLayer<?> layer) {
         return lora(layer, LoraLayer.class);
     }
 
@@ -98,7 +99,7 @@ public final class LoraLayers {
         return as(layer, type, layer.attachAdapters(create));
     }
 
-    private static <L> L lora(AdaptableLayer<?> layer, Class<L> type) {
+    private static <L> @Nullable L lora(AdaptableLayer<?> layer, Class<L> type) {
         LayerAdapters attached = layer.adapters();
         return attached == null ? null : as(layer, type, attached);
     }

@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -22,7 +23,7 @@ final class WeightedAdapters {
     private WeightedAdapters() {}
 
     static Result combine(Map<String, LoraLayer> layers, List<String> adapters, List<Double> weights,
-            CombinationType combination, int svdRank, LoraConfig first) {
+            CombinationType combination, int svdRank, @Nullable LoraConfig first) {
         if (adapters.isEmpty()) {
             throw new IllegalArgumentException("name at least one adapter to combine");
         }

@@ -2,6 +2,7 @@ package dev.lora4j.nn;
 
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A layer that can carry adapters: it holds them itself, so a field of the layer's type keeps its
@@ -12,7 +13,7 @@ import java.util.function.Supplier;
  */
 public abstract class AdaptableLayer<A extends LayerAdapters> extends Module {
 
-    private transient volatile A adapters;
+    private transient volatile @Nullable A adapters;
 
     /** The weight that adapters merge into. */
     public abstract Parameter weight();
@@ -22,19 +23,20 @@ public abstract class AdaptableLayer<A extends LayerAdapters> extends Module {
      * Two threads attaching at once get the same adapters.
      */
     public final synchronized A attachAdapters(Supplier<? extends A> create) {
-        if (adapters == null) {
-            A created = create.get();
-            if (created == null) {
+        A attached = adapters;
+        if (attached == null) {
+            attached = create.get();
+            if (attached == null) {
                 throw new IllegalArgumentException("the adapter factory for " + getClass().getSimpleName()
                         + " returned null");
             }
-            adapters = created;
+            adapters = attached;
         }
-        return adapters;
+        return attached;
     }
 
     /** The attached adapters, or {@code null} when none are attached. */
-    public final A adapters() {
+    public final @Nullable A adapters() {
         return adapters;
     }
 

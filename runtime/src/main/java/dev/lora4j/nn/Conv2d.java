@@ -4,6 +4,7 @@ import dev.lora4j.autograd.ConvGeometry;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import java.util.Random;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -15,7 +16,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public class Conv2d extends AdaptableLayer<LayerAdapters.OnInput> implements UnaryModule {
 
     protected final Parameter weight;
-    protected final Parameter bias;
+    protected final @Nullable Parameter bias;
     protected final ConvGeometry geometry;
 
     /** A square-kernel convolution with a bias, stride 1 and no padding. */
@@ -46,7 +47,7 @@ public class Conv2d extends AdaptableLayer<LayerAdapters.OnInput> implements Una
      * @param weight {@code [out, in/groups, kh, kw]}
      * @param bias {@code [out]} or {@code null}
      */
-    public Conv2d(Parameter weight, Parameter bias, ConvGeometry geometry) {
+    public Conv2d(Parameter weight, @Nullable Parameter bias, ConvGeometry geometry) {
         if (weight.rank() != 4) {
             throw new IllegalArgumentException("a convolution weight must be [out, in/groups, kh, kw], got rank "
                     + weight.rank());
@@ -64,7 +65,7 @@ public class Conv2d extends AdaptableLayer<LayerAdapters.OnInput> implements Una
     }
 
     /** A convolution over copies of the given arrays (bias may be null). */
-    public static Conv2d of(INDArray weight, INDArray bias, ConvGeometry geometry) {
+    public static Conv2d of(INDArray weight, @Nullable INDArray bias, ConvGeometry geometry) {
         return new Conv2d(new Parameter(weight.dup()), bias == null ? null : new Parameter(bias.dup()), geometry);
     }
 
@@ -97,7 +98,7 @@ public class Conv2d extends AdaptableLayer<LayerAdapters.OnInput> implements Una
     }
 
     /** The bias, or {@code null}. */
-    public Parameter bias() {
+    public @Nullable Parameter bias() {
         return bias;
     }
 

@@ -3,6 +3,7 @@ package dev.lora4j.nn;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import java.util.Random;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -16,7 +17,7 @@ public class Linear extends AdaptableLayer<LayerAdapters.OnInput> implements Una
     protected final long outFeatures;
     protected final boolean fanInFanOut;
     protected final Parameter weight;
-    protected final Parameter bias;
+    protected final @Nullable Parameter bias;
 
     /** A layer with a bias, initialised as PyTorch does. */
     public Linear(long inFeatures, long outFeatures) {
@@ -41,7 +42,7 @@ public class Linear extends AdaptableLayer<LayerAdapters.OnInput> implements Una
      * @param weight {@code [out, in]}, or {@code [in, out]} when {@code fanInFanOut}
      * @param bias {@code [out]} or {@code null}
      */
-    public Linear(Parameter weight, Parameter bias, boolean fanInFanOut) {
+    public Linear(Parameter weight, @Nullable Parameter bias, boolean fanInFanOut) {
         if (weight.rank() != 2) {
             throw new IllegalArgumentException("a linear weight must be a matrix, got rank " + weight.rank());
         }
@@ -56,7 +57,7 @@ public class Linear extends AdaptableLayer<LayerAdapters.OnInput> implements Una
     }
 
     /** A layer over copies of the given arrays ({@code weight [out, in]}; bias may be null). */
-    public static Linear of(INDArray weight, INDArray bias) {
+    public static Linear of(INDArray weight, @Nullable INDArray bias) {
         return new Linear(new Parameter(weight.dup()), bias == null ? null : new Parameter(bias.dup()), false);
     }
 
@@ -78,7 +79,7 @@ public class Linear extends AdaptableLayer<LayerAdapters.OnInput> implements Una
     }
 
     /** The bias parameter, or {@code null}. */
-    public Parameter bias() {
+    public @Nullable Parameter bias() {
         return bias;
     }
 

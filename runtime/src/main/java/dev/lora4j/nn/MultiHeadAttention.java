@@ -2,6 +2,7 @@ package dev.lora4j.nn;
 
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -39,7 +40,7 @@ public class MultiHeadAttention extends Module implements UnaryModule {
      * @param x {@code [batch, time, dim]}
      * @param keyMask {@code [batch, time]}, 1 for tokens and 0 for padding; or {@code null}
      */
-    public Tensor forward(Tensor x, INDArray keyMask) {
+    public Tensor forward(Tensor x, @Nullable INDArray keyMask) {
         Tensor q = splitHeads(query.forward(x));
         Tensor k = splitHeads(key.forward(x));
         Tensor v = splitHeads(value.forward(x));
