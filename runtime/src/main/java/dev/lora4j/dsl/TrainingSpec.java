@@ -13,6 +13,7 @@ import dev.lora4j.train.ScheduleFactory;
 import dev.lora4j.train.Trainer;
 import dev.lora4j.train.TrainingConfig;
 import dev.lora4j.train.TrainingTask;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -42,20 +43,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class TrainingSpec<B> {
 
+    /** The settings themselves: every property below reads and writes this builder. */
     private final TrainingConfig.Builder config = TrainingConfig.builder();
-    private final TrainingConfig defaults = TrainingConfig.defaults();
-    private int epochs = defaults.epochs();
-    private @Nullable Long maxSteps;
-    private double learningRate = defaults.learningRate();
-    private long warmupSteps = defaults.warmupSteps();
-    private double maxGradNorm = defaults.maxGradNorm();
-    private long evalEverySteps = defaults.evalEverySteps();
-    private boolean evalEveryEpoch = defaults.evalEveryEpoch();
-    private boolean restoreBestWeights = defaults.restoreBestWeights();
-    private boolean shuffle = defaults.shuffle();
-    private long seed = defaults.seed();
-    private NonFinitePolicy nonFinitePolicy = defaults.nonFinitePolicy();
-    private int workers = defaults.workers();
     private List<B> validation = List.of();
     private boolean progress = true;
     private OptimizerFactory optimizer = OptimizerFactory.adamW(TrainingModule.DEFAULT_WEIGHT_DECAY);
@@ -72,92 +61,92 @@ public final class TrainingSpec<B> {
 
     /** Passes over the training batches, ≥ 1 (default 1). */
     public int getEpochs() {
-        return epochs;
+        return config.epochs();
     }
 
     public void setEpochs(int epochs) {
-        this.epochs = epochs;
+        config.epochs(epochs);
     }
 
     /** The most optimizer steps, ≥ 1; {@code null} (the default) for no limit but the epochs. */
     public @Nullable Long getMaxSteps() {
-        return maxSteps;
+        return config.maxSteps() == Long.MAX_VALUE ? null : config.maxSteps();
     }
 
     public void setMaxSteps(@Nullable Long maxSteps) {
-        this.maxSteps = maxSteps;
+        config.maxSteps(maxSteps == null ? Long.MAX_VALUE : maxSteps);
     }
 
     /** The peak learning rate, positive (default 2e-4). */
     public double getLearningRate() {
-        return learningRate;
+        return config.learningRate();
     }
 
     public void setLearningRate(double learningRate) {
-        this.learningRate = learningRate;
+        config.learningRate(learningRate);
     }
 
     /** Warmup steps, ≥ 0 (default 0). */
     public long getWarmupSteps() {
-        return warmupSteps;
+        return config.warmupSteps();
     }
 
     public void setWarmupSteps(long warmupSteps) {
-        this.warmupSteps = warmupSteps;
+        config.warmupSteps(warmupSteps);
     }
 
     /** The global gradient norm to clip to; 0 turns clipping off (default 1.0). */
     public double getMaxGradNorm() {
-        return maxGradNorm;
+        return config.maxGradNorm();
     }
 
     public void setMaxGradNorm(double maxGradNorm) {
-        this.maxGradNorm = maxGradNorm;
+        config.maxGradNorm(maxGradNorm);
     }
 
     /** Evaluate every this many steps; 0 (the default) means not by steps. */
     public long getEvalEverySteps() {
-        return evalEverySteps;
+        return config.evalEverySteps();
     }
 
     public void setEvalEverySteps(long evalEverySteps) {
-        this.evalEverySteps = evalEverySteps;
+        config.evalEverySteps(evalEverySteps);
     }
 
     /** Whether to evaluate at the end of every epoch (default true; needs {@link #getValidation() validation}). */
     public boolean isEvalEveryEpoch() {
-        return evalEveryEpoch;
+        return config.evalEveryEpoch();
     }
 
     public void setEvalEveryEpoch(boolean evalEveryEpoch) {
-        this.evalEveryEpoch = evalEveryEpoch;
+        config.evalEveryEpoch(evalEveryEpoch);
     }
 
     /** Whether training ends with the trainable weights of the best evaluation (default true). */
     public boolean isRestoreBestWeights() {
-        return restoreBestWeights;
+        return config.restoreBestWeights();
     }
 
     public void setRestoreBestWeights(boolean restoreBestWeights) {
-        this.restoreBestWeights = restoreBestWeights;
+        config.restoreBestWeights(restoreBestWeights);
     }
 
     /** Whether batches are shuffled every epoch (default true). */
     public boolean isShuffle() {
-        return shuffle;
+        return config.shuffle();
     }
 
     public void setShuffle(boolean shuffle) {
-        this.shuffle = shuffle;
+        config.shuffle(shuffle);
     }
 
     /** The seed of the shuffle (default 42). */
     public long getSeed() {
-        return seed;
+        return config.seed();
     }
 
     public void setSeed(long seed) {
-        this.seed = seed;
+        config.seed(seed);
     }
 
     /**
@@ -165,20 +154,20 @@ public final class TrainingSpec<B> {
      * {@link #slicer} is given); see {@link TrainingConfig.Builder#workers}.
      */
     public int getWorkers() {
-        return workers;
+        return config.workers();
     }
 
     public void setWorkers(int workers) {
-        this.workers = workers;
+        config.workers(workers);
     }
 
     /** What to do on a NaN or infinite loss or gradient (default {@link NonFinitePolicy#STOP}). */
     public NonFinitePolicy getNonFinitePolicy() {
-        return nonFinitePolicy;
+        return config.nonFinitePolicy();
     }
 
     public void setNonFinitePolicy(NonFinitePolicy nonFinitePolicy) {
-        this.nonFinitePolicy = Objects.requireNonNull(nonFinitePolicy, "nonFinitePolicy");
+        config.nonFinitePolicy(Objects.requireNonNull(nonFinitePolicy, "nonFinitePolicy"));
     }
 
     /** Validation batches; empty (the default) for none. */
@@ -222,6 +211,24 @@ public final class TrainingSpec<B> {
         config.earlyStopping(patience, minDelta);
     }
 
+    /**
+     * Saves a training checkpoint every {@code steps} steps into {@code directory} (0 turns it off;
+     * see {@link TrainingConfig.Builder#checkpointEvery}).
+     */
+    public void checkpointEvery(long steps, Path directory) {
+        config.checkpointEvery(steps, Objects.requireNonNull(directory, "directory"));
+    }
+
+    /** Steps between training checkpoints; 0 (the default) for none. */
+    public long getCheckpointEverySteps() {
+        return config.checkpointEverySteps();
+    }
+
+    /** Where training checkpoints go, or {@code null} when none are saved. */
+    public @Nullable Path getCheckpointDirectory() {
+        return config.checkpointDirectory();
+    }
+
     /** The metric early stopping and best weights watch (default {@code val_loss}, minimised). */
     public void monitor(String metric, MetricGoal goal) {
         config.monitor(metric, goal);
@@ -263,18 +270,6 @@ public final class TrainingSpec<B> {
      * @throws IllegalArgumentException naming the first invalid field
      */
     public TrainingConfig toConfig() {
-        config.epochs(epochs)
-                .maxSteps(maxSteps == null ? Long.MAX_VALUE : maxSteps)
-                .learningRate(learningRate)
-                .warmupSteps(warmupSteps)
-                .maxGradNorm(maxGradNorm)
-                .evalEverySteps(evalEverySteps)
-                .evalEveryEpoch(evalEveryEpoch)
-                .restoreBestWeights(restoreBestWeights)
-                .shuffle(shuffle)
-                .seed(seed)
-                .nonFinitePolicy(nonFinitePolicy)
-                .workers(workers);
         return config.build();
     }
 

@@ -352,6 +352,79 @@ public final class TrainingConfig {
             return this;
         }
 
+        // what is set so far, unchecked (build() checks): read by the DSL's TrainingSpec, which is a
+        // view over this builder rather than a copy of its fields
+
+        /** The epochs set so far. */
+        public int epochs() {
+            return epochs;
+        }
+
+        /** The step limit set so far ({@code Long.MAX_VALUE}: none). */
+        public long maxSteps() {
+            return maxSteps;
+        }
+
+        /** The learning rate set so far. */
+        public double learningRate() {
+            return learningRate;
+        }
+
+        /** The warmup steps set so far. */
+        public long warmupSteps() {
+            return warmupSteps;
+        }
+
+        /** The clipping norm set so far. */
+        public double maxGradNorm() {
+            return maxGradNorm;
+        }
+
+        /** The evaluation interval in steps set so far. */
+        public long evalEverySteps() {
+            return evalEverySteps;
+        }
+
+        /** Whether evaluating every epoch is set so far. */
+        public boolean evalEveryEpoch() {
+            return evalEveryEpoch;
+        }
+
+        /** Whether restoring the best weights is set so far. */
+        public boolean restoreBestWeights() {
+            return restoreBestWeights;
+        }
+
+        /** Whether shuffling is set so far. */
+        public boolean shuffle() {
+            return shuffle;
+        }
+
+        /** The seed set so far. */
+        public long seed() {
+            return seed;
+        }
+
+        /** The non-finite policy set so far. */
+        public NonFinitePolicy nonFinitePolicy() {
+            return nonFinitePolicy;
+        }
+
+        /** The checkpoint interval set so far (0: none). */
+        public long checkpointEverySteps() {
+            return checkpointEverySteps;
+        }
+
+        /** The checkpoint directory set so far, or {@code null}. */
+        public java.nio.file.Path checkpointDirectory() {
+            return checkpointDirectory;
+        }
+
+        /** The workers set so far. */
+        public int workers() {
+            return workers;
+        }
+
         /**
          * The configuration.
          *

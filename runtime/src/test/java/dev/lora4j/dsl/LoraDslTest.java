@@ -149,6 +149,11 @@ class LoraDslTest {
         TrainingSpec<Batch> spec = new TrainingSpec<>();
         TrainingConfig defaults = spec.toConfig();
         assertEquals(TrainingConfig.defaults().toString(), defaults.toString(), "defaults are TrainingConfig's");
+        assertEquals(TrainingConfig.defaults().learningRate(), spec.getLearningRate());
+        assertEquals(TrainingConfig.defaults().workers(), spec.getWorkers());
+        assertNull(spec.getMaxSteps());
+        assertEquals(0, spec.getCheckpointEverySteps());
+        assertNull(spec.getCheckpointDirectory());
         spec.setEpochs(3);
         spec.setMaxSteps(10L);
         spec.setLearningRate(1e-2);
@@ -163,11 +168,25 @@ class LoraDslTest {
         spec.earlyStopping(2, 0.01);
         spec.monitor("val_accuracy", MetricGoal.MAXIMIZE);
         spec.setWorkers(2);
+        java.nio.file.Path checkpoints = java.nio.file.Path.of("target", "dsl-checkpoints");
+        spec.checkpointEvery(4, checkpoints);
         TrainingConfig config = spec.toConfig();
         assertEquals(TrainingConfig.builder().epochs(3).maxSteps(10).learningRate(1e-2).warmupSteps(2).maxGradNorm(0)
                 .evalEverySteps(5).evalEveryEpoch(false).restoreBestWeights(false).shuffle(false).seed(9)
                 .nonFinitePolicy(NonFinitePolicy.SKIP_STEP).earlyStopping(2, 0.01)
-                .monitor("val_accuracy", MetricGoal.MAXIMIZE).workers(2).build().toString(), config.toString());
+                .monitor("val_accuracy", MetricGoal.MAXIMIZE).checkpointEvery(4, checkpoints).workers(2).build().toString(),
+                config.toString());
+        // the block's properties read back what the config holds: the spec is a view of its builder
+        assertEquals(3, spec.getEpochs());
+        assertEquals(10L, spec.getMaxSteps());
+        assertEquals(1e-2, spec.getLearningRate());
+        assertEquals(4, spec.getCheckpointEverySteps());
+        assertEquals(checkpoints, spec.getCheckpointDirectory());
+        assertEquals(config.checkpointEverySteps(), spec.getCheckpointEverySteps());
+        spec.setMaxSteps(null);
+        assertNull(spec.getMaxSteps(), "no step limit reads back as null");
+        assertEquals(Long.MAX_VALUE, spec.toConfig().maxSteps());
+        spec.setMaxSteps(10L);
         spec.loss(batch -> Tensor.constant(batch.y()));
         assertNull(spec.toTask().slicer(), "no slicer unless given");
         spec.slicer((batch, from, to) -> batch);
