@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.lora4j.agent.internal.LoraAgentBuilder;
 import dev.lora4j.io.PeftAdapterConfig;
+import dev.lora4j.io.internal.StrictJsonObjects;
 import dev.lora4j.io.PeftConfigConverter;
 import dev.lora4j.io.PeftConfigException;
 import dev.lora4j.lora.LoraConfig;
@@ -105,7 +106,7 @@ public final class TargetSpec {
      * @throws IOException when the file cannot be read
      */
     public static TargetSpec read(Path file) throws IOException {
-        return of(PeftAdapterConfig.readJsonObject(file), file.toString());
+        return of(StrictJsonObjects.read(file), file.toString());
     }
 
     /**
@@ -114,7 +115,7 @@ public final class TargetSpec {
      * @throws PeftConfigException with one line naming {@code source} and the field
      */
     public static TargetSpec parse(String json, String source) {
-        return of(PeftAdapterConfig.parseJsonObject(json, source), source);
+        return of(StrictJsonObjects.parse(json, source), source);
     }
 
     private static TargetSpec of(ObjectNode object, String source) {

@@ -1,7 +1,5 @@
 package dev.lora4j.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.DoubleNode;
@@ -14,26 +12,23 @@ import dev.lora4j.api.BiasMode;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.internal.AtomicFile;
 import dev.lora4j.io.internal.PeftJson;
-import dev.lora4j.io.internal.StrictJsonReader;
+import dev.lora4j.io.internal.PeftConfigValidator;
+import dev.lora4j.io.internal.StrictJsonObjects;
 import dev.lora4j.io.internal.TensorBytes;
 import dev.lora4j.lora.internal.BoundedRegex;
 import dev.lora4j.lora.internal.ModuleNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * A PEFT LoRA {@code adapter_config.json}: typed accessors over the JSON object, which is kept whole
@@ -55,27 +50,10 @@ public final class PeftAdapterConfig {
     /** The file name PEFT uses inside an adapter directory. */
     public static final String FILE_NAME = "adapter_config.json";
 
-    /**
-     * The largest {@code adapter_config.json} read: PEFT writes a few kilobytes; a long explicit
-     * {@code target_modules} list of a large model stays far below this.
-     */
-    public static final long MAX_FILE_BYTES = 16L << 20;
+    /** The largest {@code adapter_config.json} read ({@link StrictJsonObjects#MAX_FILE_BYTES}). */
+    public static final long MAX_FILE_BYTES = StrictJsonObjects.MAX_FILE_BYTES;
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
-
-    /**
-     * Reads configs strictly: a duplicated key (which value would PEFT use?) and anything after the
-     * object are errors, and Jackson's parser limits are set explicitly (nesting 64 deep, numbers of
-     * 100 digits, strings of 1M characters) so a hostile file fails fast instead of exhausting the
-     * stack or the heap.
-     */
-    private static final StrictJsonReader READER = new StrictJsonReader(StreamReadConstraints.builder()
-            .maxNestingDepth(64)
-            .maxNumberLength(100)
-            .maxStringLength(1 << 20)
-            .maxNameLength(1 << 16)
-            .maxDocumentLength(MAX_FILE_BYTES)
-            .build());
 
     private final ObjectNode json;
     private final String source;
@@ -83,7 +61,7 @@ public final class PeftAdapterConfig {
     private PeftAdapterConfig(ObjectNode json, String source) {
         this.json = json;
         this.source = source;
-        new Validator(json, source).validate();
+        PeftConfigValidator.validate(json, source);
     }
 
     /**
@@ -95,7 +73,7 @@ public final class PeftAdapterConfig {
      */
     public static PeftAdapterConfig read(Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
-        return new PeftAdapterConfig(readJsonObject(file), file.toString());
+        return new PeftAdapterConfig(StrictJsonObjects.read(file), file.toString());
     }
 
     /**
@@ -104,53 +82,7 @@ public final class PeftAdapterConfig {
      * @throws PeftConfigException if it is not valid JSON or not a valid LoRA config
      */
     public static PeftAdapterConfig parse(String text, String source) {
-        return new PeftAdapterConfig(parseJsonObject(text, source), source);
-    }
-
-    /**
-     * Reads a JSON object from a config file with the same strictness as {@link #read}: at most
-     * {@link #MAX_FILE_BYTES}, UTF-8, no duplicate keys, nothing after the object, bounded nesting.
-     * Other lora4j config files (the agent's target specs) use it too.
-     *
-     * @throws PeftConfigException naming the file when the content is not such an object
-     * @throws IOException if it cannot be read
-     */
-    public static ObjectNode readJsonObject(Path file) throws IOException {
-        long size = Files.size(file);
-        if (size > MAX_FILE_BYTES) {
-            throw new PeftConfigException(file + ": " + size + " bytes; an adapter_config.json of more than "
-                    + MAX_FILE_BYTES + " bytes is not a PEFT config");
-        }
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (CharacterCodingException e) {
-            throw new PeftConfigException(file + ": not valid UTF-8", e);
-        }
-        return parseJsonObject(text, file.toString());
-    }
-
-    /**
-     * Parses a JSON object with the strictness of {@link #readJsonObject}; {@code source} names it
-     * in messages.
-     *
-     * @throws PeftConfigException naming {@code source} when the text is not such an object
-     */
-    public static ObjectNode parseJsonObject(String text, String source) {
-        JsonNode root;
-        try {
-            root = READER.readTree(text);
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw new PeftConfigException(source + ": not valid JSON" + where + ": "
-                    + firstLine(e.getOriginalMessage()), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new PeftConfigException(source + ": expected a JSON object, found "
-                    + (root == null || root.isMissingNode() ? "nothing" : root.getNodeType()));
-        }
-        return (ObjectNode) root;
+        return new PeftAdapterConfig(StrictJsonObjects.parse(text, source), source);
     }
 
     /**
@@ -595,200 +527,5 @@ public final class PeftAdapterConfig {
             return IntNode.valueOf((int) v);
         }
         return DoubleNode.valueOf(v);
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
-
-    /** Checks the known fields of one config object. */
-    private static final class Validator {
-        private final ObjectNode json;
-        private final String source;
-
-        Validator(ObjectNode json, String source) {
-            this.json = json;
-            this.source = source;
-        }
-
-        void validate() {
-            for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!allFinite(e.getValue())) {
-                    throw fail(e.getKey(), "holds a number outside the range of a double (such as 1e309);"
-                            + " it would not survive writing the config back");
-                }
-            }
-            JsonNode type = json.get("peft_type");
-            if (type == null || type.isNull()) {
-                throw fail("peft_type", "is missing; expected \"LORA\"");
-            }
-            if (!type.isTextual() || !type.textValue().equals("LORA")) {
-                throw fail("peft_type", "must be \"LORA\", got " + type);
-            }
-            JsonNode r = value("r");
-            if (r != null && (!r.isIntegralNumber() || !r.canConvertToInt() || r.intValue() < 1)) {
-                throw fail("r", "must be an integer >= 1, got " + r);
-            }
-            JsonNode alpha = value("lora_alpha");
-            if (alpha != null && (!alpha.isNumber() || !(alpha.doubleValue() > 0) || Double.isInfinite(alpha.doubleValue()))) {
-                throw fail("lora_alpha", "must be a number > 0, got " + alpha);
-            }
-            JsonNode dropout = value("lora_dropout");
-            if (dropout != null && (!dropout.isNumber() || !(dropout.doubleValue() >= 0 && dropout.doubleValue() < 1))) {
-                throw fail("lora_dropout", "must be a number in [0, 1), got " + dropout);
-            }
-            JsonNode bias = value("bias");
-            if (bias != null && !(bias.isTextual() && List.of("none", "all", "lora_only").contains(bias.textValue()))) {
-                throw fail("bias", "must be \"none\", \"all\" or \"lora_only\", got " + bias);
-            }
-            modules("target_modules");
-            modules("exclude_modules");
-            for (String f : List.of("fan_in_fan_out", "use_rslora", "use_dora", "inference_mode", "lora_bias")) {
-                JsonNode v = value(f);
-                if (v != null && !v.isBoolean()) {
-                    throw fail(f, "must be true or false, got " + v);
-                }
-            }
-            for (String f : List.of("task_type", "base_model_name_or_path", "revision", "peft_version")) {
-                JsonNode v = value(f);
-                if (v != null && !v.isTextual()) {
-                    throw fail(f, "must be a string or null, got " + v);
-                }
-            }
-            stringList("modules_to_save");
-            for (String m : texts("modules_to_save")) {
-                regex("modules_to_save", "(^|.*\\.)" + m + "($|\\..*)", m);
-            }
-            JsonNode layersPattern = value("layers_pattern");
-            if (layersPattern != null && !layersPattern.isTextual()) {
-                stringList("layers_pattern");
-            }
-            for (String p : texts("layers_pattern")) {
-                regex("layers_pattern", ".*?\\." + p + "\\.(\\d+)\\.", p);
-            }
-            layers();
-            JsonNode init = value("init_lora_weights");
-            if (init != null && !init.isBoolean() && !init.isTextual()) {
-                throw fail("init_lora_weights", "must be true, false or a string such as \"gaussian\", got " + init);
-            }
-            patternMap("rank_pattern", true);
-            patternMap("alpha_pattern", false);
-        }
-
-        private static boolean allFinite(JsonNode node) {
-            if (node.isFloatingPointNumber()) {
-                return Double.isFinite(node.doubleValue());
-            }
-            for (JsonNode child : node) {
-                if (!allFinite(child)) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        private JsonNode value(String field) {
-            JsonNode v = json.get(field);
-            return v == null || v.isNull() ? null : v;
-        }
-
-        private void modules(String field) {
-            JsonNode v = value(field);
-            if (v == null) {
-                return;
-            }
-            if (v.isTextual()) {
-                if (!v.textValue().equals(TargetModules.ALL_LINEAR)) {
-                    regex(field, v.textValue(), v.textValue());
-                }
-                return;
-            }
-            stringList(field);
-        }
-
-        private void stringList(String field) {
-            JsonNode v = value(field);
-            if (v == null) {
-                return;
-            }
-            if (!v.isArray()) {
-                throw fail(field, "must be a list of strings" + (field.endsWith("_modules") ? " or a regex string" : "")
-                        + ", got " + v);
-            }
-            for (JsonNode item : v) {
-                if (!item.isTextual()) {
-                    throw fail(field, "must hold only strings, found " + item);
-                }
-            }
-        }
-
-        /** The string or strings of a validated field (none when absent). */
-        private List<String> texts(String field) {
-            JsonNode v = value(field);
-            List<String> out = new ArrayList<>();
-            if (v != null && v.isTextual()) {
-                out.add(v.textValue());
-            } else if (v != null) {
-                v.forEach(n -> out.add(n.textValue()));
-            }
-            return out;
-        }
-
-        private void layers() {
-            JsonNode v = value("layers_to_transform");
-            if (v == null) {
-                return;
-            }
-            List<JsonNode> items = new ArrayList<>();
-            if (v.isArray()) {
-                v.forEach(items::add);
-            } else {
-                items.add(v);
-            }
-            for (JsonNode item : items) {
-                if (!item.isIntegralNumber() || !item.canConvertToInt() || item.intValue() < 0) {
-                    throw fail("layers_to_transform", "must be a layer index or a list of them (integers >= 0), got " + v);
-                }
-            }
-        }
-
-        private void patternMap(String field, boolean integers) {
-            JsonNode v = value(field);
-            if (v == null) {
-                return;
-            }
-            if (!v.isObject()) {
-                throw fail(field, "must be an object mapping module patterns to values, got " + v);
-            }
-            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                JsonNode n = e.getValue();
-                boolean ok = integers
-                        ? n.isIntegralNumber() && n.canConvertToInt() && n.intValue() >= 1
-                        : n.isNumber() && n.doubleValue() > 0 && !Double.isInfinite(n.doubleValue());
-                if (!ok) {
-                    throw fail(field, "value for '" + e.getKey() + "' must be "
-                            + (integers ? "an integer >= 1" : "a number > 0") + ", got " + n);
-                }
-                regex(field, "(.*\\.)?(" + e.getKey() + ")", e.getKey());
-            }
-        }
-
-        private void regex(String field, String regex, String shown) {
-            try {
-                Pattern.compile(regex);
-            } catch (PatternSyntaxException e) {
-                throw fail(field, "'" + shown + "' is not a valid regular expression: " + e.getDescription());
-            }
-        }
-
-        private PeftConfigException fail(String field, String problem) {
-            return new PeftConfigException(source + ": field '" + field + "' " + problem);
-        }
     }
 }
