@@ -1,6 +1,7 @@
 package dev.lora4j.cli;
 
 import dev.lora4j.cli.internal.Errors;
+import dev.lora4j.cli.internal.SettingOptions;
 import dev.lora4j.cli.internal.WriterPrintStream;
 import dev.lora4j.dsl.FineTuneSpec;
 import dev.lora4j.pipeline.FineTuneJob;
@@ -8,10 +9,10 @@ import dev.lora4j.pipeline.FineTuneJobs;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneReport;
+import dev.lora4j.pipeline.FineTuneSetting;
 import dev.lora4j.train.ConsoleProgress;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Option;
  * path (the samples module provides {@code minilm-genres} and {@code fashion-cnn}). Options left out
  * keep the job's defaults for the chosen mode.
  */
-@Command(name = "finetune",
+@Command(name = "finetune", modelTransformer = SettingOptions.class,
         mixinStandardHelpOptions = true,
         description = {
             "Fine-tunes a pretrained model: adapters (or a head, or every weight), training with a progress bar,"
@@ -47,47 +48,10 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "lora|head|full", description = "what trains (default: lora)")
     String mode;
 
-    @Option(names = "--rank", paramLabel = "<r>", description = "adapter rank")
-    Integer rank;
-
-    @Option(names = "--alpha", paramLabel = "<alpha>", description = "adapter alpha (scaling alpha/r)")
-    Double alpha;
-
-    @Option(names = "--targets", split = ",", paramLabel = "<module>", description = "modules to adapt, comma-separated")
-    List<String> targets;
-
-    @Option(names = "--epochs", paramLabel = "<n>", description = "passes over the training data at most")
-    Integer epochs;
-
-    @Option(names = "--max-steps", paramLabel = "<n>", description = "optimizer steps at most")
-    Long maxSteps;
-
-    @Option(names = "--lr", paramLabel = "<rate>", description = "AdamW's peak learning rate")
-    Double learningRate;
-
-    @Option(names = "--batch", paramLabel = "<n>", description = "examples per step")
-    Integer batchSize;
-
-    @Option(names = "--threads", paramLabel = "<n>", description = "ND4J/BLAS threads when training on one worker")
-    Integer threads;
-
-    @Option(names = "--workers", paramLabel = "<n>",
-            description = "data-parallel training workers, one native thread each (default: one per core)")
-    Integer workers;
-
     @Option(names = "--spark", paramLabel = "<master>",
             description = "train on Apache Spark with this master URL, e.g. local[2] (jobs that support it;"
                     + " Spark must be on the class path)")
     String spark;
-
-    @Option(names = "--seed", paramLabel = "<n>", description = "random seed")
-    Long seed;
-
-    @Option(names = "--output", paramLabel = "<dir>", description = "where the adapter, curve.png and CSVs go")
-    Path output;
-
-    @Option(names = "--no-agent", description = "put adapters on with a LoraConfig instead of the agent")
-    boolean noAgent;
 
     @Option(names = "--param", paramLabel = "<name=value>", description = "a job-specific setting (see --list)")
     Map<String, String> parameters = new LinkedHashMap<>();
@@ -132,23 +96,16 @@ public final class FinetuneCommand implements Callable<Integer> {
         if (mode != null) {
             given.setMode(FineTuneMode.parse(mode));
         }
-        given.setRank(rank);
-        given.setAlpha(alpha);
-        given.setTargets(targets);
-        given.setAgent(noAgent ? Boolean.FALSE : null);
-        given.setEpochs(epochs);
-        given.setMaxSteps(maxSteps);
-        given.setBatchSize(batchSize);
-        given.setLearningRate(learningRate);
-        given.setThreads(threads);
-        given.setWorkers(workers);
-        given.setSeed(seed);
-        given.setOutputDir(output);
+        SettingOptions.given(spec.commandLine().getParseResult()).forEach((setting, value) -> set(given, setting, value));
         parameters.forEach(given::param);
         if (spark != null) {
             given.param(FineTuneOptions.SPARK, spark);
         }
         return given.toOptions(job);
+    }
+
+    private static <T> void set(FineTuneSpec spec, FineTuneSetting<T> setting, Object value) {
+        spec.set(setting, setting.type().cast(value));
     }
 
     private static void printJobs(PrintWriter printer) {

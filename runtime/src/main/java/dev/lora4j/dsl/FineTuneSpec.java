@@ -5,6 +5,7 @@ import dev.lora4j.pipeline.FineTuneJob;
 import dev.lora4j.pipeline.FineTuneJobs;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.pipeline.FineTuneSetting;
 import dev.lora4j.train.ConsoleProgress;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -34,18 +35,8 @@ import org.jspecify.annotations.Nullable;
 public final class FineTuneSpec {
 
     private FineTuneMode mode = FineTuneMode.LORA;
-    private @Nullable Integer rank;
-    private @Nullable Double alpha;
-    private @Nullable List<String> targets;
-    private @Nullable Boolean agent;
-    private @Nullable Integer epochs;
-    private @Nullable Long maxSteps;
-    private @Nullable Integer batchSize;
-    private @Nullable Double learningRate;
-    private @Nullable Integer threads;
-    private @Nullable Integer workers;
-    private @Nullable Long seed;
-    private @Nullable Path outputDir;
+    /** What the block changed, by setting ({@link FineTuneSetting#ALL} is the list of them). */
+    private final Map<FineTuneSetting<?>, Object> given = new LinkedHashMap<>();
     private final Map<String, String> parameters = new LinkedHashMap<>();
     private TrainingListener progress = new ConsoleProgress();
     private PrintStream out = System.out;
@@ -64,29 +55,30 @@ public final class FineTuneSpec {
 
     /** The adapters' rank, or {@code null} for the job's. */
     public @Nullable Integer getRank() {
-        return rank;
+        return get(FineTuneSetting.RANK);
     }
 
     public void setRank(@Nullable Integer rank) {
-        this.rank = rank;
+        set(FineTuneSetting.RANK, rank);
     }
 
     /** The adapters' alpha, or {@code null} for the job's. */
     public @Nullable Double getAlpha() {
-        return alpha;
+        return get(FineTuneSetting.ALPHA);
     }
 
     public void setAlpha(@Nullable Double alpha) {
-        this.alpha = alpha;
+        set(FineTuneSetting.ALPHA, alpha);
     }
 
     /** The modules to adapt, or {@code null} for the job's. */
     public @Nullable List<String> getTargets() {
-        return targets;
+        return get(FineTuneSetting.TARGETS);
     }
 
     public void setTargets(@Nullable List<String> targets) {
-        this.targets = targets == null ? null : new ArrayList<>(targets);
+        set(FineTuneSetting.TARGETS,
+                targets == null ? null : java.util.Collections.unmodifiableList(new ArrayList<>(targets)));
     }
 
     /** Sets the modules to adapt. */
@@ -96,47 +88,47 @@ public final class FineTuneSpec {
 
     /** Whether adapters may come through the agent, or {@code null} for the job's. */
     public @Nullable Boolean getAgent() {
-        return agent;
+        return get(FineTuneSetting.AGENT);
     }
 
     public void setAgent(@Nullable Boolean agent) {
-        this.agent = agent;
+        set(FineTuneSetting.AGENT, agent);
     }
 
     /** Passes over the training data at most, or {@code null} for the job's. */
     public @Nullable Integer getEpochs() {
-        return epochs;
+        return get(FineTuneSetting.EPOCHS);
     }
 
     public void setEpochs(@Nullable Integer epochs) {
-        this.epochs = epochs;
+        set(FineTuneSetting.EPOCHS, epochs);
     }
 
     /** Optimizer steps at most, or {@code null} for the job's. */
     public @Nullable Long getMaxSteps() {
-        return maxSteps;
+        return get(FineTuneSetting.MAX_STEPS);
     }
 
     public void setMaxSteps(@Nullable Long maxSteps) {
-        this.maxSteps = maxSteps;
+        set(FineTuneSetting.MAX_STEPS, maxSteps);
     }
 
     /** Examples per step, or {@code null} for the job's. */
     public @Nullable Integer getBatchSize() {
-        return batchSize;
+        return get(FineTuneSetting.BATCH_SIZE);
     }
 
     public void setBatchSize(@Nullable Integer batchSize) {
-        this.batchSize = batchSize;
+        set(FineTuneSetting.BATCH_SIZE, batchSize);
     }
 
     /** AdamW's peak learning rate, or {@code null} for the job's (for the mode). */
     public @Nullable Double getLearningRate() {
-        return learningRate;
+        return get(FineTuneSetting.LEARNING_RATE);
     }
 
     public void setLearningRate(@Nullable Double learningRate) {
-        this.learningRate = learningRate;
+        set(FineTuneSetting.LEARNING_RATE, learningRate);
     }
 
     /**
@@ -144,38 +136,52 @@ public final class FineTuneSpec {
      * dev.lora4j.train.TrainingConfig.Builder#workers}.
      */
     public @Nullable Integer getWorkers() {
-        return workers;
+        return get(FineTuneSetting.WORKERS);
     }
 
     public void setWorkers(@Nullable Integer workers) {
-        this.workers = workers;
+        set(FineTuneSetting.WORKERS, workers);
     }
 
     /** ND4J/BLAS threads when training on one worker, or {@code null} for the job's. */
     public @Nullable Integer getThreads() {
-        return threads;
+        return get(FineTuneSetting.THREADS);
     }
 
     public void setThreads(@Nullable Integer threads) {
-        this.threads = threads;
+        set(FineTuneSetting.THREADS, threads);
     }
 
     /** The random seed, or {@code null} for the job's. */
     public @Nullable Long getSeed() {
-        return seed;
+        return get(FineTuneSetting.SEED);
     }
 
     public void setSeed(@Nullable Long seed) {
-        this.seed = seed;
+        set(FineTuneSetting.SEED, seed);
     }
 
     /** Where the outputs go, or {@code null} for the job's. */
     public @Nullable Path getOutputDir() {
-        return outputDir;
+        return get(FineTuneSetting.OUTPUT_DIR);
     }
 
     public void setOutputDir(@Nullable Path outputDir) {
-        this.outputDir = outputDir;
+        set(FineTuneSetting.OUTPUT_DIR, outputDir);
+    }
+
+    /** The value the block gave {@code setting}, or {@code null} for the job's. */
+    public <T> @Nullable T get(FineTuneSetting<T> setting) {
+        return setting.type().cast(given.get(setting));
+    }
+
+    /** Gives {@code setting} a value over the job's default; {@code null} goes back to the job's. */
+    public <T> void set(FineTuneSetting<T> setting, @Nullable T value) {
+        if (value == null) {
+            given.remove(setting);
+        } else {
+            given.put(setting, setting.type().cast(value));
+        }
     }
 
     /** The job-specific parameters set so far. */
@@ -213,42 +219,7 @@ public final class FineTuneSpec {
      */
     public FineTuneOptions toOptions(FineTuneJob job) {
         FineTuneOptions.Builder b = job.defaults(mode).toBuilder().mode(mode);
-        if (rank != null) {
-            b.rank(rank);
-        }
-        if (alpha != null) {
-            b.alpha(alpha);
-        }
-        if (targets != null) {
-            b.targets(targets);
-        }
-        if (agent != null) {
-            b.agent(agent);
-        }
-        if (epochs != null) {
-            b.epochs(epochs);
-        }
-        if (maxSteps != null) {
-            b.maxSteps(maxSteps);
-        }
-        if (batchSize != null) {
-            b.batchSize(batchSize);
-        }
-        if (learningRate != null) {
-            b.learningRate(learningRate);
-        }
-        if (threads != null) {
-            b.threads(threads);
-        }
-        if (workers != null) {
-            b.workers(workers);
-        }
-        if (seed != null) {
-            b.seed(seed);
-        }
-        if (outputDir != null) {
-            b.outputDir(outputDir);
-        }
+        given.forEach((setting, value) -> setting.applyTo(b, value));
         parameters.forEach(b::parameter);
         FineTuneOptions options = b.build();
         FineTuneJobs.checkParameters(job, options);
