@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import net.bytebuddy.agent.ByteBuddyAgent;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Entry points of the lora4j Java agent. {@link #premain} and {@link #agentmain} only hand the
@@ -71,7 +72,7 @@ public final class LoraAgent {
      * @param arguments the text after {@code =}, or {@code null}: {@code config=<file>} options
      * @param instrumentation supplied by the JVM
      */
-    public static void premain(String arguments, Instrumentation instrumentation) {
+    public static void premain(@Nullable String arguments, Instrumentation instrumentation) {
         List<TargetSpec> specs;
         try {
             specs = startupSpecs(arguments);
@@ -91,7 +92,7 @@ public final class LoraAgent {
      * @throws IllegalArgumentException with one line naming the file and the field when an option or
      *     a target spec is invalid (the running JVM is left alone)
      */
-    public static void agentmain(String arguments, Instrumentation instrumentation) {
+    public static void agentmain(@Nullable String arguments, Instrumentation instrumentation) {
         AgentInstaller.install(instrumentation, AgentInstallation.Mode.AGENTMAIN, startupSpecs(arguments));
     }
 
@@ -150,7 +151,7 @@ public final class LoraAgent {
      *
      * @throws IllegalArgumentException with one line, also printed to {@code System.err}
      */
-    private static List<TargetSpec> startupSpecs(String arguments) {
+    private static List<TargetSpec> startupSpecs(@Nullable String arguments) {
         try {
             List<TargetSpec> specs = new ArrayList<>();
             for (Path config : AgentArguments.parse(arguments).configs()) {

@@ -27,5 +27,11 @@
  * instrumented by name, and when the outermost one finishes the model is adapted as
  * {@code Lora.wrap(model, config)} would (the rule for subclasses and nested models is in {@link
  * dev.lora4j.agent.LoraAgent}).
+ *
+ * <p>Null-marked (JSpecify): parameters and results are non-null unless annotated
+ * {@code @Nullable}.
  */
+@NullMarked
 package dev.lora4j.agent;
+
+import org.jspecify.annotations.NullMarked;

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The settings every {@link FineTuneJob} understands. A job supplies its defaults ({@link
@@ -33,7 +34,7 @@ import java.util.Objects;
  */
 public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<String> targets, boolean agent,
         int epochs, long maxSteps, int batchSize, double learningRate, int threads, int workers, long seed,
-        Path outputDir, Map<String, String> parameters) {
+        @Nullable Path outputDir, Map<String, String> parameters) {
 
     /**
      * The parameter that trains on Apache Spark: its value is the master URL, e.g. {@code local[2]}
@@ -82,7 +83,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
     }
 
     /** The Spark master to train on ({@link #SPARK}), or {@code null} to train in this JVM. */
-    public String spark() {
+    public @Nullable String spark() {
         return parameters.get(SPARK);
     }
 
@@ -122,7 +123,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
         private int threads;
         private int workers;
         private long seed;
-        private Path outputDir;
+        private @Nullable Path outputDir;
         private final Map<String, String> parameters;
 
         private Builder(FineTuneOptions o) {
@@ -215,7 +216,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
         }
 
         /** Sets {@link FineTuneOptions#outputDir()} ({@code null}: write nothing). */
-        public Builder outputDir(Path value) {
+        public Builder outputDir(@Nullable Path value) {
             outputDir = value;
             return this;
         }

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a {@link FineTuneJob} run measured.
@@ -26,8 +27,8 @@ import java.util.Objects;
  * @param details further job-specific lines for the table, by name, in order
  */
 public record FineTuneReport(String job, FineTuneOptions options, long trainable, long total, long steps,
-        String stopReason, double bestValidationAccuracy, double testAccuracy, MergeCheck merge, Duration trainingTime,
-        Duration totalTime, Path adapterDir, Path curve, Map<String, String> details) {
+        String stopReason, double bestValidationAccuracy, double testAccuracy, @Nullable MergeCheck merge, Duration trainingTime,
+        Duration totalTime, @Nullable Path adapterDir, @Nullable Path curve, Map<String, String> details) {
 
     /** Copies the details. */
     public FineTuneReport {

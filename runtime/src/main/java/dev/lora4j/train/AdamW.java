@@ -4,6 +4,7 @@ import dev.lora4j.nn.Parameter;
 import dev.lora4j.train.internal.ParameterStates;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -94,7 +95,7 @@ public final class AdamW extends GroupedOptimizer {
     }
 
     @Override
-    public ParameterState exportState(Parameter parameter) {
+    public @Nullable ParameterState exportState(Parameter parameter) {
         if (!states.contains(parameter)) {
             return null;
         }

@@ -1,5 +1,7 @@
 package dev.lora4j.train;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A step whose loss or gradient was NaN or infinite; its update was not applied.
  *
@@ -11,7 +13,7 @@ package dev.lora4j.train;
  * @param parameterName the first parameter, in {@code namedParameters()} order, whose gradient holds
  *     a non-finite value; {@code null} for a loss event, or when only the norm's sum overflowed
  */
-public record NonFiniteEvent(long step, int epoch, double loss, double gradientNorm, String parameterName)
+public record NonFiniteEvent(long step, int epoch, double loss, double gradientNorm, @Nullable String parameterName)
         implements java.io.Serializable {
 
     /** Whether the loss itself was non-finite. */

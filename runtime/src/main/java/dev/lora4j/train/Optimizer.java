@@ -2,6 +2,7 @@ package dev.lora4j.train;
 
 import dev.lora4j.nn.Parameter;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Updates parameters from their gradients.
@@ -44,7 +45,7 @@ public interface Optimizer {
      *
      * @throws UnsupportedOperationException by default
      */
-    default ParameterState exportState(Parameter parameter) {
+    default @Nullable ParameterState exportState(Parameter parameter) {
         throw new UnsupportedOperationException(getClass().getName() + " cannot save its state in a training checkpoint;"
                 + " implement Optimizer.exportState and importState");
     }

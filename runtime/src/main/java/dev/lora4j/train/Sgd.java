@@ -4,6 +4,7 @@ import dev.lora4j.nn.Parameter;
 import dev.lora4j.train.internal.ParameterStates;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -87,7 +88,7 @@ public final class Sgd extends GroupedOptimizer {
     }
 
     @Override
-    public ParameterState exportState(Parameter parameter) {
+    public @Nullable ParameterState exportState(Parameter parameter) {
         if (!states.contains(parameter)) {
             return null;
         }
@@ -114,7 +115,7 @@ public final class Sgd extends GroupedOptimizer {
     /** A scratch buffer and, with momentum, the momentum buffer. */
     private static final class State {
         final INDArray scratch;
-        final INDArray buffer;
+        final @Nullable INDArray buffer;
         boolean first = true;
         long steps;
 

@@ -1,5 +1,7 @@
 package dev.lora4j.train;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The settings of a training run. Immutable; made by {@link #builder()}, whose {@link Builder#build()}
  * checks every field and names the one that is wrong.
@@ -36,7 +38,7 @@ public final class TrainingConfig {
     private final long seed;
     private final NonFinitePolicy nonFinitePolicy;
     private final long checkpointEverySteps;
-    private final java.nio.file.Path checkpointDirectory;
+    private final java.nio.file.@Nullable Path checkpointDirectory;
     private final int workers;
 
     private TrainingConfig(Builder b) {
@@ -180,7 +182,7 @@ public final class TrainingConfig {
     }
 
     /** Where training checkpoints go ({@code null} when not checkpointing). */
-    public java.nio.file.Path checkpointDirectory() {
+    public java.nio.file.@Nullable Path checkpointDirectory() {
         return checkpointDirectory;
     }
 
@@ -222,7 +224,7 @@ public final class TrainingConfig {
         private long seed = 42;
         private NonFinitePolicy nonFinitePolicy = NonFinitePolicy.STOP;
         private long checkpointEverySteps = 0;
-        private java.nio.file.Path checkpointDirectory;
+        private java.nio.file.@Nullable Path checkpointDirectory;
         private int workers = AUTO_WORKERS;
 
         private Builder() {}
@@ -319,7 +321,7 @@ public final class TrainingConfig {
          *
          * @param steps ≥ 1, or 0 to turn checkpointing off
          */
-        public Builder checkpointEvery(long steps, java.nio.file.Path directory) {
+        public Builder checkpointEvery(long steps, java.nio.file.@Nullable Path directory) {
             this.checkpointEverySteps = steps;
             this.checkpointDirectory = directory;
             return this;
@@ -416,7 +418,7 @@ public final class TrainingConfig {
         }
 
         /** The checkpoint directory set so far, or {@code null}. */
-        public java.nio.file.Path checkpointDirectory() {
+        public java.nio.file.@Nullable Path checkpointDirectory() {
             return checkpointDirectory;
         }
 

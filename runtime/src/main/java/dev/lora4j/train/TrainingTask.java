@@ -4,6 +4,7 @@ import dev.lora4j.autograd.Tensor;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.ToIntFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the {@link Trainer} needs to know about the user's batches: how to compute the loss of one
@@ -23,12 +24,12 @@ public final class TrainingTask<B> {
 
     private final Function<B, Tensor> loss;
     private final ToIntFunction<B> batchSize;
-    private final Predictor<B> predictor;
-    private final Evaluator<B> evaluator;
-    private final BatchSlicer<B> slicer;
+    private final @Nullable Predictor<B> predictor;
+    private final @Nullable Evaluator<B> evaluator;
+    private final @Nullable BatchSlicer<B> slicer;
 
-    private TrainingTask(Function<B, Tensor> loss, ToIntFunction<B> batchSize, Predictor<B> predictor,
-            Evaluator<B> evaluator, BatchSlicer<B> slicer) {
+    private TrainingTask(Function<B, Tensor> loss, ToIntFunction<B> batchSize, @Nullable Predictor<B> predictor,
+            @Nullable Evaluator<B> evaluator, @Nullable BatchSlicer<B> slicer) {
         this.loss = Objects.requireNonNull(loss, "loss");
         this.batchSize = Objects.requireNonNull(batchSize, "batchSize");
         this.predictor = predictor;
@@ -77,17 +78,17 @@ public final class TrainingTask<B> {
     }
 
     /** The predictor, or {@code null}. */
-    public Predictor<B> predictor() {
+    public @Nullable Predictor<B> predictor() {
         return predictor;
     }
 
     /** The extra-metric evaluator, or {@code null}. */
-    public Evaluator<B> evaluator() {
+    public @Nullable Evaluator<B> evaluator() {
         return evaluator;
     }
 
     /** The batch slicer, or {@code null}. */
-    public BatchSlicer<B> slicer() {
+    public @Nullable BatchSlicer<B> slicer() {
         return slicer;
     }
 }
