@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -45,7 +46,7 @@ public final class Functional {
      *
      * @param bias may be {@code null}
      */
-    public static Tensor linear(Tensor x, Tensor weight, Tensor bias, boolean weightIsInOut) {
+    public static Tensor linear(Tensor x, Tensor weight, @Nullable Tensor bias, boolean weightIsInOut) {
         return LoraLinearOp.apply(x, weight, bias, weightIsInOut, NO_TENSORS, NO_TENSORS, NO_TENSORS, NO_SCALINGS);
     }
 
@@ -58,7 +59,7 @@ public final class Functional {
      *
      * @param bias may be {@code null}
      */
-    public static Tensor linearWithLora(Tensor x, Tensor weight, Tensor bias, boolean weightIsInOut,
+    public static Tensor linearWithLora(Tensor x, Tensor weight, @Nullable Tensor bias, boolean weightIsInOut,
             Tensor[] inputs, Tensor[] a, Tensor[] b, double[] scaling) {
         if (inputs.length != a.length || a.length != b.length || b.length != scaling.length) {
             throw new IllegalArgumentException("linearWithLora: " + inputs.length + " inputs, " + a.length + " A, "
@@ -108,7 +109,7 @@ public final class Functional {
      *
      * @param bias {@code [O]}, or {@code null}
      */
-    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry) {
+    public static Tensor conv2d(Tensor x, Tensor weight, @Nullable Tensor bias, ConvGeometry geometry) {
         return ConvOps.conv2d(x, weight, bias, geometry);
     }
 
@@ -133,7 +134,7 @@ public final class Functional {
      * @param bs the adapters' B, {@code [O, r_i/groups, 1, 1]}
      * @param scalings the adapters' scalings
      */
-    public static Tensor conv2dWithLora(Tensor x, Tensor weight, Tensor bias, ConvGeometry geometry, Tensor[] as,
+    public static Tensor conv2dWithLora(Tensor x, Tensor weight, @Nullable Tensor bias, ConvGeometry geometry, Tensor[] as,
             Tensor[] bs, double[] scalings) {
         if (as.length != bs.length || as.length != scalings.length) {
             throw new IllegalArgumentException("conv2dWithLora: " + as.length + " A factors, " + bs.length + " B factors, "
@@ -169,8 +170,8 @@ public final class Functional {
      *
      * @param beta may be {@code null}
      */
-    public static Tensor batchNorm2d(Tensor x, Tensor gamma, Tensor beta, INDArray runningMean, INDArray runningVar,
-            boolean batchStatistics, double momentum, double epsilon) {
+    public static Tensor batchNorm2d(Tensor x, Tensor gamma, @Nullable Tensor beta, @Nullable INDArray runningMean,
+            @Nullable INDArray runningVar, boolean batchStatistics, double momentum, double epsilon) {
         if (!batchStatistics && (runningMean == null || runningVar == null)) {
             throw new IllegalArgumentException("batchNorm2d without batch statistics needs running statistics");
         }
@@ -376,7 +377,7 @@ public final class Functional {
      * @param causal whether position t may only attend to positions ≤ t
      * @param keyMask {@code [batch, time]} with 1 for real tokens and 0 for padding, or {@code null}
      */
-    public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal, INDArray keyMask) {
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal, @Nullable INDArray keyMask) {
         long headDim = q.size(-1);
         INDArray[] masks = attentionMasks(q.size(-2), k.size(-2), q.dataType(), causal, keyMask);
         // the scores are a fresh product only this softmax reads: scaled, masked and normalised in place
@@ -385,7 +386,8 @@ public final class Functional {
     }
 
     /** The additive masks of attention's scores: causal {@code [time, keys]} and padding {@code [batch, 1, 1, keys]}, as asked. */
-    static INDArray[] attentionMasks(long time, long keys, DataType type, boolean causal, INDArray keyMask) {
+    static INDArray[] attentionMasks(long time, long keys, DataType type, boolean causal,
+            @Nullable INDArray keyMask) {
         List<INDArray> masks = new ArrayList<>(2);
         if (causal) {
             masks.add(causalMask(time, keys, type));
@@ -406,7 +408,7 @@ public final class Functional {
      * @throws IllegalArgumentException when the shapes do not fit or features do not split into heads
      */
     public static Tensor multiHeadAttention(Tensor q, Tensor k, Tensor v, int heads, boolean causal,
-            INDArray keyMask) {
+            @Nullable INDArray keyMask) {
         return AttentionOps.multiHead(q, k, v, heads, causal, keyMask);
     }
 

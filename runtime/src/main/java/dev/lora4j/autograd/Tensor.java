@@ -12,6 +12,7 @@ import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -30,10 +31,10 @@ public class Tensor {
 
     private final INDArray value;
     private boolean requiresGrad;
-    private INDArray grad;
+    private @Nullable INDArray grad;
     private boolean gradOwned;
     private final Tensor[] inputs;
-    private final BackwardFunction backward;
+    private final @Nullable BackwardFunction backward;
 
     /** A leaf tensor. */
     protected Tensor(INDArray value, boolean requiresGrad) {
@@ -82,7 +83,7 @@ public class Tensor {
     }
 
     /** The accumulated gradient, or {@code null} when none has reached this tensor. */
-    public INDArray grad() {
+    public @Nullable INDArray grad() {
         return grad;
     }
 

@@ -14,6 +14,7 @@ import java.lang.reflect.InaccessibleObjectException;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Attaches adapters to the {@code @LoRA} fields of one object, through reflection. The agent
@@ -110,11 +111,11 @@ public final class AnnotationInjector {
         return lora != null && lora.adapter(adapter) != null;
     }
 
-    private static boolean isMany(Object value) {
+    private static boolean isMany(@Nullable Object value) {
         return value != null && (value.getClass().isArray() || value instanceof Iterable<?>);
     }
 
-    private static List<Module> layersIn(Object value, Field field) {
+    private static List<Module> layersIn(@Nullable Object value, Field field) {
         List<Module> layers = new ArrayList<>();
         if (value == null) {
             return layers;
@@ -136,7 +137,7 @@ public final class AnnotationInjector {
         return layers;
     }
 
-    private static void addLayer(List<Module> layers, Object element, Field field) {
+    private static void addLayer(List<Module> layers, @Nullable Object element, Field field) {
         if (element == null) {
             return;
         }

@@ -1,5 +1,7 @@
 package dev.lora4j.io;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The {@code adapter_config.json} fields that describe where an adapter came from rather than what
  * it is; both are written as JSON null unless set.
@@ -7,7 +9,7 @@ package dev.lora4j.io;
  * @param baseModelNameOrPath {@code base_model_name_or_path}, e.g. {@code distilbert-base-uncased}
  * @param taskType {@code task_type}, e.g. {@code SEQ_CLS} or {@code CAUSAL_LM}
  */
-public record AdapterSaveOptions(String baseModelNameOrPath, String taskType) {
+public record AdapterSaveOptions(@Nullable String baseModelNameOrPath, @Nullable String taskType) {
 
     /** Neither field set. */
     public static AdapterSaveOptions defaults() {

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Merges a PEFT LoRA adapter directory into a base safetensors checkpoint, without a model: the
@@ -125,7 +126,7 @@ public final class CheckpointMerger {
      * convolution B·A on the factors flattened to {@code [out, r]} and {@code [r, in·kh·kw]}), the
      * replacing adapter tensor converted to {@code t}'s dtype, or {@code null} for a copy.
      */
-    private static ComputedTensor computed(MergePlan plan, TensorInfo t, SafetensorsFile checkpoint,
+    private static @Nullable ComputedTensor computed(MergePlan plan, TensorInfo t, SafetensorsFile checkpoint,
             SafetensorsFile adapter) {
         MergePlan.Update update = plan.update(t.name());
         if (update != null) {

@@ -1,5 +1,6 @@
 package dev.lora4j.io;
 
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -99,7 +100,7 @@ public enum DType {
      * The dtype with the given safetensors spelling (case-sensitive, as the format is), or
      * {@code null} when lora4j does not know it.
      */
-    public static DType fromSafetensorsName(String name) {
+    public static @Nullable DType fromSafetensorsName(String name) {
         for (DType type : values()) {
             if (type.safetensorsName.equals(name)) {
                 return type;

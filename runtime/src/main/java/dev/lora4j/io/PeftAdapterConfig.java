@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A PEFT LoRA {@code adapter_config.json}: typed accessors over the JSON object, which is kept whole
@@ -148,7 +149,7 @@ public final class PeftAdapterConfig {
     }
 
     /** A copy of any field's JSON value (known or not), or {@code null} when absent. */
-    public JsonNode get(String field) {
+    public @Nullable JsonNode get(String field) {
         JsonNode v = json.get(field);
         return v == null ? null : v.deepCopy();
     }
@@ -376,7 +377,7 @@ public final class PeftAdapterConfig {
     // ---- modified copies ---------------------------------------------------------------------
 
     /** A copy with {@code field} set to {@code value} (a JSON value; {@code null} for JSON null). */
-    public PeftAdapterConfig withField(String field, JsonNode value) {
+    public PeftAdapterConfig withField(String field, @Nullable JsonNode value) {
         ObjectNode copy = json.deepCopy();
         copy.set(field, value == null ? NullNode.instance : value.deepCopy());
         return new PeftAdapterConfig(copy, source);
@@ -403,12 +404,12 @@ public final class PeftAdapterConfig {
     }
 
     /** A copy with {@code exclude_modules} ({@code null} for none). */
-    public PeftAdapterConfig withExcludeModules(TargetModules exclude) {
+    public PeftAdapterConfig withExcludeModules(@Nullable TargetModules exclude) {
         return withField("exclude_modules", exclude == null ? null : toJson(exclude));
     }
 
     /** A copy with {@code modules_to_save} ({@code null} for none). */
-    public PeftAdapterConfig withModulesToSave(List<String> modules) {
+    public PeftAdapterConfig withModulesToSave(@Nullable List<String> modules) {
         return withField("modules_to_save", modules == null ? null : stringArray(modules));
     }
 
@@ -449,12 +450,12 @@ public final class PeftAdapterConfig {
     }
 
     /** A copy with {@code task_type} ({@code null} for none). */
-    public PeftAdapterConfig withTaskType(String taskType) {
+    public PeftAdapterConfig withTaskType(@Nullable String taskType) {
         return withField("task_type", taskType == null ? null : TextNode.valueOf(taskType));
     }
 
     /** A copy with {@code base_model_name_or_path} ({@code null} for none). */
-    public PeftAdapterConfig withBaseModelNameOrPath(String base) {
+    public PeftAdapterConfig withBaseModelNameOrPath(@Nullable String base) {
         return withField("base_model_name_or_path", base == null ? null : TextNode.valueOf(base));
     }
 

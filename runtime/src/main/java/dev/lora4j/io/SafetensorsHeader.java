@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The content of a safetensors header: the tensor entries in data order and the string metadata.
@@ -54,7 +55,7 @@ public final class SafetensorsHeader {
     }
 
     /** The entry called {@code name}, or {@code null}. */
-    public TensorInfo get(String name) {
+    public @Nullable TensorInfo get(String name) {
         return byName.get(name);
     }
 

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -62,7 +63,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private final SafetensorsHeader header;
     private final AtomicFile file;
     private int next;
-    private TensorChannel streaming;
+    private @Nullable TensorChannel streaming;
     private State state = State.OPEN;
 
     private SafetensorsWriter(Path path, SafetensorsHeader header, AtomicFile file) {
@@ -80,7 +81,7 @@ public final class SafetensorsWriter implements AutoCloseable {
      *
      * @param metadata string metadata, may be {@code null} or empty (then no {@code __metadata__})
      */
-    public static void write(Path file, Map<String, INDArray> tensors, Map<String, String> metadata)
+    public static void write(Path file, Map<String, INDArray> tensors, @Nullable Map<String, String> metadata)
             throws IOException {
         Map<String, DType> dtypes = new HashMap<>();
         for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
@@ -139,7 +140,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /** The name of the tensor expected next, or {@code null} when all have been written. */
-    public String nextTensor() {
+    public @Nullable String nextTensor() {
         return next < header.tensors().size() ? header.tensors().get(next).name() : null;
     }
 
@@ -285,7 +286,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         next++;
     }
 
-    private void checkNotStreaming(String wanted) {
+    private void checkNotStreaming(@Nullable String wanted) {
         if (streaming != null) {
             TensorChannel partial = streaming;
             fail();

@@ -5,6 +5,7 @@ import dev.lora4j.lora.internal.ModuleNames;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * PEFT's {@code target_modules} (or {@code exclude_modules}): either a list of module-name
@@ -22,10 +23,10 @@ public final class TargetModules {
     /** PEFT's shorthand for "every linear layer except the output layer". */
     public static final String ALL_LINEAR = "all-linear";
 
-    private final List<String> names;
-    private final String regex;
+    private final @Nullable List<String> names;
+    private final @Nullable String regex;
 
-    private TargetModules(List<String> names, String regex) {
+    private TargetModules(@Nullable List<String> names, @Nullable String regex) {
         this.names = names;
         this.regex = regex;
         if (regex != null && !regex.equals(ALL_LINEAR)) {

@@ -17,5 +17,11 @@
  * dev.lora4j.io.PeftConfigException} with a one-line message naming the file, adapters that do not fit a
  * model or checkpoint raise {@link dev.lora4j.io.AdapterException} naming the tensor; I/O failures stay
  * {@link java.io.IOException}s.
+ *
+ * <p>Null-marked (JSpecify): parameters and results are non-null unless annotated
+ * {@code @Nullable}.
  */
+@NullMarked
 package dev.lora4j.io;
+
+import org.jspecify.annotations.NullMarked;
