@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -40,18 +41,18 @@ import picocli.CommandLine.Option;
 public final class FinetuneCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "<job>", description = "the job to run (see --list)")
-    String model;
+    @Nullable String model;
 
     @Option(names = "--list", description = "list the jobs on the class path and exit")
     boolean list;
 
     @Option(names = "--mode", paramLabel = "lora|head|full", description = "what trains (default: lora)")
-    String mode;
+    @Nullable String mode;
 
     @Option(names = "--spark", paramLabel = "<master>",
             description = "train on Apache Spark with this master URL, e.g. local[2] (jobs that support it;"
                     + " Spark must be on the class path)")
-    String spark;
+    @Nullable String spark;
 
     @Option(names = "--param", paramLabel = "<name=value>", description = "a job-specific setting (see --list)")
     Map<String, String> parameters = new LinkedHashMap<>();

@@ -319,6 +319,85 @@ public final class LoraConfig {
             return this;
         }
 
+        /** Forgets a seed given before: the adapters draw from lora4j's shared generator. */
+        public Builder clearSeed() {
+            this.seed = null;
+            return this;
+        }
+
+        // what is set so far, unchecked (build() checks): read by the DSL's LoraSpec, which is a
+        // view over this builder rather than a copy of its fields
+
+        /** The rank set so far. */
+        public int rank() {
+            return rank;
+        }
+
+        /** The alpha set so far; {@code NaN} while unset (it then defaults to the rank). */
+        public double alpha() {
+            return alpha;
+        }
+
+        /** The dropout set so far. */
+        public double dropout() {
+            return dropout;
+        }
+
+        /** Whether rsLoRA scaling is set so far. */
+        public boolean rslora() {
+            return rslora;
+        }
+
+        /** The initialisation set so far. */
+        public LoraInit init() {
+            return init;
+        }
+
+        /** The target suffixes set so far (empty with a regex). */
+        public List<String> targetModules() {
+            return Collections.unmodifiableList(targetModules);
+        }
+
+        /** The target regex set so far, or {@code null}. */
+        public @Nullable String targetRegex() {
+            return targetRegex;
+        }
+
+        /** The excluded suffixes set so far. */
+        public List<String> excludeModules() {
+            return Collections.unmodifiableList(excludeModules);
+        }
+
+        /** The rank overrides set so far, in order. */
+        public Map<String, Integer> rankPattern() {
+            return Collections.unmodifiableMap(rankPattern);
+        }
+
+        /** The alpha overrides set so far, in order. */
+        public Map<String, Double> alphaPattern() {
+            return Collections.unmodifiableMap(alphaPattern);
+        }
+
+        /** Whether fan-in-fan-out weights are set so far. */
+        public boolean fanInFanOut() {
+            return fanInFanOut;
+        }
+
+        /** The bias mode set so far. */
+        public BiasMode bias() {
+            return bias;
+        }
+
+        /** The modules to save set so far. */
+        public List<String> modulesToSave() {
+            return Collections.unmodifiableList(modulesToSave);
+        }
+
+        /** The seed set so far, or {@code null}. */
+        public @Nullable Long seed() {
+            return seed;
+        }
+
         /** Validates and builds; an error names the field and the value. */
         public LoraConfig build() {
             double effectiveAlpha = Double.isNaN(alpha) ? rank : alpha;

@@ -14,5 +14,11 @@
  *
  * <p>Spark is a {@code provided} dependency: an application that uses this package brings
  * {@code org.apache.spark:spark-core_2.13} (4.0).
+ *
+ * <p>Null-marked (JSpecify): parameters and results are non-null unless annotated
+ * {@code @Nullable}.
  */
+@NullMarked
 package dev.lora4j.spark;
+
+import org.jspecify.annotations.NullMarked;

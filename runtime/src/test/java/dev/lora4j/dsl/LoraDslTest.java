@@ -117,6 +117,39 @@ class LoraDslTest {
     }
 
     @Test
+    void aLoraBlockReadsBackWhatItsConfigHolds() {
+        LoraSpec spec = new LoraSpec();
+        assertEquals(LoraConfig.builder().targetModules("q").build().rank(), spec.getRank(), "defaults are LoraConfig's");
+        spec.targets("q");
+        spec.targets("v");
+        assertEquals(List.of("q", "v"), spec.getTargets(), "targets add up");
+        spec.setAlpha(4.0);
+        assertEquals(4.0, spec.getAlpha());
+        spec.setAlpha(null);
+        assertNull(spec.getAlpha(), "unset again: alpha = rank");
+        assertEquals(spec.getRank(), spec.toConfig().alpha());
+        spec.setSeed(3L);
+        assertEquals(3L, spec.toConfig().seed());
+        spec.setSeed(null);
+        assertNull(spec.toConfig().seed(), "the seed forgotten");
+        spec.exclude("x");
+        spec.exclude("y");
+        spec.modulesToSave("head");
+        assertEquals(List.of("x", "y"), spec.toConfig().excludeModules());
+        assertEquals(List.of("head"), spec.getModulesToSave());
+
+        LoraSpec regex = new LoraSpec();
+        regex.setTargetRegex("a|b");
+        assertEquals("a|b", regex.getTargetRegex());
+        regex.setTargetRegex(null);
+        assertNull(regex.getTargetRegex());
+        regex.targets("c");
+        assertEquals(List.of("c"), regex.toConfig().targetModules());
+        IllegalArgumentException both = assertThrows(IllegalArgumentException.class, () -> regex.setTargetRegex("d"));
+        assertTrue(both.getMessage().startsWith("give targets(...) or targetRegex, not both"), both.getMessage());
+    }
+
+    @Test
     void aLoraBlockIsCheckedWhenItEnds() {
         assertEquals("target_modules is empty: name the layers to adapt, e.g. targetModules(\"q\", \"v\")",
                 assertThrows(IllegalArgumentException.class, () -> LoraDsl.loraConfig(spec -> spec.setRank(4))).getMessage());
