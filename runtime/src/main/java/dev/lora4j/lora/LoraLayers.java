@@ -38,18 +38,10 @@ public final class LoraLayers {
      *
      * @throws IllegalArgumentException for a kind of layer LoRA has no adapters for
      */
+    @SuppressWarnings("unchecked") // detached(layer) makes the kind of adapters the layer's type takes
     public static LoraLayer attach(AdaptableLayer<?> layer) {
-        if (layer instanceof Linear linear) {
-            return attach(linear);
-        }
-        if (layer instanceof Embedding embedding) {
-            return attach(embedding);
-        }
-        if (layer instanceof Conv2d conv) {
-            return attach(conv);
-        }
-        throw new IllegalArgumentException("LoRA has adapters for Linear, Embedding and Conv2d layers, not for "
-                + layer.getClass().getName());
+        LayerAdapters attached = ((AdaptableLayer<LayerAdapters>) layer).attachAdapters(() -> detached(layer));
+        return as(layer, LoraLayer.class, attached);
     }
 
     /** The attached LoRA adapters of {@code layer}, or {@code null} when none are attached. */
@@ -80,18 +72,24 @@ public final class LoraLayers {
      *     or is not a kind LoRA adapts
      */
     public static long[][] factorShapes(AdaptableLayer<?> layer, int rank) {
-        LoraLayer lora = of(layer);
-        if (lora == null) {
-            lora = layer instanceof Linear linear ? new LoraLinear(linear)
-                    : layer instanceof Embedding embedding ? new LoraEmbedding(embedding)
-                    : layer instanceof Conv2d conv ? new LoraConv2d(conv)
-                    : null;
-        }
-        if (lora == null) {
-            throw new IllegalArgumentException("LoRA has adapters for Linear, Embedding and Conv2d layers, not for "
-                    + layer.getClass().getName());
-        }
+        LoraLayer attached = of(layer);
+        LoraLayer lora = attached != null ? attached : detached(layer);
         return new long[][] {lora.aShape(rank), lora.bShape(rank)};
+    }
+
+    /** New LoRA adapters for {@code layer}, of the kind its type takes; not attached. */
+    private static LoraLayer detached(AdaptableLayer<?> layer) {
+        if (layer instanceof Linear linear) {
+            return new LoraLinear(linear);
+        }
+        if (layer instanceof Embedding embedding) {
+            return new LoraEmbedding(embedding);
+        }
+        if (layer instanceof Conv2d conv) {
+            return new LoraConv2d(conv);
+        }
+        throw new IllegalArgumentException("LoRA has adapters for Linear, Embedding and Conv2d layers, not for "
+                + layer.getClass().getName());
     }
 
     private static <A extends LayerAdapters, L extends A> L attach(AdaptableLayer<A> layer, Class<L> type,

@@ -6,12 +6,11 @@ import javax.tools.Diagnostic;
 
 /**
  * Reports errors on annotated fields, pinned to the annotation (and to the offending attribute
- * value when it is written in source), and remembers whether any error was reported.
+ * value when it is written in source).
  */
 public final class Reporter {
 
     private final Messager messager;
-    private int errorCount;
 
     /** @param messager where diagnostics go */
     public Reporter(Messager messager) {
@@ -20,7 +19,6 @@ public final class Reporter {
 
     /** Reports an error about the whole annotation on {@code field}. */
     public void error(LoraField field, String message) {
-        errorCount++;
         messager.printMessage(Diagnostic.Kind.ERROR, message, field.field(), field.annotation());
     }
 
@@ -31,18 +29,6 @@ public final class Reporter {
             error(field, message);
             return;
         }
-        errorCount++;
         messager.printMessage(Diagnostic.Kind.ERROR, message, field.field(), field.annotation(), value);
-    }
-
-    /** Reports an error not tied to a field. */
-    public void error(String message) {
-        errorCount++;
-        messager.printMessage(Diagnostic.Kind.ERROR, message);
-    }
-
-    /** How many errors were reported. */
-    public int errorCount() {
-        return errorCount;
     }
 }
