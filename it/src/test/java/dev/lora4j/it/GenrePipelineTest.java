@@ -9,6 +9,7 @@ import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.pipeline.FineTuneMode;
+import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.samples.minilm.GenreData;
 import dev.lora4j.samples.minilm.GenreFineTune;
 import dev.lora4j.samples.minilm.MiniLm;
@@ -34,8 +35,9 @@ class GenrePipelineTest {
 
     @Test
     void aShortRunLearnsMergesAndItsSavedAdapterReloadsToTheSamePredictions(@TempDir Path dir) throws Exception {
-        GenreFineTune.Settings settings = new GenreFineTune.Settings(FineTuneMode.LORA, 8, 16,
-                List.of("query", "value"), true, 3, Long.MAX_VALUE, 16, 3e-3, 32, 10, 8, 2, 1, 2, 7, dir);
+        GenreFineTune.Parameters parameters = new GenreFineTune.Parameters(32, 10, 8, 2);
+        FineTuneOptions settings = new FineTuneOptions(FineTuneMode.LORA, 8, 16, List.of("query", "value"), true, 3,
+                Long.MAX_VALUE, 16, 3e-3, 1, 2, 7, dir, parameters.asMap());
 
         GenreFineTune.Results results = GenreFineTune.run(settings,
                 new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out), System.out);
@@ -61,9 +63,9 @@ class GenrePipelineTest {
         assertEquals(List.of(LoraModel.DEFAULT_ADAPTER), List.copyOf(lora.adapterNames()), "loaded into the agent's default");
         assertEquals(List.of(MiniLmClassifier.HEAD), lora.modulesToSave(LoraModel.DEFAULT_ADAPTER), "the head from the file");
         INDArray reloaded;
-        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(parameters.maxLength())) {
             List<GenreData.Batch> test = GenreData.batches(
-                    GenreData.perClass(GenreData.load(GenreData.Split.TEST), settings.evalPerClass()), tokenizer,
+                    GenreData.perClass(GenreData.load(GenreData.Split.TEST), parameters.evalPerClass()), tokenizer,
                     settings.batchSize(), settings.seed());
             reloaded = GenreFineTune.logits(fresh, test);
         }

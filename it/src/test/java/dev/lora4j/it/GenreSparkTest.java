@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.pipeline.FineTuneMode;
+import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.samples.minilm.GenreFineTune;
 import dev.lora4j.train.ConsoleProgress;
 import java.nio.file.Files;
@@ -51,9 +52,9 @@ class GenreSparkTest {
         assertTrue(Files.exists(spark.curve()), "task 0 fed the driver's history in local mode: the curve");
     }
 
-    private static GenreFineTune.Settings settings(Path dir) {
-        return new GenreFineTune.Settings(FineTuneMode.LORA, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE,
-                16, 3e-3, 32, 10, 8, 2, 1, 2, 7, dir);
+    private static FineTuneOptions settings(Path dir) {
+        return new FineTuneOptions(FineTuneMode.LORA, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE,
+                16, 3e-3, 1, 2, 7, dir, new GenreFineTune.Parameters(32, 10, 8, 2).asMap());
     }
 
     private static ConsoleProgress progress() {

@@ -34,7 +34,7 @@ import org.jspecify.annotations.Nullable;
  */
 public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<String> targets, boolean agent,
         int epochs, long maxSteps, int batchSize, double learningRate, int threads, int workers, long seed,
-        @Nullable Path outputDir, Map<String, String> parameters) {
+        @Nullable Path outputDir, Map<String, String> parameters) implements java.io.Serializable {
 
     /**
      * The parameter that trains on Apache Spark: its value is the master URL, e.g. {@code local[2]}

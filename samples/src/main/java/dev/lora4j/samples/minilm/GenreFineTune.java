@@ -31,7 +31,6 @@ import dev.lora4j.train.TrainingResult;
 import dev.lora4j.train.TrainingTask;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,6 +39,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -65,7 +65,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>A rank, alpha or targets other than the annotations' are applied with a {@link LoraConfig}
  * ({@code Lora.wrap}) instead of the agent; the same job also trains the head alone
  * ({@link FineTuneMode#HEAD_ONLY}) or every weight ({@link FineTuneMode#FULL}), for the comparison in RESULTS.md.
- * {@link #run(Settings)} is the library call; {@link #main} parses options ({@code --help}).
+ * {@link #run(FineTuneOptions)} is the library call; {@link #main} parses options ({@code --help}).
  */
 public final class GenreFineTune {
 
@@ -73,117 +73,71 @@ public final class GenreFineTune {
     public static final String BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2";
 
     /**
-     * The job's options.
+     * The job's own settings, beyond {@link FineTuneOptions}: its {@linkplain
+     * FineTuneOptions#parameters() parameters} ({@link GenresJob#MAX_LENGTH} and the others), read
+     * with their defaults.
      *
-     * @param mode what trains
-     * @param rank the adapters' rank (LORA)
-     * @param alpha the adapters' alpha (LORA)
-     * @param targets module names to adapt (LORA), e.g. {@code query, value}
-     * @param agent put the adapters on through the agent and the {@code @LoRA} annotations when
-     *     rank, alpha and targets are the annotations' (otherwise a {@link LoraConfig} is used)
-     * @param epochs passes over the training split (early stopping may end sooner)
-     * @param maxSteps at most this many optimizer steps ({@code Long.MAX_VALUE}: no limit)
-     * @param batchSize sentences per step
-     * @param learningRate AdamW's peak learning rate (linear warm-up over 10 % of the steps, then linear decay)
      * @param maxLength tokens per sentence at most, {@code [CLS]} and {@code [SEP]} included
      * @param patience validations without improvement of the accuracy before stopping
      * @param trainPerClass training sentences per class (0: all 400)
      * @param evalPerClass validation and test sentences per class (0: all)
-     * @param threads BLAS threads when training on one worker
-     * @param workers data-parallel training workers, 0 for one per core ({@link TrainingConfig.Builder#workers})
-     * @param seed seeds the head, the adapters, dropout and the batch order
-     * @param outputDir where the adapter, the curves and the CSV files go; {@code null} writes nothing
      */
-    public record Settings(FineTuneMode mode, int rank, double alpha, List<String> targets, boolean agent, int epochs,
-            long maxSteps, int batchSize, double learningRate, int maxLength, int patience, int trainPerClass,
-            int evalPerClass, int threads, int workers, long seed, Path outputDir) implements Serializable {
+    public record Parameters(int maxLength, int patience, int trainPerClass, int evalPerClass) {
+
+        /** The defaults: 64 tokens, patience 4, every sentence. */
+        public static final Parameters DEFAULTS = new Parameters(64, 4, 0, 0);
 
         /** Checks the values. */
-        public Settings {
-            targets = List.copyOf(targets);
-            if (rank < 1 || alpha <= 0 || epochs < 1 || maxSteps < 1 || batchSize < 1 || !(learningRate > 0)
-                    || maxLength < 2 || patience < 0 || trainPerClass < 0 || evalPerClass < 0 || threads < 1 || workers < 0) {
-                throw new IllegalArgumentException("invalid settings: " + this);
-            }
-            if (mode == FineTuneMode.LORA && targets.isEmpty()) {
-                throw new IllegalArgumentException("LoRA needs at least one target module");
+        public Parameters {
+            if (maxLength < 2 || patience < 0 || trainPerClass < 0 || evalPerClass < 0) {
+                throw new IllegalArgumentException("invalid parameters: " + GenresJob.MAX_LENGTH + " " + maxLength
+                        + " (at least 2), " + GenresJob.PATIENCE + " " + patience + ", " + GenresJob.TRAIN_PER_CLASS
+                        + " " + trainPerClass + ", " + GenresJob.EVAL_PER_CLASS + " " + evalPerClass + " (at least 0)");
             }
         }
 
         /**
-         * The default run: LoRA r = 8, alpha = 16 on query and value through the agent, 3 epochs of
-         * batches of 32 sentences cut at 64 tokens, learning rate 1e-3, output in {@code
-         * target/genre-finetune}. About 225 steps; a few minutes on two cores.
-         */
-        public static Settings defaults() {
-            return new Settings(FineTuneMode.LORA, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE, 32, 1e-3, 64,
-                    4, 0, 0, 1, TrainingConfig.AUTO_WORKERS, 42, Path.of("target", "genre-finetune"));
-        }
-
-        /** These settings with another mode and learning rate. */
-        public Settings withMode(FineTuneMode newMode, double newLearningRate) {
-            return new Settings(newMode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, newLearningRate,
-                    maxLength, patience, trainPerClass, evalPerClass, threads, workers, seed, outputDir);
-        }
-
-        /** These settings with another rank (alpha kept). */
-        public Settings withRank(int newRank) {
-            return new Settings(mode, newRank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
-                    maxLength, patience, trainPerClass, evalPerClass, threads, workers, seed, outputDir);
-        }
-
-        /** These settings with another output directory ({@code null}: write nothing). */
-        public Settings withOutputDir(Path dir) {
-            return new Settings(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
-                    maxLength, patience, trainPerClass, evalPerClass, threads, workers, seed, dir);
-        }
-
-        /** These settings with another length of training. */
-        public Settings withBudget(int newEpochs, long newMaxSteps) {
-            return new Settings(mode, rank, alpha, targets, agent, newEpochs, newMaxSteps, batchSize, learningRate,
-                    maxLength, patience, trainPerClass, evalPerClass, threads, workers, seed, outputDir);
-        }
-
-        /** Whether the adapters can come from the {@code @LoRA} annotations on MiniLm. */
-        public boolean matchesAnnotations() {
-            return mode == FineTuneMode.LORA && rank == 8 && alpha == 16 && targets.equals(List.of("query", "value"));
-        }
-
-        /** A one-line description of what trains. */
-        public String describe() {
-            return toOptions().describe();
-        }
-
-        /** These settings as the pipeline's options; the four settings of this job alone become parameters. */
-        public FineTuneOptions toOptions() {
-            return new FineTuneOptions(mode, rank, alpha, targets, agent, epochs, maxSteps, batchSize, learningRate,
-                    threads, workers, seed, outputDir, java.util.Map.of(GenresJob.MAX_LENGTH, Integer.toString(maxLength),
-                            GenresJob.PATIENCE, Integer.toString(patience),
-                            GenresJob.TRAIN_PER_CLASS, Integer.toString(trainPerClass),
-                            GenresJob.EVAL_PER_CLASS, Integer.toString(evalPerClass)));
-        }
-
-        /**
-         * The settings for the pipeline's {@code options}; parameters not given keep {@link #defaults()}.
+         * The parameters {@code options} give, {@link #DEFAULTS} for those they leave out.
          *
          * @throws IllegalArgumentException for a parameter that is not an integer, or an invalid value
          */
-        public static Settings from(FineTuneOptions options) {
-            Settings d = defaults();
-            return new Settings(options.mode(), options.rank(), options.alpha(), options.targets(), options.agent(),
-                    options.epochs(), options.maxSteps(), options.batchSize(), options.learningRate(),
-                    options.intParameter(GenresJob.MAX_LENGTH, d.maxLength()),
-                    options.intParameter(GenresJob.PATIENCE, d.patience()),
-                    options.intParameter(GenresJob.TRAIN_PER_CLASS, d.trainPerClass()),
-                    options.intParameter(GenresJob.EVAL_PER_CLASS, d.evalPerClass()), options.threads(), options.workers(), options.seed(),
-                    options.outputDir());
+        public static Parameters of(FineTuneOptions options) {
+            return new Parameters(options.intParameter(GenresJob.MAX_LENGTH, DEFAULTS.maxLength()),
+                    options.intParameter(GenresJob.PATIENCE, DEFAULTS.patience()),
+                    options.intParameter(GenresJob.TRAIN_PER_CLASS, DEFAULTS.trainPerClass()),
+                    options.intParameter(GenresJob.EVAL_PER_CLASS, DEFAULTS.evalPerClass()));
         }
+
+        /** As {@link FineTuneOptions#parameters()} entries. */
+        public Map<String, String> asMap() {
+            return Map.of(GenresJob.MAX_LENGTH, Integer.toString(maxLength), GenresJob.PATIENCE,
+                    Integer.toString(patience), GenresJob.TRAIN_PER_CLASS, Integer.toString(trainPerClass),
+                    GenresJob.EVAL_PER_CLASS, Integer.toString(evalPerClass));
+        }
+    }
+
+    /**
+     * The default run for {@code mode}: LoRA r = 8, alpha = 16 on query and value through the agent,
+     * 3 epochs of batches of 32 sentences cut at 64 tokens, {@link #defaultLearningRate} for the
+     * mode, output in {@code target/genre-finetune}, every {@link Parameters#DEFAULTS parameter}
+     * written out. About 225 steps; a few minutes on two cores.
+     */
+    public static FineTuneOptions defaults(FineTuneMode mode) {
+        return new FineTuneOptions(mode, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE, 32,
+                defaultLearningRate(mode), 1, TrainingConfig.AUTO_WORKERS, 42, Path.of("target", "genre-finetune"),
+                Parameters.DEFAULTS.asMap());
+    }
+
+    /** Whether the adapters {@code options} ask for are the {@code @LoRA} annotations' on MiniLm. */
+    static boolean matchesAnnotations(FineTuneOptions options) {
+        return options.mode() == FineTuneMode.LORA && options.rank() == 8 && options.alpha() == 16
+                && options.targets().equals(List.of("query", "value"));
     }
 
     /**
      * What a run measured.
      *
-     * @param settings the settings
+     * @param options the options it ran with
      * @param door how the adapters were put on ({@code agent}, {@code LoraConfig}, or {@code none})
      * @param trainable trainable parameters
      * @param total all parameters (adapters included)
@@ -202,7 +156,7 @@ public final class GenreFineTune {
      * @param curve the PNG of the curves, or {@code null}
      * @param testLogits the unmerged test logits {@code [sentences, classes]}
      */
-    public record Results(Settings settings, String door, long trainable, long total, long optimizerAndGradientBytes,
+    public record Results(FineTuneOptions options, String door, long trainable, long total, long optimizerAndGradientBytes,
             double bestValidationAccuracy, double testAccuracy, double mergedTestAccuracy, double mergeAgreement,
             double mergeMaxAbsDiff, TrainingResult training, Duration trainingTime, Duration totalTime,
             Path adapterDir, Path curve, INDArray testLogits) {
@@ -211,7 +165,7 @@ public final class GenreFineTune {
         public FineTuneReport toReport() {
             FineTuneReport.MergeCheck merge = Double.isNaN(mergeAgreement) ? null
                     : new FineTuneReport.MergeCheck(mergedTestAccuracy, mergeAgreement, mergeMaxAbsDiff);
-            return new FineTuneReport(GenresJob.NAME, settings.toOptions(), trainable, total, training.steps(),
+            return new FineTuneReport(GenresJob.NAME, options, trainable, total, training.steps(),
                     training.stopReason() + ", best at step " + training.bestStep(), bestValidationAccuracy, testAccuracy,
                     merge, trainingTime, totalTime, adapterDir, curve, java.util.Map.of("adapters put on by", door));
         }
@@ -247,8 +201,8 @@ public final class GenreFineTune {
     }
 
     /** Runs the job with progress on the console. */
-    public static Results run(Settings settings) {
-        return run(settings, new ConsoleProgress(), System.out);
+    public static Results run(FineTuneOptions options) {
+        return run(options, new ConsoleProgress(), System.out);
     }
 
     /**
@@ -257,26 +211,26 @@ public final class GenreFineTune {
      * @param progress the training listener that shows progress
      * @param out where the steps of the job are reported
      */
-    public static Results run(Settings settings, TrainingListener progress, PrintStream out) {
-        return run(settings, null, progress, out);
+    public static Results run(FineTuneOptions options, TrainingListener progress, PrintStream out) {
+        return run(options, null, progress, out);
     }
 
     /**
      * Runs the job, training on Apache Spark when {@code sparkMaster} is given ({@link GenreSpark}).
      *
      * @param sparkMaster a Spark master URL such as {@code local[2]}, or {@code null} to train in
-     *     this JVM on {@link Settings#workers()} workers
+     *     this JVM on {@link FineTuneOptions#workers()} workers
      * @param progress the training listener that shows progress
      * @param out where the steps of the job are reported
      */
-    public static Results run(Settings settings, String sparkMaster, TrainingListener progress, PrintStream out) {
+    public static Results run(FineTuneOptions options, String sparkMaster, TrainingListener progress, PrintStream out) {
         long start = System.nanoTime();
-        NativeThreads.limit(settings.threads());
-        Init.seed(settings.seed());
+        NativeThreads.limit(options.threads());
+        Init.seed(options.seed());
 
-        // 1. the model, adapters put on as the settings say
-        out.println("== loading all-MiniLM-L6-v2 (" + settings.describe() + ")");
-        Adapted adapted = adapt(settings, MiniLm::pretrained);
+        // 1. the model, adapters put on as the options say
+        out.println("== loading all-MiniLM-L6-v2 (" + options.describe() + ")");
+        Adapted adapted = adapt(options, MiniLm::pretrained);
         MiniLmClassifier model = adapted.model();
         LoraModel<MiniLmClassifier> lora = adapted.lora();
         ParameterSummary summary = ParameterSummary.of(model);
@@ -286,25 +240,25 @@ public final class GenreFineTune {
         List<GenreData.Batch> train;
         List<GenreData.Batch> validation;
         List<GenreData.Batch> test;
-        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
-            train = batches(settings, GenreData.Split.TRAIN, tokenizer);
-            validation = batches(settings, GenreData.Split.VALIDATION, tokenizer);
-            test = batches(settings, GenreData.Split.TEST, tokenizer);
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(Parameters.of(options).maxLength())) {
+            train = batches(options, GenreData.Split.TRAIN, tokenizer);
+            validation = batches(options, GenreData.Split.VALIDATION, tokenizer);
+            test = batches(options, GenreData.Split.TEST, tokenizer);
         }
         out.printf(Locale.ROOT, "== %d training sentences in %d batches, %d validation, %d test (max %d tokens)%n",
-                count(train), train.size(), count(validation), count(test), settings.maxLength());
+                count(train), train.size(), count(validation), count(test), Parameters.of(options).maxLength());
 
         // 3. training
         LossHistory history = new LossHistory();
-        TrainingConfig config = config(settings, train.size());
-        long planned = Math.min(settings.maxSteps(), (long) settings.epochs() * train.size());
+        TrainingConfig config = config(options, train.size());
+        long planned = Math.min(options.maxSteps(), (long) options.epochs() * train.size());
         out.printf(Locale.ROOT, "== fine-tuning: AdamW lr %s, %d steps planned, validation every %d steps%s%n",
-                settings.learningRate(), planned, config.evalEverySteps(),
+                options.learningRate(), planned, config.evalEverySteps(),
                 sparkMaster == null ? "" : ", on Apache Spark (" + sparkMaster + ")");
         long trainingStart = System.nanoTime();
         TrainingResult training = sparkMaster == null
                 ? Lora4j.trainer(config, progress, history).fit(model, train, validation, task(model))
-                : GenreSpark.train(settings, sparkMaster, train, model, List.of(progress, history), out);
+                : GenreSpark.train(options, sparkMaster, train, model, List.of(progress, history), out);
         Duration trainingTime = Duration.ofNanos(System.nanoTime() - trainingStart);
         out.printf(Locale.ROOT, "== %d steps in %s on %d %s%s (%s), best validation accuracy %.4f at step %d%n",
                 training.steps(), FineTuneReport.duration(trainingTime), training.workers(),
@@ -322,8 +276,8 @@ public final class GenreFineTune {
         double agreement = Double.NaN;
         double maxDiff = Double.NaN;
         if (lora != null) {
-            if (settings.outputDir() != null) {
-                adapterDir = settings.outputDir().resolve("adapter");
+            if (options.outputDir() != null) {
+                adapterDir = options.outputDir().resolve("adapter");
                 try {
                     AdapterFiles.saveAdapter(lora, LoraModel.DEFAULT_ADAPTER, adapterDir,
                             AdapterSaveOptions.defaults().withBaseModelNameOrPath(BASE_MODEL));
@@ -343,20 +297,20 @@ public final class GenreFineTune {
         }
 
         Path curve = null;
-        if (settings.outputDir() != null) {
+        if (options.outputDir() != null) {
             try {
-                Files.createDirectories(settings.outputDir());
-                Files.writeString(settings.outputDir().resolve("steps.csv"), history.stepsCsv(), StandardCharsets.UTF_8);
-                Files.writeString(settings.outputDir().resolve("evaluations.csv"), history.evaluationsCsv(),
+                Files.createDirectories(options.outputDir());
+                Files.writeString(options.outputDir().resolve("steps.csv"), history.stepsCsv(), StandardCharsets.UTF_8);
+                Files.writeString(options.outputDir().resolve("evaluations.csv"), history.evaluationsCsv(),
                         StandardCharsets.UTF_8);
-                curve = TrainingCurve.write(history, settings.describe(), settings.outputDir().resolve("curve.png"));
+                curve = TrainingCurve.write(history, options.describe(), options.outputDir().resolve("curve.png"));
                 out.println("== curves: " + curve);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot write into " + settings.outputDir(), e);
+                throw new UncheckedIOException("cannot write into " + options.outputDir(), e);
             }
         }
         long trainable = summary.trainable();
-        return new Results(settings, adapted.door(), trainable, summary.total(), trainable * 4 * 3, training.bestMetric(),
+        return new Results(options, adapted.door(), trainable, summary.total(), trainable * 4 * 3, training.bestMetric(),
                 testAccuracy, mergedAccuracy, agreement, maxDiff, training, trainingTime,
                 Duration.ofNanos(System.nanoTime() - start), adapterDir, curve, testLogits);
     }
@@ -371,26 +325,26 @@ public final class GenreFineTune {
     record Adapted(MiniLmClassifier model, LoraModel<MiniLmClassifier> lora, String door) {}
 
     /**
-     * The classifier over an encoder from {@code encoders}, adapters put on as the settings say: the
+     * The classifier over an encoder from {@code encoders}, adapters put on as the options say: the
      * agent (installed first, so that the {@code @LoRA} fields get adapters as the encoder is
-     * constructed) when the settings equal the annotations, else a {@link LoraConfig}; or none.
+     * constructed) when the options equal the annotations, else a {@link LoraConfig}; or none.
      */
-    static Adapted adapt(Settings settings, java.util.function.Supplier<MiniLm> encoders) {
-        boolean viaAgent = settings.agent() && settings.matchesAnnotations();
+    static Adapted adapt(FineTuneOptions options, java.util.function.Supplier<MiniLm> encoders) {
+        boolean viaAgent = options.agent() && matchesAnnotations(options);
         if (viaAgent) {
             LoraAgent.install(); // before the model class is constructed: the agent adapts @LoRA fields at construction
         }
         MiniLm encoder = encoders.get();
-        MiniLmClassifier model = new MiniLmClassifier(encoder, GenreData.LABELS.size(), new Random(settings.seed()));
+        MiniLmClassifier model = new MiniLmClassifier(encoder, GenreData.LABELS.size(), new Random(options.seed()));
         if (viaAgent) {
             // freezes everything but the adapters the agent attached, and the new head trains in full (modules_to_save)
             return new Adapted(model, Lora.adopt(model, MiniLmClassifier.HEAD), "agent");
         }
         removeAgentAdapters(model);
-        return switch (settings.mode()) {
-            case LORA -> new Adapted(model, Lora.wrap(model, LoraConfig.builder().rank(settings.rank())
-                    .alpha(settings.alpha()).targetModules(settings.targets().toArray(String[]::new))
-                    .modulesToSave(MiniLmClassifier.HEAD).seed(settings.seed()).build()), "LoraConfig");
+        return switch (options.mode()) {
+            case LORA -> new Adapted(model, Lora.wrap(model, LoraConfig.builder().rank(options.rank())
+                    .alpha(options.alpha()).targetModules(options.targets().toArray(String[]::new))
+                    .modulesToSave(MiniLmClassifier.HEAD).seed(options.seed()).build()), "LoraConfig");
             case HEAD_ONLY -> {
                 model.freeze();
                 model.trainHead();
@@ -403,21 +357,21 @@ public final class GenreFineTune {
         };
     }
 
-    /** The batches of one split, bucketed by length and shuffled with the settings' seed. */
-    static List<GenreData.Batch> batches(Settings settings, GenreData.Split split) {
-        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(settings.maxLength())) {
-            return batches(settings, split, tokenizer);
+    /** The batches of one split, bucketed by length and shuffled with the options' seed. */
+    static List<GenreData.Batch> batches(FineTuneOptions options, GenreData.Split split) {
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(Parameters.of(options).maxLength())) {
+            return batches(options, split, tokenizer);
         }
     }
 
     /** The batches of one split, tokenized by {@code tokenizer}. */
-    static List<GenreData.Batch> batches(Settings settings, GenreData.Split split, MiniLmTokenizer tokenizer) {
+    static List<GenreData.Batch> batches(FineTuneOptions options, GenreData.Split split, MiniLmTokenizer tokenizer) {
         List<GenreData.Example> examples = GenreData.load(split);
-        int perClass = split == GenreData.Split.TRAIN ? settings.trainPerClass() : settings.evalPerClass();
+        int perClass = split == GenreData.Split.TRAIN ? Parameters.of(options).trainPerClass() : Parameters.of(options).evalPerClass();
         if (perClass > 0) {
             examples = GenreData.perClass(examples, perClass);
         }
-        return GenreData.batches(examples, tokenizer, settings.batchSize(), settings.seed());
+        return GenreData.batches(examples, tokenizer, options.batchSize(), options.seed());
     }
 
     /** Cross-entropy over the head's logits; batches split by sentence; accuracy for validation. */
@@ -435,20 +389,20 @@ public final class GenreFineTune {
      * AdamW with linear warm-up over 10 % of the steps, clipping at 1, validation every half epoch,
      * early stopping on the validation accuracy and the best weights restored.
      */
-    static TrainingConfig config(Settings settings, int trainBatches) {
-        long planned = Math.min(settings.maxSteps(), (long) settings.epochs() * trainBatches);
+    static TrainingConfig config(FineTuneOptions options, int trainBatches) {
+        long planned = Math.min(options.maxSteps(), (long) options.epochs() * trainBatches);
         return TrainingConfig.builder()
-                .epochs(settings.epochs()).maxSteps(settings.maxSteps()).learningRate(settings.learningRate())
+                .epochs(options.epochs()).maxSteps(options.maxSteps()).learningRate(options.learningRate())
                 .warmupSteps(Math.max(1, planned / 10)).maxGradNorm(1.0)
                 .evalEverySteps(Math.max(1, trainBatches / 2)).evalEveryEpoch(false)
                 .monitor(TrainingConfig.VAL_ACCURACY, MetricGoal.MAXIMIZE)
-                .earlyStopping(Math.max(1, settings.patience()), 0.0).restoreBestWeights(true)
-                .seed(settings.seed()).workers(settings.workers()).build();
+                .earlyStopping(Math.max(1, Parameters.of(options).patience()), 0.0).restoreBestWeights(true)
+                .seed(options.seed()).workers(options.workers()).build();
     }
 
     /**
      * Takes off adapters the agent may have attached at construction (when it runs in this JVM and
-     * these settings do not use it), so that every mode starts from the plain encoder.
+     * these options do not use it), so that every mode starts from the plain encoder.
      */
     private static void removeAgentAdapters(MiniLmClassifier model) {
         for (var module : model.namedModules().values()) {

@@ -3,6 +3,7 @@ package dev.lora4j.samples.minilm;
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.guice.Lora4j;
 import dev.lora4j.nn.Init;
+import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.spark.ExecutorShared;
 import dev.lora4j.spark.SparkTrainer;
 import dev.lora4j.spark.SparkTrainingResult;
@@ -35,7 +36,7 @@ final class GenreSpark {
      * @param listeners the driver's listeners; task 0 notifies them when it runs in this JVM (local
      *     mode), otherwise it logs its progress on its executor
      */
-    static TrainingResult train(GenreFineTune.Settings settings, String master, List<GenreData.Batch> train,
+    static TrainingResult train(FineTuneOptions options, String master, List<GenreData.Batch> train,
             MiniLmClassifier model, List<TrainingListener> listeners, PrintStream out) {
         String run = "minilm-genres " + UUID.randomUUID();
         ExecutorShared.get(run, List.class, () -> listeners);
@@ -45,7 +46,7 @@ final class GenreSpark {
             int tasks = spark.defaultParallelism();
             out.printf(Locale.ROOT, "== Spark %s: %d tasks, one per task slot%n", spark.version(), tasks);
             SparkTrainingResult result = SparkTrainer.tasks(tasks)
-                    .fit(spark.parallelize(train, tasks), new Job(settings.withOutputDir(null), run, train.size()));
+                    .fit(spark.parallelize(train, tasks), new Job(options.toBuilder().outputDir(null).build(), run, train.size()));
             result.applyTo(model);
             out.printf(Locale.ROOT, "== Spark: %,d bytes exchanged per step by all tasks (each sends %,d to each other),"
                     + " %.1f s of task 0's time in the exchange%n", result.bytesSentPerStep(), result.messageBytes(),
@@ -62,12 +63,12 @@ final class GenreSpark {
 
         private static final long serialVersionUID = 1L;
 
-        private final GenreFineTune.Settings settings;
+        private final FineTuneOptions options;
         private final String run;
         private final int trainBatches;
 
-        Job(GenreFineTune.Settings settings, String run, int trainBatches) {
-            this.settings = settings;
+        Job(FineTuneOptions options, String run, int trainBatches) {
+            this.options = options;
             this.run = run;
             this.trainBatches = trainBatches;
         }
@@ -75,15 +76,15 @@ final class GenreSpark {
         @Override
         public Setup<GenreData.Batch> setUp() {
             OnnxWeights weights = ExecutorShared.get(WEIGHTS, OnnxWeights.class, OnnxWeights::minilm);
-            Init.seed(settings.seed());
-            GenreFineTune.Adapted adapted = GenreFineTune.adapt(settings, () -> MiniLm.sharing(weights));
+            Init.seed(options.seed());
+            GenreFineTune.Adapted adapted = GenreFineTune.adapt(options, () -> MiniLm.sharing(weights));
             @SuppressWarnings("unchecked")
             List<TrainingListener> listeners = ExecutorShared.get(run, List.class,
                     () -> List.of(new ConsoleProgress()));
             return new Setup<>(adapted.model(), GenreFineTune.task(adapted.model()),
-                    Lora4j.trainer(GenreFineTune.config(settings, trainBatches).toBuilder().workers(1).build(),
+                    Lora4j.trainer(GenreFineTune.config(options, trainBatches).toBuilder().workers(1).build(),
                             listeners.toArray(TrainingListener[]::new)), // a task is one worker
-                    GenreFineTune.batches(settings, GenreData.Split.VALIDATION));
+                    GenreFineTune.batches(options, GenreData.Split.VALIDATION));
         }
     }
 }

@@ -11,8 +11,8 @@ import java.util.Map;
 
 /**
  * The main job as a {@link FineTuneJob}: {@code lora4j finetune --model minilm-genres}, or {@code
- * LoraDsl.finetune("minilm-genres") { ... }}. It runs {@link GenreFineTune#run} with the options
- * mapped onto {@link GenreFineTune.Settings}.
+ * LoraDsl.finetune("minilm-genres") { ... }}. It runs {@link GenreFineTune#run} with the options,
+ * its own settings being {@link GenreFineTune.Parameters}.
  */
 public final class GenresJob implements FineTuneJob {
 
@@ -39,8 +39,7 @@ public final class GenresJob implements FineTuneJob {
 
     @Override
     public FineTuneOptions defaults(FineTuneMode mode) {
-        GenreFineTune.Settings d = GenreFineTune.Settings.defaults();
-        return d.withMode(mode, GenreFineTune.defaultLearningRate(mode)).toOptions();
+        return GenreFineTune.defaults(mode);
     }
 
     @Override
@@ -56,6 +55,7 @@ public final class GenresJob implements FineTuneJob {
 
     @Override
     public FineTuneReport run(FineTuneOptions options, TrainingListener progress, PrintStream out) {
-        return GenreFineTune.run(GenreFineTune.Settings.from(options), options.spark(), progress, out).toReport();
+        GenreFineTune.Parameters.of(options); // a bad parameter fails before anything loads
+        return GenreFineTune.run(options, options.spark(), progress, out).toReport();
     }
 }

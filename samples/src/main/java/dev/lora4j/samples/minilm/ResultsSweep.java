@@ -1,6 +1,7 @@
 package dev.lora4j.samples.minilm;
 
 import dev.lora4j.pipeline.FineTuneMode;
+import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneReport;
 import dev.lora4j.train.ConsoleProgress;
 import java.io.IOException;
@@ -38,32 +39,30 @@ public final class ResultsSweep {
     private ResultsSweep() {}
 
     /** One row of the table. */
-    private record Row(String name, GenreFineTune.Settings settings) {}
+    private record Row(String name, FineTuneOptions options) {}
 
     public static void main(String[] args) {
         Path file = Path.of(args.length > 0 ? args[0] : "RESULTS.md");
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        GenreFineTune.Settings base = GenreFineTune.Settings.defaults().withBudget(epochs, Long.MAX_VALUE);
-        base = new GenreFineTune.Settings(base.mode(), base.rank(), base.alpha(), base.targets(), false, base.epochs(),
-                base.maxSteps(), base.batchSize(), base.learningRate(), base.maxLength(), base.patience(),
-                base.trainPerClass(), base.evalPerClass(), base.threads(), base.workers(), base.seed(), base.outputDir());
+        FineTuneOptions base = GenreFineTune.defaults(FineTuneMode.LORA).toBuilder().epochs(epochs)
+                .maxSteps(Long.MAX_VALUE).agent(false).build();
         Map<String, Row> rows = new LinkedHashMap<>();
         rows.put("head", new Row("(a) frozen encoder + head",
-                base.withMode(FineTuneMode.HEAD_ONLY, GenreFineTune.defaultLearningRate(FineTuneMode.HEAD_ONLY))));
+                withMode(base, FineTuneMode.HEAD_ONLY)));
         for (int r : new int[] {1, 2, 4, 8, 16}) {
-            rows.put("r" + r, new Row("(b) LoRA r=" + r + " q/v + head", base.withRank(r)));
+            rows.put("r" + r, new Row("(b) LoRA r=" + r + " q/v + head", base.toBuilder().rank(r).build()));
         }
         rows.put("full", new Row("(c) full fine-tuning",
-                base.withMode(FineTuneMode.FULL, GenreFineTune.defaultLearningRate(FineTuneMode.FULL))));
+                withMode(base, FineTuneMode.FULL)));
         // the most telling rows first, in case the sweep is cut short
         List<String> order = List.of("head", "r8", "full", "r1", "r4", "r16", "r2");
         Map<String, GenreFineTune.Results> done = new LinkedHashMap<>();
         long start = System.nanoTime();
         for (String key : order) {
             Row row = rows.get(key);
-            GenreFineTune.Settings settings = row.settings().withOutputDir(Path.of("target", "results-sweep", key));
+            FineTuneOptions options = row.options().toBuilder().outputDir(Path.of("target", "results-sweep", key)).build();
             System.out.println("######## " + row.name() + " ########");
-            GenreFineTune.Results results = GenreFineTune.run(settings,
+            GenreFineTune.Results results = GenreFineTune.run(options,
                     new ConsoleProgress(ConsoleProgress.Mode.LINES, ConsoleProgress.DEFAULT_LINE_INTERVAL, System.out), System.out);
             done.put(key, results);
             write(file, rows, done, epochs, (System.nanoTime() - start) / 1e9);
@@ -74,7 +73,7 @@ public final class ResultsSweep {
     private static void write(Path file, Map<String, Row> rows, Map<String, GenreFineTune.Results> done, int epochs,
             double seconds) {
         StringBuilder b = new StringBuilder();
-        GenreFineTune.Settings any = done.values().iterator().next().settings();
+        FineTuneOptions any = done.values().iterator().next().options();
         b.append(BEGIN).append("\n# Results: MiniLM genre fine-tune\n\n");
         b.append("all-MiniLM-L6-v2 (22.6 M parameters) fine-tuned on the Brown Corpus sentence-genre task shipped in\n")
                 .append("`samples/src/main/resources/data/brown-genres/` (6 classes; 2,400 training, 360 validation,\n")
@@ -84,10 +83,10 @@ public final class ResultsSweep {
                 .append(epochs).append("\"\n```\n\n");
         b.append(String.format(Locale.ROOT, "Same budget for every row: %d epochs (%d steps) of batches of %d sentences cut at %d tokens,%n",
                 epochs, done.values().iterator().next().training().steps() > 0 ? epochs * stepsPerEpoch(any) : 0,
-                any.batchSize(), any.maxLength()));
+                any.batchSize(), GenreFineTune.Parameters.of(any).maxLength()));
         b.append("AdamW (no weight decay), linear warm-up over 10 % of the steps then linear decay, gradients clipped at\n")
                 .append("norm 1, validation accuracy every half epoch with the best weights restored (early stopping\n")
-                .append("after ").append(any.patience()).append(" validations without improvement), seed ")
+                .append("after ").append(GenreFineTune.Parameters.of(any).patience()).append(" validations without improvement), seed ")
                 .append(any.seed()).append(", ").append(any.threads()).append(" BLAS/ND4J thread(s).\n")
                 .append("Learning rates: head alone 3e-3, LoRA (adapters and head) 1e-3, full fine-tuning 5e-5.\n\n");
         b.append("| setting | trainable params | test accuracy | best val accuracy | steps run | training wall time | optimizer + gradient memory |\n");
@@ -111,7 +110,7 @@ public final class ResultsSweep {
         done.forEach((k, r) -> {
             if (!Double.isNaN(r.mergeAgreement())) {
                 merges.add(String.format(Locale.ROOT, "r=%d: %.2f%% same predictions, max |logit diff| %.1e",
-                        r.settings().rank(), 100 * r.mergeAgreement(), r.mergeMaxAbsDiff()));
+                        r.options().rank(), 100 * r.mergeAgreement(), r.mergeMaxAbsDiff()));
             }
         });
         if (!merges.isEmpty()) {
@@ -144,7 +143,12 @@ public final class ResultsSweep {
         return document.substring(0, begin) + table + document.substring(after);
     }
 
-    private static int stepsPerEpoch(GenreFineTune.Settings s) {
+    /** {@code base} training another part of the model, at that mode's learning rate. */
+    private static FineTuneOptions withMode(FineTuneOptions base, FineTuneMode mode) {
+        return base.toBuilder().mode(mode).learningRate(GenreFineTune.defaultLearningRate(mode)).build();
+    }
+
+    private static int stepsPerEpoch(FineTuneOptions s) {
         return (2400 + s.batchSize() - 1) / s.batchSize();
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.cli.Main;
 import dev.lora4j.pipeline.FineTuneJobs;
 import dev.lora4j.pipeline.FineTuneMode;
+import dev.lora4j.pipeline.FineTuneOptions;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -20,30 +21,36 @@ class GenreFineTuneTest {
 
     @Test
     void theJobsDefaultsAreTheAnnotationsThroughTheAgent() {
-        GenreFineTune.Settings d = GenreFineTune.Settings.from(job.defaults(FineTuneMode.LORA));
-        assertEquals(GenreFineTune.Settings.defaults(), d);
-        assertTrue(d.agent() && d.matchesAnnotations());
+        FineTuneOptions d = job.defaults(FineTuneMode.LORA);
+        assertEquals(GenreFineTune.defaults(FineTuneMode.LORA), d);
+        assertTrue(d.agent() && GenreFineTune.matchesAnnotations(d));
         assertEquals(List.of("query", "value"), d.targets());
-        assertEquals(64, d.maxLength());
+        assertEquals(GenreFineTune.Parameters.DEFAULTS, GenreFineTune.Parameters.of(d));
+        assertEquals(64, GenreFineTune.Parameters.of(d).maxLength());
+        assertEquals("64", d.parameters().get(GenresJob.MAX_LENGTH), "the defaults write every parameter out");
         assertEquals(5e-5, job.defaults(FineTuneMode.FULL).learningRate(), "full fine-tuning's own rate");
         assertEquals(3e-3, job.defaults(FineTuneMode.HEAD_ONLY).learningRate(), "the head's own rate");
     }
 
     @Test
-    void optionsAndParametersReachTheSettings() {
-        GenreFineTune.Settings s = GenreFineTune.Settings.from(job.defaults(FineTuneMode.LORA).toBuilder().rank(4)
+    void optionsAndParametersReachTheJob() {
+        FineTuneOptions s = job.defaults(FineTuneMode.LORA).toBuilder().rank(4)
                 .alpha(8).targets(List.of("query", "key", "value")).epochs(5).learningRate(2e-4)
                 .outputDir(Path.of("out")).seed(3).agent(false).parameter(GenresJob.MAX_LENGTH, "48")
-                .parameter(GenresJob.TRAIN_PER_CLASS, "20").build());
-        assertEquals(new GenreFineTune.Settings(FineTuneMode.LORA, 4, 8, List.of("query", "key", "value"), false, 5,
-                Long.MAX_VALUE, 32, 2e-4, 48, 4, 20, 0, 1, 0, 3, Path.of("out")), s);
-        assertFalse(s.matchesAnnotations());
-        assertEquals(s, GenreFineTune.Settings.from(s.toOptions()), "settings survive the trip through the options");
+                .parameter(GenresJob.TRAIN_PER_CLASS, "20").build();
+        assertEquals(new GenreFineTune.Parameters(48, 4, 20, 0), GenreFineTune.Parameters.of(s));
+        assertFalse(GenreFineTune.matchesAnnotations(s));
+        assertEquals(GenreFineTune.config(s, 75).seed(), 3, "the options' seed reaches the training config");
+        assertEquals(5, GenreFineTune.config(s, 75).epochs());
+        assertEquals(2e-4, GenreFineTune.config(s, 75).learningRate());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> GenreFineTune.Parameters.of(
+                s.toBuilder().parameter(GenresJob.MAX_LENGTH, "1").build()));
+        assertTrue(bad.getMessage().contains("max-length 1 (at least 2)"), bad.getMessage());
     }
 
     @Test
     void aParameterThatIsNotANumberIsNamed() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenreFineTune.Settings.from(
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenreFineTune.Parameters.of(
                 job.defaults(FineTuneMode.LORA).toBuilder().parameter(GenresJob.MAX_LENGTH, "long").build()));
         assertEquals("parameter max-length must be an integer, got 'long'", e.getMessage());
     }
