@@ -9,7 +9,6 @@ import dev.lora4j.pipeline.FineTuneJobs;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneReport;
-import dev.lora4j.pipeline.FineTuneSetting;
 import dev.lora4j.train.ConsoleProgress;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -97,16 +96,12 @@ public final class FinetuneCommand implements Callable<Integer> {
         if (mode != null) {
             given.setMode(FineTuneMode.parse(mode));
         }
-        SettingOptions.given(spec.commandLine().getParseResult()).forEach((setting, value) -> set(given, setting, value));
+        SettingOptions.giveTo(spec.commandLine().getParseResult(), given);
         parameters.forEach(given::param);
         if (spark != null) {
             given.param(FineTuneOptions.SPARK, spark);
         }
         return given.toOptions(job);
-    }
-
-    private static <T> void set(FineTuneSpec spec, FineTuneSetting<T> setting, Object value) {
-        spec.set(setting, setting.type().cast(value));
     }
 
     private static void printJobs(PrintWriter printer) {

@@ -1,9 +1,8 @@
 package dev.lora4j.cli.internal;
 
+import dev.lora4j.dsl.FineTuneSpec;
 import dev.lora4j.pipeline.FineTuneSetting;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -38,16 +37,17 @@ public final class SettingOptions implements CommandLine.IModelTransformer {
         return command;
     }
 
-    /** The settings {@code parsed} gave a value, in {@link FineTuneSetting#ALL}'s order. */
-    public static Map<FineTuneSetting<?>, Object> given(ParseResult parsed) {
-        Map<FineTuneSetting<?>, Object> given = new LinkedHashMap<>();
+    /** Gives {@code spec} every setting {@code parsed} has a value for. */
+    public static void giveTo(ParseResult parsed, FineTuneSpec spec) {
         for (FineTuneSetting<?> setting : FineTuneSetting.ALL) {
             OptionSpec matched = parsed.matchedOption(setting.option());
             if (matched != null) {
-                Object value = setting.flagValue() != null ? setting.flagValue() : matched.getValue();
-                given.put(setting, value);
+                give(spec, setting, setting.flagValue() != null ? setting.flagValue() : matched.getValue());
             }
         }
-        return given;
+    }
+
+    private static <T> void give(FineTuneSpec spec, FineTuneSetting<T> setting, Object value) {
+        spec.set(setting, setting.type().cast(value));
     }
 }

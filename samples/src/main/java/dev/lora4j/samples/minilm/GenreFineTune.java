@@ -240,13 +240,14 @@ public final class GenreFineTune {
         List<GenreData.Batch> train;
         List<GenreData.Batch> validation;
         List<GenreData.Batch> test;
-        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(Parameters.of(options).maxLength())) {
+        int maxLength = Parameters.of(options).maxLength();
+        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(maxLength)) {
             train = batches(options, GenreData.Split.TRAIN, tokenizer);
             validation = batches(options, GenreData.Split.VALIDATION, tokenizer);
             test = batches(options, GenreData.Split.TEST, tokenizer);
         }
         out.printf(Locale.ROOT, "== %d training sentences in %d batches, %d validation, %d test (max %d tokens)%n",
-                count(train), train.size(), count(validation), count(test), Parameters.of(options).maxLength());
+                count(train), train.size(), count(validation), count(test), maxLength);
 
         // 3. training
         LossHistory history = new LossHistory();
@@ -367,7 +368,8 @@ public final class GenreFineTune {
     /** The batches of one split, tokenized by {@code tokenizer}. */
     static List<GenreData.Batch> batches(FineTuneOptions options, GenreData.Split split, MiniLmTokenizer tokenizer) {
         List<GenreData.Example> examples = GenreData.load(split);
-        int perClass = split == GenreData.Split.TRAIN ? Parameters.of(options).trainPerClass() : Parameters.of(options).evalPerClass();
+        Parameters parameters = Parameters.of(options);
+        int perClass = split == GenreData.Split.TRAIN ? parameters.trainPerClass() : parameters.evalPerClass();
         if (perClass > 0) {
             examples = GenreData.perClass(examples, perClass);
         }
