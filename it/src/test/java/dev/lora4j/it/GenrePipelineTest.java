@@ -8,14 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.lora.LoraModel;
+import dev.lora4j.guice.Lora4j;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.pipeline.FineTuneReport;
+import dev.lora4j.pipeline.FineTuneRunner;
 import dev.lora4j.samples.minilm.GenreData;
 import dev.lora4j.samples.minilm.GenreFineTune;
 import dev.lora4j.samples.minilm.MiniLm;
 import dev.lora4j.samples.minilm.MiniLmClassifier;
-import dev.lora4j.samples.minilm.MiniLmTokenizer;
 import dev.lora4j.train.ConsoleProgress;
+import dev.lora4j.train.Inference;
+import dev.lora4j.train.TrainingConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,10 +43,9 @@ class GenrePipelineTest {
         FineTuneOptions settings = new FineTuneOptions(FineTuneMode.LORA, 8, 16, List.of("query", "value"), true, 3,
                 Long.MAX_VALUE, 16, 3e-3, 1, 2, 7, dir, parameters.asMap());
 
-        GenreFineTune.Results results = GenreFineTune.run(settings,
-                new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out), System.out);
+        FineTuneReport results = runner().run(new GenreFineTune(), settings, System.out);
 
-        assertEquals("agent", results.door());
+        assertEquals("agent", results.adaptersBy());
         assertTrue(LoraAgent.installation().isPresent());
         assertEquals(6 * 2 * 2 * 8 * 384 + 384 * 6 + 6, results.trainable(), "r=8 on 12 projections + the head");
         List<Double> losses = results.training().losses();
@@ -50,8 +53,8 @@ class GenrePipelineTest {
         double first = losses.subList(0, 3).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
         double last = losses.subList(6, 9).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
         assertTrue(last < first - 0.05, "the training loss falls: first epoch " + first + ", last " + last);
-        assertEquals(1.0, results.mergeAgreement(), "merged and unmerged predict the same classes");
-        assertTrue(results.mergeMaxAbsDiff() < 1e-4, "max |logit diff| " + results.mergeMaxAbsDiff());
+        assertEquals(1.0, results.merge().agreement(), "merged and unmerged predict the same classes");
+        assertTrue(results.merge().maxAbsLogitDiff() < 1e-4, "max |logit diff| " + results.merge().maxAbsLogitDiff());
         assertTrue(Files.size(results.curve()) > 1000, "the curve PNG");
         assertTrue(Files.exists(results.adapterDir().resolve("adapter_config.json")));
 
@@ -62,16 +65,19 @@ class GenrePipelineTest {
         assertEquals(12, lora.layers().size());
         assertEquals(List.of(LoraModel.DEFAULT_ADAPTER), List.copyOf(lora.adapterNames()), "loaded into the agent's default");
         assertEquals(List.of(MiniLmClassifier.HEAD), lora.modulesToSave(LoraModel.DEFAULT_ADAPTER), "the head from the file");
-        INDArray reloaded;
-        try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(parameters.maxLength())) {
-            List<GenreData.Batch> test = GenreData.batches(
-                    GenreData.perClass(GenreData.load(GenreData.Split.TEST), parameters.evalPerClass()), tokenizer,
-                    settings.batchSize(), settings.seed());
-            reloaded = GenreFineTune.logits(fresh, test);
-        }
+        List<GenreData.Batch> test = new GenreFineTune().data(settings).test(); // the batches the run evaluated
+        INDArray reloaded = Nd4j.vstack(Inference.outputs(fresh, test,
+                b -> fresh.forward(b.inputIds(), b.attentionMask()), TrainingConfig.AUTO_WORKERS).toArray(INDArray[]::new));
         assertArrayEquals(results.testLogits().argMax(1).toLongVector(), reloaded.argMax(1).toLongVector(),
                 "identical predictions");
         double diff = Nd4j.math().abs(results.testLogits().sub(reloaded)).maxNumber().doubleValue();
         assertTrue(diff < 1e-6, "max |logit diff| after reloading: " + diff);
+    }
+
+    /** The pipeline with the progress as lines on stdout. */
+    static FineTuneRunner runner() {
+        return Lora4j.injector(binder -> binder.bind(ConsoleProgress.class).toInstance(
+                new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out)))
+                .getInstance(FineTuneRunner.class);
     }
 }

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.pipeline.FineTuneReport;
+import dev.lora4j.pipeline.FineTuneRunner;
 import dev.lora4j.samples.minilm.GenreFineTune;
-import dev.lora4j.train.ConsoleProgress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,10 +30,11 @@ class GenreSparkTest {
      * (a changed shard or order moves the losses by 1e-3 or more after a few steps).
      */
     @Test
-    void theJobThroughSparkTrainsWhatTwoInProcessWorkersTrain(@TempDir Path dir) {
-        GenreFineTune.Results local = GenreFineTune.run(settings(dir.resolve("workers")), null, progress(), System.out);
-        GenreFineTune.Results spark = GenreFineTune.run(settings(dir.resolve("spark")), "local[2]", progress(),
-                System.out);
+    void theJobThroughSparkTrainsWhatTwoInProcessWorkersTrain(@TempDir Path dir) throws Exception {
+        FineTuneRunner runner = GenrePipelineTest.runner();
+        FineTuneReport local = runner.run(new GenreFineTune(), settings(dir.resolve("workers")).build(), System.out);
+        FineTuneReport spark = runner.run(new GenreFineTune(),
+                settings(dir.resolve("spark")).parameter(FineTuneOptions.SPARK, "local[2]").build(), System.out);
 
         assertEquals(2, spark.training().workers(), "two Spark tasks");
         List<Double> expected = local.training().losses();
@@ -47,18 +48,14 @@ class GenreSparkTest {
         System.out.println("GenreSparkTest: max |test logit difference| " + logitDiff + ", max |loss difference| "
                 + maxDifference(expected, actual));
         assertTrue(logitDiff <= 1e-4, "max |test logit difference| " + logitDiff);
-        assertEquals(1.0, spark.mergeAgreement(), "merged and unmerged predict the same classes");
+        assertEquals(1.0, spark.merge().agreement(), "merged and unmerged predict the same classes");
         assertTrue(Files.exists(spark.adapterDir().resolve("adapter_model.safetensors")));
         assertTrue(Files.exists(spark.curve()), "task 0 fed the driver's history in local mode: the curve");
     }
 
-    private static FineTuneOptions settings(Path dir) {
+    private static FineTuneOptions.Builder settings(Path dir) {
         return new FineTuneOptions(FineTuneMode.LORA, 8, 16, List.of("query", "value"), true, 3, Long.MAX_VALUE,
-                16, 3e-3, 1, 2, 7, dir, new GenreFineTune.Parameters(32, 10, 8, 2).asMap());
-    }
-
-    private static ConsoleProgress progress() {
-        return new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out);
+                16, 3e-3, 1, 2, 7, dir, new GenreFineTune.Parameters(32, 10, 8, 2).asMap()).toBuilder();
     }
 
     private static double maxDifference(List<Double> a, List<Double> b) {

@@ -35,15 +35,16 @@ class KotlinGenresTest {
             spec.param("train-per-class", 4);
             spec.param("eval-per-class", 2);
             spec.param("max-length", 24);
-            spec.setProgress(new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out));
+            spec.override(binder -> binder.bind(ConsoleProgress.class).toInstance(
+                    new ConsoleProgress(ConsoleProgress.Mode.LINES, Duration.ZERO, System.out)));
             return Unit.INSTANCE;
         });
 
         assertEquals("minilm-genres", report.job());
         assertEquals("LoRA r=2 alpha=4 on query/value + head", report.options().describe());
         assertEquals(6 * 2 * 2 * (384 + 384) + 384 * 6 + 6, report.trainable(), "r=2 on 12 projections + the head");
-        assertEquals(3, report.steps());
-        assertEquals("LoraConfig", report.details().get("adapters put on by"));
+        assertEquals(3, report.training().steps());
+        assertEquals("LoraConfig", report.adaptersBy());
         assertEquals(1.0, report.merge().agreement(), "merged and unmerged predict the same classes");
         assertTrue(report.merge().maxAbsLogitDiff() < 1e-4, "max |logit diff| " + report.merge().maxAbsLogitDiff());
         assertTrue(Files.size(report.curve()) > 1000, "the curve PNG");

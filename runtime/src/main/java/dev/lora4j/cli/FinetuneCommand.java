@@ -4,14 +4,17 @@ import dev.lora4j.cli.internal.Errors;
 import dev.lora4j.cli.internal.SettingOptions;
 import dev.lora4j.cli.internal.WriterPrintStream;
 import dev.lora4j.dsl.FineTuneSpec;
+import dev.lora4j.guice.Lora4j;
 import dev.lora4j.pipeline.FineTuneJob;
 import dev.lora4j.pipeline.FineTuneJobs;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneReport;
-import dev.lora4j.train.ConsoleProgress;
+import dev.lora4j.pipeline.FineTuneRunner;
+import dev.lora4j.pipeline.FineTuneVariant;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +59,12 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--param", paramLabel = "<name=value>", description = "a job-specific setting (see --list)")
     Map<String, String> parameters = new LinkedHashMap<>();
 
+    @Option(names = "--variants", paramLabel = "<variant>", split = ",",
+            description = "compare several ways of fine-tuning the job, each run in full with its own output"
+                    + " subdirectory and a table at the end: head, full, lora<rank> (alpha scaled with the rank),"
+                    + " lora<rank>:<alpha>; e.g. head,lora4,lora8:16,full")
+    List<String> variants = new ArrayList<>();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -69,29 +78,43 @@ public final class FinetuneCommand implements Callable<Integer> {
         if (model == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "name a job with --model (see --list)");
         }
-        FineTuneJob job;
+        FineTuneJob<?, ?> job;
         FineTuneOptions options;
+        List<FineTuneVariant> sweep;
         try {
             job = FineTuneJobs.named(model);
             options = options(job);
+            sweep = FineTuneVariant.parseList(variants);
         } catch (IllegalArgumentException e) {
             throw new Errors.UserError(e.getMessage());
         }
         PrintStream out = new WriterPrintStream(printer);
-        FineTuneReport report;
+        FineTuneRunner runner = Lora4j.injector().getInstance(FineTuneRunner.class);
+        List<FineTuneReport> reports = new ArrayList<>();
         try {
-            report = job.run(options, new ConsoleProgress(), out);
+            if (sweep.isEmpty()) {
+                reports.add(runner.run(job, options, out));
+            } else {
+                for (FineTuneVariant variant : sweep) {
+                    out.println("######## " + variant.name() + " ########");
+                    reports.add(runner.run(job, variant.apply(options, job), out));
+                }
+            }
         } catch (IllegalArgumentException e) {
             throw new Errors.UserError(model + ": " + e.getMessage());
         }
         out.println();
-        out.print(report.table());
+        if (sweep.isEmpty()) {
+            out.print(reports.get(0).table());
+        } else {
+            out.print(FineTuneReport.comparison(reports));
+        }
         out.flush();
         return ExitCodes.OK;
     }
 
     /** The job's defaults for the chosen mode, with every option given on the command line. */
-    FineTuneOptions options(FineTuneJob job) {
+    FineTuneOptions options(FineTuneJob<?, ?> job) {
         FineTuneSpec given = new FineTuneSpec();
         if (mode != null) {
             given.setMode(FineTuneMode.parse(mode));
@@ -105,11 +128,11 @@ public final class FinetuneCommand implements Callable<Integer> {
     }
 
     private static void printJobs(PrintWriter printer) {
-        List<FineTuneJob> jobs = FineTuneJobs.available();
+        List<FineTuneJob<?, ?>> jobs = FineTuneJobs.available();
         if (jobs.isEmpty()) {
             printer.println("no fine-tuning jobs on the class path (the lora4j-samples module provides some)");
         }
-        for (FineTuneJob job : jobs) {
+        for (FineTuneJob<?, ?> job : jobs) {
             FineTuneOptions d = job.defaults(FineTuneMode.LORA);
             printer.printf("%s  %s%n    defaults: %s, %d epochs, batch %d, lr %s, output %s%n", job.name(),
                     job.description(), d.describe(), d.epochs(), d.batchSize(), d.learningRate(), d.outputDir());

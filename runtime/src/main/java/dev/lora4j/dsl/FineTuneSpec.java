@@ -1,12 +1,10 @@
 package dev.lora4j.dsl;
 
-import dev.lora4j.api.TrainingListener;
 import dev.lora4j.pipeline.FineTuneJob;
 import dev.lora4j.pipeline.FineTuneJobs;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneSetting;
-import dev.lora4j.train.ConsoleProgress;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,7 +36,7 @@ public final class FineTuneSpec {
     /** What the block changed, by setting ({@link FineTuneSetting#ALL} is the list of them). */
     private final Map<FineTuneSetting<?>, Object> given = new LinkedHashMap<>();
     private final Map<String, String> parameters = new LinkedHashMap<>();
-    private TrainingListener progress = new ConsoleProgress();
+    private final List<com.google.inject.Module> overrides = new ArrayList<>();
     private PrintStream out = System.out;
 
     /** An empty spec: the job's LoRA defaults. */
@@ -194,13 +192,18 @@ public final class FineTuneSpec {
         parameters.put(Objects.requireNonNull(name, "name"), String.valueOf(Objects.requireNonNull(value, "value")));
     }
 
-    /** Receives every training step and evaluation; a console progress bar unless set. */
-    public TrainingListener getProgress() {
-        return progress;
+    /**
+     * Replaces bindings of lora4j's defaults for this run ({@code Lora4j.injector(overrides)}): the
+     * optimizer, the schedules, the adapter factory, the merge strategy, the listeners; e.g. a
+     * quieter console by binding {@code ConsoleProgress} to an instance of your own.
+     */
+    public void override(com.google.inject.Module... modules) {
+        overrides.addAll(List.of(modules));
     }
 
-    public void setProgress(TrainingListener progress) {
-        this.progress = Objects.requireNonNull(progress, "progress");
+    /** The bindings given to {@link #override}, in order. */
+    public List<com.google.inject.Module> getOverrides() {
+        return List.copyOf(overrides);
     }
 
     /** Where the job reports its stages; {@code System.out} unless set. */
@@ -217,7 +220,7 @@ public final class FineTuneSpec {
      *
      * @throws IllegalArgumentException naming an invalid setting, or a parameter the job does not know
      */
-    public FineTuneOptions toOptions(FineTuneJob job) {
+    public FineTuneOptions toOptions(FineTuneJob<?, ?> job) {
         FineTuneOptions.Builder b = job.defaults(mode).toBuilder().mode(mode);
         given.forEach((setting, value) -> setting.applyTo(b, value));
         parameters.forEach(b::parameter);

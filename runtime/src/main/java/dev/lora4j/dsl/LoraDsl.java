@@ -2,14 +2,17 @@ package dev.lora4j.dsl;
 
 import dev.lora4j.Lora;
 import dev.lora4j.api.Configure;
+import dev.lora4j.guice.Lora4j;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Module;
 import dev.lora4j.pipeline.FineTuneJob;
 import dev.lora4j.pipeline.FineTuneJobs;
+import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.pipeline.FineTuneRunner;
 import dev.lora4j.pipeline.FineTuneReport;
-import java.io.IOException;
 import dev.lora4j.train.TrainingResult;
+import java.io.IOException;
 import java.util.List;
 import java.util.Objects;
 
@@ -121,7 +124,9 @@ public final class LoraDsl {
     public static FineTuneReport finetune(String job, Configure<FineTuneSpec> configure) throws IOException {
         FineTuneSpec spec = new FineTuneSpec();
         Objects.requireNonNull(configure, "configure").configure(spec);
-        FineTuneJob found = FineTuneJobs.named(job);
-        return found.run(spec.toOptions(found), spec.getProgress(), spec.getOut());
+        FineTuneJob<?, ?> found = FineTuneJobs.named(job);
+        FineTuneOptions options = spec.toOptions(found);
+        return Lora4j.injector(spec.getOverrides().toArray(com.google.inject.Module[]::new))
+                .getInstance(FineTuneRunner.class).run(found, options, spec.getOut());
     }
 }

@@ -4,13 +4,7 @@ import com.google.inject.Guice;
 import com.google.inject.Injector;
 import com.google.inject.Module;
 import com.google.inject.util.Modules;
-import dev.lora4j.api.TrainingListener;
-import dev.lora4j.train.OptimizerFactory;
-import dev.lora4j.train.ScheduleFactory;
 import dev.lora4j.train.Trainer;
-import dev.lora4j.train.TrainingConfig;
-import java.util.LinkedHashSet;
-import java.util.List;
 
 /**
  * The entry point for dependency injection: an injector with lora4j's default modules, each
@@ -24,7 +18,12 @@ import java.util.List;
  *     }
  * });
  * Trainer trainer = injector.getInstance(Trainer.class);
+ * FineTuneReport report = injector.getInstance(FineTuneRunner.class).run(job, options, System.out);
  * }</pre>
+ *
+ * <p>The {@code finetune} command and {@code LoraDsl.finetune} run jobs through {@link
+ * dev.lora4j.pipeline.FineTuneRunner} from such an injector, so a replaced binding (optimizer,
+ * schedule, listeners, adapter factory, merge strategy) changes what they do.
  */
 public final class Lora4j {
 
@@ -38,16 +37,5 @@ public final class Lora4j {
     /** {@code Guice.createInjector(Modules.override(defaults()).with(overrides))}. */
     public static Injector injector(Module... overrides) {
         return Guice.createInjector(Modules.override(defaults()).with(overrides));
-    }
-
-    /**
-     * A {@link Trainer} with the default optimizer and schedules (as bound by {@link
-     * TrainingModule}), {@code config}, and exactly {@code listeners} in place of the default
-     * console progress.
-     */
-    public static Trainer trainer(TrainingConfig config, TrainingListener... listeners) {
-        Injector injector = injector();
-        return new Trainer(config, injector.getInstance(OptimizerFactory.class),
-                injector.getInstance(ScheduleFactory.class), new LinkedHashSet<>(List.of(listeners)));
     }
 }

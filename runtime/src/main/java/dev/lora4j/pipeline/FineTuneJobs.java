@@ -12,10 +12,12 @@ public final class FineTuneJobs {
     private FineTuneJobs() {}
 
     /** Every job found by {@link ServiceLoader}, sorted by name. */
-    public static List<FineTuneJob> available() {
-        List<FineTuneJob> jobs = new ArrayList<>();
-        ServiceLoader.load(FineTuneJob.class, classLoader()).forEach(jobs::add);
-        jobs.sort(Comparator.comparing(FineTuneJob::name));
+    public static List<FineTuneJob<?, ?>> available() {
+        List<FineTuneJob<?, ?>> jobs = new ArrayList<>();
+        for (FineTuneJob<?, ?> job : ServiceLoader.load(FineTuneJob.class, classLoader())) {
+            jobs.add(job);
+        }
+        jobs.sort(Comparator.comparing(job -> job.name()));
         return jobs;
     }
 
@@ -24,9 +26,9 @@ public final class FineTuneJobs {
      *
      * @throws IllegalArgumentException listing the available jobs when none has that name
      */
-    public static FineTuneJob named(String name) {
-        List<FineTuneJob> jobs = available();
-        for (FineTuneJob job : jobs) {
+    public static FineTuneJob<?, ?> named(String name) {
+        List<FineTuneJob<?, ?>> jobs = available();
+        for (FineTuneJob<?, ?> job : jobs) {
             if (job.name().equals(name)) {
                 return job;
             }
@@ -36,7 +38,7 @@ public final class FineTuneJobs {
                     + " (the lora4j-samples module provides minilm-genres and fashion-cnn)");
         }
         throw new IllegalArgumentException("no fine-tuning job '" + name + "'; available: "
-                + jobs.stream().map(FineTuneJob::name).collect(Collectors.joining(", ")));
+                + jobs.stream().map(job -> job.name()).collect(Collectors.joining(", ")));
     }
 
     /**
@@ -44,7 +46,7 @@ public final class FineTuneJobs {
      *
      * @throws IllegalArgumentException naming the first unknown parameter and listing the known ones
      */
-    public static void checkParameters(FineTuneJob job, FineTuneOptions options) {
+    public static void checkParameters(FineTuneJob<?, ?> job, FineTuneOptions options) {
         for (String name : options.parameters().keySet()) {
             if (!job.parameters().containsKey(name)) {
                 throw new IllegalArgumentException("job " + job.name() + " has no parameter '" + name + "'"

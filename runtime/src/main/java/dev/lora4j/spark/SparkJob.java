@@ -40,7 +40,8 @@ public interface SparkJob<B> extends Serializable {
      * @param task the loss of a shard (a mean over its examples), and optionally a predictor or
      *     evaluator for validation
      * @param trainer the configuration, optimizer, schedule and listeners, as for in-process
-     *     training ({@link dev.lora4j.guice.Lora4j#trainer}). {@link TrainingConfig#workers()} must
+     *     training (the bound {@code Trainer} of {@link dev.lora4j.guice.Lora4j#injector}, with
+     *     {@code withConfig} and {@code withListeners}). {@link TrainingConfig#workers()} must
      *     be 1 or {@link TrainingConfig#AUTO_WORKERS} (a task is one worker; choose the number of
      *     tasks instead). Only task 0 notifies the listeners (progress, history) and writes
      *     checkpoints, into a directory every task can read

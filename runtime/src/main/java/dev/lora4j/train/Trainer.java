@@ -76,6 +76,11 @@ public final class Trainer {
         return new Trainer(newConfig, optimizers, schedules, new LinkedHashSet<>(listeners));
     }
 
+    /** A trainer like this one that notifies exactly {@code newListeners}, in their order. */
+    public Trainer withListeners(List<? extends TrainingListener> newListeners) {
+        return new Trainer(config, optimizers, schedules, new LinkedHashSet<>(newListeners));
+    }
+
     /** Trains without validation (no evaluation, early stopping or best-weight restoring). */
     public <B> TrainingResult fit(Module model, List<B> training, TrainingTask<B> task) {
         return fit(model, training, List.of(), task);

@@ -37,10 +37,10 @@ class FineTuneSettingsTest {
             return 0.25;
         }
         if (type == Path.class) {
-            return Path.of("out", setting.name());
+            return Path.of("target", "settings-test", setting.name());
         }
         if (type == List.class) {
-            return List.of("a", "b");
+            return List.of("key", "head"); // modules of the recording job's model, unlike its default
         }
         throw new AssertionError("no sample for " + setting + " of " + type);
     }

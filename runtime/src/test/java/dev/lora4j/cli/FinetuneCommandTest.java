@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -31,18 +32,43 @@ class FinetuneCommandTest {
     }
 
     @Test
-    void optionsGivenReplaceTheDefaultsAndTheRestStay() {
+    void optionsGivenReplaceTheDefaultsAndTheRestStay() throws Exception {
         CliRun run = CliRun.of("finetune", "--model", "recording", "--rank", "4", "--alpha", "8", "--targets",
                 "query,key,value", "--epochs", "1", "--max-steps", "20", "--lr", "0.002", "--batch", "16", "--seed", "7",
-                "--output", "out/x", "--no-agent", "--param", "max-length=48", "--workers", "3");
+                "--output", "target/command-test/x", "--no-agent", "--param", "max-length=48", "--workers", "3");
         assertEquals(0, run.exitCode(), run.err());
         FineTuneOptions o = RecordingJob.lastOptions;
         assertEquals(new FineTuneOptions(FineTuneMode.LORA, 4, 8, List.of("query", "key", "value"), false, 1, 20, 16,
-                0.002, 1, 3, 7, Path.of("out/x"), Map.of("max-length", "48")), o);
-        assertTrue(run.out().contains("== recording job ran: LoRA r=4 alpha=8 on query/key/value + head"), run.out());
-        assertTrue(run.out().contains("| test accuracy | 0.6250 |"), run.out());
-        assertTrue(run.out().contains("| max length | 48 |"), run.out());
-        assertTrue(run.out().contains("| whole run | 1m 05s |"), run.out());
+                0.002, 1, 3, 7, Path.of("target/command-test/x"), Map.of("max-length", "48")), o);
+        assertTrue(run.out().contains("== recording: LoRA r=4 alpha=8 on query/key/value + head"), run.out());
+        assertTrue(run.out().contains("| steps | 4 (COMPLETED"), "one epoch of 64 examples in batches of 16: " + run.out());
+        assertTrue(run.out().contains("| max length | 48 |"), "the job's own line: " + run.out());
+        assertTrue(run.out().contains("| adapters put on by | LoraConfig |"), run.out());
+        assertTrue(run.out().contains("| merged = unmerged predictions | 100.00%"), run.out());
+        assertTrue(Files.isRegularFile(Path.of("target/command-test/x/adapter/adapter_config.json")), "the adapter");
+        assertTrue(Files.size(Path.of("target/command-test/x/curve.png")) > 1000, "the curves");
+    }
+
+    @Test
+    void variantsRunTheJobOncePerVariantIntoSubdirectoriesAndCompareThem() throws Exception {
+        CliRun run = CliRun.of("finetune", "--model", "recording", "--variants", "head,lora2,lora4:4,full",
+                "--max-steps", "3", "--output", "target/command-test/sweep");
+        assertEquals(0, run.exitCode(), run.err());
+        String out = run.out();
+        assertTrue(out.contains("| setting | trainable params | test accuracy |"), out);
+        assertTrue(out.contains("| frozen network + trained head | 10 of 70 (14.29%) |"), "the head alone: " + out);
+        assertTrue(out.contains("| LoRA r=2 alpha=4 on query/value + head |"), "alpha kept at 2 x rank: " + out);
+        assertTrue(out.contains("| LoRA r=4 alpha=4 on query/value + head |"), "alpha given: " + out);
+        assertTrue(out.contains("| full fine-tuning (all weights) | 70 of 70 (100.00%) |"), out);
+        Path sweep = Path.of("target/command-test/sweep");
+        assertTrue(Files.isRegularFile(sweep.resolve("lora2/adapter/adapter_model.safetensors")));
+        assertTrue(Files.isRegularFile(sweep.resolve("lora4:4/curve.png")));
+        assertTrue(Files.notExists(sweep.resolve("head/adapter")), "no adapter without LoRA");
+        assertEquals(5e-5, RecordingJob.lastOptions.learningRate(), "full fine-tuning at its own default rate");
+
+        CliRun bad = CliRun.of("finetune", "--model", "recording", "--variants", "lora,full");
+        assertEquals(ExitCodes.BAD_INPUT, bad.exitCode());
+        assertTrue(bad.err().contains("unknown variant 'lora'; use head, full, lora<rank>"), bad.err());
     }
 
     @Test

@@ -106,7 +106,8 @@ class TrainingModuleTest {
     @Test
     void aTrainerWithGivenListenersHasOnlyThoseAndTheDefaultOptimizer() {
         TrainingListener listener = mock(TrainingListener.class);
-        Trainer trainer = Lora4j.trainer(TrainingConfig.builder().epochs(1).build(), listener);
+        Trainer trainer = Lora4j.injector().getInstance(Trainer.class)
+                .withConfig(TrainingConfig.builder().epochs(1).build()).withListeners(List.of(listener));
         TrainingResult result;
         PrintStream err = System.err;
         try {

@@ -108,7 +108,7 @@ public final class SparkComparison {
         public Setup<GenreData.Batch> setUp() {
             MiniLmClassifier model = model();
             StepTimer timer = ExecutorShared.get(TIMER, StepTimer.class, StepTimer::new);
-            return new Setup<>(model, task(model), Lora4j.trainer(config(1), timer), List.of());
+            return new Setup<>(model, task(model), trainer(config(1), timer), List.of());
         }
     }
 
@@ -151,7 +151,7 @@ public final class SparkComparison {
         List<GenreData.Batch> batches = new MiniLmTraining(BATCHES).batches();
         StepTimer timer = ExecutorShared.get(TIMER, StepTimer.class, StepTimer::new);
         MiniLmClassifier local = model();
-        Trainer inProcess = Lora4j.trainer(config(n), timer);
+        Trainer inProcess = trainer(config(n), timer);
         SparkConf conf = new SparkConf().setMaster("local[" + n + "]").setAppName("lora4j SparkComparison")
                 .set("spark.ui.enabled", "false");
         double load = ThreadComparison.load();
@@ -213,5 +213,10 @@ public final class SparkComparison {
                 last.bytesSentPerStep(), last.messageBytes(), trainable, 16 + 4 * all,
                 (16.0 + 4 * all) / last.messageBytes());
         System.exit(0); // ND4J and DJL leave non-daemon threads behind
+    }
+
+    /** The bound trainer with {@code config}, notifying only {@code timer}. */
+    private static Trainer trainer(TrainingConfig config, StepTimer timer) {
+        return Lora4j.injector().getInstance(Trainer.class).withConfig(config).withListeners(List.of(timer));
     }
 }

@@ -2,12 +2,16 @@ package dev.lora4j.samples.minilm;
 
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.guice.Lora4j;
+import dev.lora4j.lora.AdapterFactory;
 import dev.lora4j.nn.Init;
+import dev.lora4j.pipeline.FineTuneData;
 import dev.lora4j.pipeline.FineTuneOptions;
+import dev.lora4j.pipeline.TrainableParts;
 import dev.lora4j.spark.ExecutorShared;
 import dev.lora4j.spark.SparkTrainer;
 import dev.lora4j.spark.SparkTrainingResult;
 import dev.lora4j.train.ConsoleProgress;
+import dev.lora4j.train.Trainer;
 import dev.lora4j.train.TrainingResult;
 import java.io.PrintStream;
 import java.util.List;
@@ -33,20 +37,20 @@ final class GenreSpark {
     /**
      * Trains {@code model}'s adapters on Spark; {@code model} holds the trained values afterwards.
      *
-     * @param listeners the driver's listeners; task 0 notifies them when it runs in this JVM (local
-     *     mode), otherwise it logs its progress on its executor
+     * @param trainer the driver's trainer: task 0 notifies its listeners when it runs in this JVM
+     *     (local mode), otherwise it logs its progress on its executor
      */
-    static TrainingResult train(FineTuneOptions options, String master, List<GenreData.Batch> train,
-            MiniLmClassifier model, List<TrainingListener> listeners, PrintStream out) {
+    static TrainingResult train(GenreFineTune job, FineTuneOptions options, String master,
+            FineTuneData<GenreData.Batch> data, MiniLmClassifier model, Trainer trainer, PrintStream out) {
         String run = "minilm-genres " + UUID.randomUUID();
-        ExecutorShared.get(run, List.class, () -> listeners);
+        ExecutorShared.get(run, List.class, trainer::listeners);
         SparkConf conf = new SparkConf().setMaster(master).setAppName("lora4j minilm-genres")
                 .setIfMissing("spark.ui.enabled", "false");
         try (JavaSparkContext spark = new JavaSparkContext(conf)) {
             int tasks = spark.defaultParallelism();
             out.printf(Locale.ROOT, "== Spark %s: %d tasks, one per task slot%n", spark.version(), tasks);
-            SparkTrainingResult result = SparkTrainer.tasks(tasks)
-                    .fit(spark.parallelize(train, tasks), new Job(options.toBuilder().outputDir(null).build(), run, train.size()));
+            SparkTrainingResult result = SparkTrainer.tasks(tasks).fit(spark.parallelize(data.train(), tasks),
+                    new Job(options.toBuilder().outputDir(null).build(), run, data.train().size()));
             result.applyTo(model);
             out.printf(Locale.ROOT, "== Spark: %,d bytes exchanged per step by all tasks (each sends %,d to each other),"
                     + " %.1f s of task 0's time in the exchange%n", result.bytesSentPerStep(), result.messageBytes(),
@@ -75,16 +79,23 @@ final class GenreSpark {
 
         @Override
         public Setup<GenreData.Batch> setUp() {
+            GenreFineTune job = new GenreFineTune();
             OnnxWeights weights = ExecutorShared.get(WEIGHTS, OnnxWeights.class, OnnxWeights::minilm);
             Init.seed(options.seed());
-            GenreFineTune.Adapted adapted = GenreFineTune.adapt(options, () -> MiniLm.sharing(weights));
+            TrainableParts.prepare(options);
+            MiniLmClassifier model = GenreFineTune.classifier(MiniLm.sharing(weights), options);
+            TrainableParts.apply(model, options, job.head(), AdapterFactory.standard());
             @SuppressWarnings("unchecked")
             List<TrainingListener> listeners = ExecutorShared.get(run, List.class,
                     () -> List.of(new ConsoleProgress()));
-            return new Setup<>(adapted.model(), GenreFineTune.task(adapted.model()),
-                    Lora4j.trainer(GenreFineTune.config(options, trainBatches).toBuilder().workers(1).build(),
-                            listeners.toArray(TrainingListener[]::new)), // a task is one worker
-                    GenreFineTune.batches(options, GenreData.Split.VALIDATION));
+            Trainer trainer = Lora4j.injector().getInstance(Trainer.class)
+                    .withConfig(job.training(options, trainBatches).toBuilder().workers(1).build()) // a task is one worker
+                    .withListeners(listeners);
+            List<GenreData.Batch> validation;
+            try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(GenreFineTune.Parameters.of(options).maxLength())) {
+                validation = GenreFineTune.batches(options, GenreData.Split.VALIDATION, tokenizer);
+            }
+            return new Setup<>(model, job.task(model), trainer, validation);
         }
     }
 }

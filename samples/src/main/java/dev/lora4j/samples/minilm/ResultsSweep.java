@@ -1,9 +1,11 @@
 package dev.lora4j.samples.minilm;
 
+import dev.lora4j.guice.Lora4j;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.pipeline.FineTuneReport;
-import dev.lora4j.train.ConsoleProgress;
+import dev.lora4j.pipeline.FineTuneRunner;
+import dev.lora4j.pipeline.FineTuneVariant;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -38,39 +40,36 @@ public final class ResultsSweep {
 
     private ResultsSweep() {}
 
-    /** One row of the table. */
-    private record Row(String name, FineTuneOptions options) {}
+    /** One row of the table: its label and the variant it runs. */
+    private record Row(String name, FineTuneVariant variant) {}
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws IOException {
         Path file = Path.of(args.length > 0 ? args[0] : "RESULTS.md");
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        FineTuneOptions base = GenreFineTune.defaults(FineTuneMode.LORA).toBuilder().epochs(epochs)
-                .maxSteps(Long.MAX_VALUE).agent(false).build();
+        GenreFineTune job = new GenreFineTune();
+        FineTuneOptions base = job.defaults(FineTuneMode.LORA).toBuilder().epochs(epochs).maxSteps(Long.MAX_VALUE)
+                .agent(false).outputDir(Path.of("target", "results-sweep")).build();
         Map<String, Row> rows = new LinkedHashMap<>();
-        rows.put("head", new Row("(a) frozen encoder + head",
-                withMode(base, FineTuneMode.HEAD_ONLY)));
+        rows.put("head", new Row("(a) frozen encoder + head", FineTuneVariant.parse("head")));
         for (int r : new int[] {1, 2, 4, 8, 16}) {
-            rows.put("r" + r, new Row("(b) LoRA r=" + r + " q/v + head", base.toBuilder().rank(r).build()));
+            rows.put("lora" + r, new Row("(b) LoRA r=" + r + " q/v + head", FineTuneVariant.parse("lora" + r + ":16")));
         }
-        rows.put("full", new Row("(c) full fine-tuning",
-                withMode(base, FineTuneMode.FULL)));
+        rows.put("full", new Row("(c) full fine-tuning", FineTuneVariant.parse("full")));
         // the most telling rows first, in case the sweep is cut short
-        List<String> order = List.of("head", "r8", "full", "r1", "r4", "r16", "r2");
-        Map<String, GenreFineTune.Results> done = new LinkedHashMap<>();
+        List<String> order = List.of("head", "lora8", "full", "lora1", "lora4", "lora16", "lora2");
+        FineTuneRunner runner = Lora4j.injector().getInstance(FineTuneRunner.class);
+        Map<String, FineTuneReport> done = new LinkedHashMap<>();
         long start = System.nanoTime();
         for (String key : order) {
             Row row = rows.get(key);
-            FineTuneOptions options = row.options().toBuilder().outputDir(Path.of("target", "results-sweep", key)).build();
             System.out.println("######## " + row.name() + " ########");
-            GenreFineTune.Results results = GenreFineTune.run(options,
-                    new ConsoleProgress(ConsoleProgress.Mode.LINES, ConsoleProgress.DEFAULT_LINE_INTERVAL, System.out), System.out);
-            done.put(key, results);
+            done.put(key, runner.run(job, row.variant().apply(base, job), System.out));
             write(file, rows, done, epochs, (System.nanoTime() - start) / 1e9);
         }
         System.exit(0);
     }
 
-    private static void write(Path file, Map<String, Row> rows, Map<String, GenreFineTune.Results> done, int epochs,
+    private static void write(Path file, Map<String, Row> rows, Map<String, FineTuneReport> done, int epochs,
             double seconds) {
         StringBuilder b = new StringBuilder();
         FineTuneOptions any = done.values().iterator().next().options();
@@ -92,13 +91,13 @@ public final class ResultsSweep {
         b.append("| setting | trainable params | test accuracy | best val accuracy | steps run | training wall time | optimizer + gradient memory |\n");
         b.append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, Row> e : rows.entrySet()) {
-            GenreFineTune.Results r = done.get(e.getKey());
+            FineTuneReport r = done.get(e.getKey());
             if (r == null) {
                 b.append("| ").append(e.getValue().name()).append(" | not run | | | | | |\n");
                 continue;
             }
             b.append(String.format(Locale.ROOT, "| %s | %,d (%.2f%%) | %.4f | %.4f | %d | %s | %s |%n", e.getValue().name(),
-                    r.trainable(), 100.0 * r.trainable() / r.total(), r.testAccuracy(), r.bestValidationAccuracy(),
+                    r.trainable(), 100.0 * r.trainable() / r.total(), r.testAccuracy(), r.bestValidationMetric(),
                     r.training().steps(), FineTuneReport.duration(r.trainingTime()),
                     FineTuneReport.bytes(r.optimizerAndGradientBytes())));
         }
@@ -108,9 +107,9 @@ public final class ResultsSweep {
                 .append(FineTuneReport.duration(java.time.Duration.ofSeconds((long) seconds))).append(" in all.\n");
         List<String> merges = new ArrayList<>();
         done.forEach((k, r) -> {
-            if (!Double.isNaN(r.mergeAgreement())) {
+            if (r.merge() != null) {
                 merges.add(String.format(Locale.ROOT, "r=%d: %.2f%% same predictions, max |logit diff| %.1e",
-                        r.options().rank(), 100 * r.mergeAgreement(), r.mergeMaxAbsDiff()));
+                        r.options().rank(), 100 * r.merge().agreement(), r.merge().maxAbsLogitDiff()));
             }
         });
         if (!merges.isEmpty()) {
@@ -141,11 +140,6 @@ public final class ResultsSweep {
             after++;
         }
         return document.substring(0, begin) + table + document.substring(after);
-    }
-
-    /** {@code base} training another part of the model, at that mode's learning rate. */
-    private static FineTuneOptions withMode(FineTuneOptions base, FineTuneMode mode) {
-        return base.toBuilder().mode(mode).learningRate(GenreFineTune.defaultLearningRate(mode)).build();
     }
 
     private static int stepsPerEpoch(FineTuneOptions s) {

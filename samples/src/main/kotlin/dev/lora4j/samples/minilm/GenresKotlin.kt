@@ -46,7 +46,7 @@ fun main(args: Array<String>) {
  * named arguments with defaults, anything else of [FineTuneSpec] in [more].
  */
 fun fineTuneGenres(rank: Int = 8, alpha: Double = 16.0, epochs: Int = 3, more: FineTuneSpec.() -> Unit = {}): FineTuneReport =
-    finetune(GenresJob.NAME) {
+    finetune(GenreFineTune.NAME) {
         this.rank = rank
         this.alpha = alpha
         targets("query", "value")

@@ -1,4 +1,4 @@
-package dev.lora4j.samples.shared;
+package dev.lora4j.pipeline.internal;
 
 import dev.lora4j.api.TrainingListener.EvaluationReport;
 import dev.lora4j.api.TrainingListener.StepReport;

@@ -1,0 +1,76 @@
+package dev.lora4j.pipeline;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One row of a comparison of ways to fine-tune the same job ({@code finetune --variants
+ * head,lora4,full}): {@code head} (the head alone), {@code full} (every weight), {@code lora<r>}
+ * (LoRA of rank r, alpha scaled with the rank as the options have it: alpha/r kept), or {@code
+ * lora<r>:<alpha>} (rank and alpha both given).
+ *
+ * @param name the text it was parsed from, also its output subdirectory
+ * @param mode what trains
+ * @param rank the LoRA rank (LORA only, else 0)
+ * @param alpha the LoRA alpha, {@code null} to keep the options' alpha/rank ratio
+ */
+public record FineTuneVariant(String name, FineTuneMode mode, int rank, @Nullable Double alpha) {
+
+    private static final Pattern LORA = Pattern.compile("lora([1-9][0-9]*)(?::([0-9]+(?:\\.[0-9]+)?))?");
+
+    /**
+     * Parses one variant.
+     *
+     * @throws IllegalArgumentException naming the text and the accepted forms
+     */
+    public static FineTuneVariant parse(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        if (t.equals(FineTuneMode.HEAD_ONLY.optionName()) || t.equals(FineTuneMode.FULL.optionName())) {
+            return new FineTuneVariant(t, FineTuneMode.parse(t), 0, null);
+        }
+        Matcher m = LORA.matcher(t);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("unknown variant '" + text
+                    + "'; use head, full, lora<rank> (e.g. lora8) or lora<rank>:<alpha> (e.g. lora8:16)");
+        }
+        return new FineTuneVariant(t, FineTuneMode.LORA, Integer.parseInt(m.group(1)),
+                m.group(2) == null ? null : Double.valueOf(m.group(2)));
+    }
+
+    /** Parses a comma-separated list, e.g. {@code head,lora2,lora8:16,full}; names must differ. */
+    public static List<FineTuneVariant> parseList(List<String> texts) {
+        List<FineTuneVariant> variants = new ArrayList<>();
+        for (String text : texts) {
+            FineTuneVariant v = parse(text);
+            if (variants.stream().anyMatch(other -> other.name().equals(v.name()))) {
+                throw new IllegalArgumentException("variant '" + v.name() + "' is given twice");
+            }
+            variants.add(v);
+        }
+        return variants;
+    }
+
+    /**
+     * {@code base} changed to this variant: its mode (at {@code job}'s learning rate for that mode
+     * when it differs from the base's), rank and alpha, and its own subdirectory of the output.
+     */
+    public FineTuneOptions apply(FineTuneOptions base, FineTuneJob<?, ?> job) {
+        Objects.requireNonNull(job, "job");
+        FineTuneOptions.Builder b = base.toBuilder().mode(mode);
+        if (mode != base.mode()) {
+            b.learningRate(job.defaults(mode).learningRate());
+        }
+        if (mode == FineTuneMode.LORA) {
+            b.rank(rank).alpha(alpha != null ? alpha : base.alpha() * rank / base.rank());
+        }
+        if (base.outputDir() != null) {
+            b.outputDir(base.outputDir().resolve(name));
+        }
+        return b.build();
+    }
+}

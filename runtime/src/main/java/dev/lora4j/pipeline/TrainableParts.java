@@ -1,0 +1,103 @@
+package dev.lora4j.pipeline;
+
+import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.lora.AdapterFactory;
+import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayer;
+import dev.lora4j.lora.LoraLayers;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.nn.AdaptableLayer;
+import dev.lora4j.nn.Module;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Makes trainable what a {@link FineTuneMode} trains: adapters (from the model's {@code @LoRA}
+ * fields through the agent, or from a {@link LoraConfig} through the bound {@link
+ * AdapterFactory}) plus the head, the head alone, or every weight. The {@link FineTuneRunner}
+ * does this for every job; code that trains a job's model elsewhere (a Spark task) does the same.
+ *
+ * @param lora the adapted model, {@code null} without adapters
+ * @param by how the adapters were put on: {@code agent}, {@code LoraConfig} or {@code none}
+ * @param <M> the model
+ */
+public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, String by) {
+
+    /** Installs the agent before the model is built when the options put adapters on through it. */
+    public static void prepare(FineTuneOptions options) {
+        if (options.mode() == FineTuneMode.LORA && options.agent()) {
+            LoraAgent.install(); // the agent adapts @LoRA fields as the model is constructed
+        }
+    }
+
+    /**
+     * Sets {@code model} up for {@code options}: with {@link FineTuneOptions#agent()}, the adapters
+     * the agent attached at construction are taken over when they are exactly what the options ask
+     * for (same modules, rank and alpha); otherwise any such adapters come off and {@code factory}
+     * puts the options' on.
+     *
+     * @param head the modules that train in full next to the adapters, or alone
+     * @throws IllegalArgumentException naming a head module the model lacks
+     */
+    public static <M extends Module> TrainableParts<M> apply(M model, FineTuneOptions options, List<String> head,
+            AdapterFactory factory) {
+        Map<String, Module> modules = model.namedModules();
+        for (String name : head) {
+            if (!modules.containsKey(name)) {
+                throw new IllegalArgumentException("the model has no head module '" + name + "'");
+            }
+        }
+        LoraConfig config = LoraConfig.builder().rank(options.rank()).alpha(options.alpha())
+                .targetModules(options.targets().toArray(String[]::new)).modulesToSave(head.toArray(String[]::new))
+                .seed(options.seed()).build();
+        if (options.mode() == FineTuneMode.LORA && options.agent() && attachedMatch(modules, config)) {
+            return new TrainableParts<>(LoraModel.adopt(model, head), "agent");
+        }
+        detachAll(modules);
+        model.unfreeze();
+        return switch (options.mode()) {
+            case LORA -> new TrainableParts<>(factory.wrap(model, config), "LoraConfig");
+            case HEAD_ONLY -> {
+                model.freeze();
+                head.forEach(name -> modules.get(name).unfreeze());
+                yield new TrainableParts<>(null, "none");
+            }
+            case FULL -> new TrainableParts<>(null, "none");
+        };
+    }
+
+    /** Whether the adapters attached at construction sit exactly where {@code config} puts its own, alike. */
+    private static boolean attachedMatch(Map<String, Module> modules, LoraConfig config) {
+        boolean any = false;
+        for (Map.Entry<String, Module> entry : modules.entrySet()) {
+            LoraLayer layer = entry.getValue() instanceof AdaptableLayer<?> adaptable ? LoraLayers.of(adaptable) : null;
+            boolean targeted = entry.getValue() instanceof AdaptableLayer<?> && config.targets(entry.getKey());
+            if (layer == null) {
+                if (targeted) {
+                    return false;
+                }
+                continue;
+            }
+            var adapter = layer.adapter(LoraModel.DEFAULT_ADAPTER);
+            if (!targeted || adapter == null || layer.adapters().size() != 1) {
+                return false;
+            }
+            AdapterSpec wanted = config.specFor(entry.getKey());
+            if (adapter.spec().rank() != wanted.rank() || adapter.spec().alpha() != wanted.alpha()) {
+                return false;
+            }
+            any = true;
+        }
+        return any;
+    }
+
+    private static void detachAll(Map<String, Module> modules) {
+        for (Module module : modules.values()) {
+            if (module instanceof AdaptableLayer<?> layer && LoraLayers.of(layer) != null) {
+                layer.detachAdapters();
+            }
+        }
+    }
+}
