@@ -1,13 +1,17 @@
 package dev.lora4j;
 
-import dev.lora4j.inject.AnnotationInjector;
-import dev.lora4j.inject.TargetInjector;
+import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.agent.TargetSpec;
+import dev.lora4j.lora.internal.AnnotationInjector;
 import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Module;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * The front door of lora4j.
@@ -17,7 +21,7 @@ import java.nio.file.Path;
  *       {@code get_peft_model});
  *   <li>{@link #inject}: adapters on the {@code @LoRA} fields, without the agent;
  *   <li>{@link #adopt}: a model whose adapters the agent already attached at construction, from
- *       {@code @LoRA} fields or from a {@link dev.lora4j.agent.TargetSpec target spec};
+ *       {@code @LoRA} fields or from a {@link TargetSpec target spec};
  *   <li>{@link #load}: a PEFT adapter directory onto a plain model (PEFT's
  *       {@code PeftModel.from_pretrained}), and {@link #save} back (PEFT's {@code save_pretrained}).
  * </ul>
@@ -30,7 +34,7 @@ public final class Lora {
 
     /** Freezes {@code model} and attaches the adapter {@code default} where {@code config} says. */
     public static <M extends Module> LoraModel<M> wrap(M model, LoraConfig config) {
-        return LoraModel.wrap(model, config);
+        return LoraModel.wrap(model, LoraModel.DEFAULT_ADAPTER, config);
     }
 
     /**
@@ -43,23 +47,28 @@ public final class Lora {
     }
 
     /**
-     * Takes over a model the agent adapted at construction: through its {@code @LoRA} fields, or
-     * through a target spec, whose {@link LoraConfig} then becomes the adapter's configuration (with
-     * its bias mode and {@code modules_to_save}).
-     */
-    public static <M extends Module> LoraModel<M> adopt(M model) {
-        return TargetInjector.configOf(model)
-                .map(config -> LoraModel.adopt(model, LoraModel.DEFAULT_ADAPTER, config))
-                .orElseGet(() -> LoraModel.adopt(model));
-    }
-
-    /**
-     * Takes over a model the agent adapted at construction from its {@code @LoRA} fields, and makes
-     * {@code modulesToSave} (e.g. a new classification head) train in full and travel with the
-     * adapter, as PEFT's {@code modules_to_save}; see {@link LoraModel#adopt(Module, java.util.List)}.
+     * Takes over a model whose adapters the agent attached at construction, freezing everything
+     * else. For a class a {@link TargetSpec target spec} names (or a subclass of one), the spec's
+     * {@link LoraConfig} becomes the adapter's configuration (its bias mode and {@code
+     * modules_to_save} included); for {@code @LoRA} fields, a configuration is described from the
+     * layers. {@code modulesToSave} (e.g. a new classification head) then train in full and travel
+     * with the adapter, as PEFT's {@code modules_to_save}.
+     *
+     * @param modulesToSave module names or paths, matched as {@link LoraConfig.Builder#modulesToSave} matches them
+     * @throws IllegalArgumentException when the model carries no adapter, or a name matches no module
      */
     public static <M extends Module> LoraModel<M> adopt(M model, String... modulesToSave) {
-        return LoraModel.adopt(model, java.util.List.of(modulesToSave));
+        Optional<LoraConfig> spec = LoraAgent.targetConfig(model.getClass());
+        if (spec.isEmpty()) {
+            return LoraModel.adopt(model, List.of(modulesToSave));
+        }
+        LoraConfig config = spec.get();
+        if (modulesToSave.length > 0) {
+            List<String> all = new ArrayList<>(config.modulesToSave());
+            all.addAll(List.of(modulesToSave));
+            config = config.toBuilder().modulesToSave(all.toArray(String[]::new)).build();
+        }
+        return LoraModel.adopt(model, LoraModel.DEFAULT_ADAPTER, config);
     }
 
     /**

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.Lora;
 import dev.lora4j.api.LoRA;
 import dev.lora4j.autograd.Tensor;
-import dev.lora4j.inject.AnnotationInjector;
+import dev.lora4j.lora.internal.AnnotationInjector;
 import dev.lora4j.io.AdapterException;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraAdapter;

@@ -176,6 +176,14 @@ public final class LoraAgent {
         }
     }
 
+    /**
+     * The config of the target spec in force for {@code modelClass} (naming it or its nearest named
+     * superclass), as the agent adapts its instances at construction.
+     */
+    public static Optional<LoraConfig> targetConfig(Class<?> modelClass) {
+        return Optional.ofNullable(AgentInstaller.targetConfig(modelClass));
+    }
+
     /** The installation, when the agent runs in this JVM. */
     public static Optional<AgentInstallation> installation() {
         return Optional.ofNullable(AgentInstaller.installation());

@@ -17,7 +17,7 @@
  * <p>The agent instruments the constructors of every class that declares a field annotated
  * {@code @LoRA}, read from the class file as it loads (Java and Kotlin alike; the annotation
  * processor checks the fields at compile time but is not needed here). At constructor exit it calls
- * {@link dev.lora4j.inject.AnnotationInjector#injectOwnFields}, the same insertion
+ * {@link dev.lora4j.lora.internal.AnnotationInjector#injectOwnFields}, the same insertion
  * {@code Lora.inject} uses; the forward pass is not instrumented. The JDK, Byte Buddy, ND4J and
  * lora4j's own runtime packages are never instrumented.
  *

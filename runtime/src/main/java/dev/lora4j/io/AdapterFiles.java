@@ -137,7 +137,7 @@ public final class AdapterFiles {
      * Loads the adapter in {@code dir} into a model as adapter {@code default}, made active. A plain
      * model is frozen as {@link LoraModel#wrap} does; a model that already carries adapters (built
      * under the agent, or passed through {@code Lora.inject}) is taken over as {@link
-     * LoraModel#adopt(Module)} does, and an adapter {@code default} it carries gets the file's values
+     * LoraModel#adopt(Module, java.util.List)} does, and an adapter {@code default} it carries gets the file's values
      * as {@link #load(LoraModel, Path, String)} describes. All-or-nothing.
      */
     public static <M extends Module> LoraModel<M> load(M model, Path dir) throws IOException {
@@ -150,7 +150,7 @@ public final class AdapterFiles {
         if (carriesAdapters(model)) {
             Map<Parameter, Boolean> trainable = new IdentityHashMap<>();
             model.parameters().forEach(p -> trainable.put(p, p.isTrainable()));
-            LoraModel<M> lora = LoraModel.adopt(model);
+            LoraModel<M> lora = LoraModel.adopt(model, java.util.List.of());
             try {
                 apply(lora, dir, name, plan);
             } catch (RuntimeException e) {

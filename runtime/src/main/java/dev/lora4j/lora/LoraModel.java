@@ -53,12 +53,10 @@ public final class LoraModel<M extends Module> {
         this.model = model;
     }
 
-    /** Freezes {@code model} and attaches the adapter {@code default} as {@code config} says. */
-    public static <M extends Module> LoraModel<M> wrap(M model, LoraConfig config) {
-        return wrap(model, DEFAULT_ADAPTER, config);
-    }
-
-    /** Freezes {@code model} and attaches an adapter named {@code adapterName}. */
+    /**
+     * Freezes {@code model} and attaches an adapter named {@code adapterName} ({@code Lora.wrap} is
+     * this with {@link #DEFAULT_ADAPTER}).
+     */
     public static <M extends Module> LoraModel<M> wrap(M model, String adapterName, LoraConfig config) {
         model.freeze();
         LoraModel<M> lora = new LoraModel<>(model);
@@ -90,41 +88,24 @@ public final class LoraModel<M extends Module> {
 
     /**
      * Takes over a model whose layers already carry adapters (attached by the agent or by
-     * annotation injection): every parameter that is not a LoRA factor is frozen, the adapters'
-     * settings are described as one {@link LoraConfig} per adapter name (targets as exact module
-     * paths, per-module rank and alpha as patterns), and the first adapter name becomes active.
+     * annotation injection; {@code Lora.adopt} is the front door): every parameter that is not a
+     * LoRA factor is frozen, the adapters' settings are described as one {@link LoraConfig} per
+     * adapter name (targets as exact module paths, per-module rank and alpha as patterns), and the
+     * first adapter name becomes active. The modules at {@code modulesToSave} (e.g. a new
+     * classification head) train in full with that adapter, as PEFT's {@code modules_to_save}: they
+     * are unfrozen, get their per-adapter copy, and are saved with the adapter.
      *
-     * @throws IllegalArgumentException when the model carries no adapter
-     */
-    public static <M extends Module> LoraModel<M> adopt(M model) {
-        LoraModel<M> lora = adoptLayers(model);
-        lora.setActiveAdapters(lora.configs.keySet().iterator().next());
-        return lora;
-    }
-
-    /**
-     * Like {@link #adopt(Module)}, for a model whose adapter {@code adapterName} was attached as
-     * {@code config} says (by the agent, from a target spec): {@code config} is recorded as that
-     * adapter's configuration, its bias mode and {@code modules_to_save} apply as in {@link #wrap},
-     * and it becomes the active adapter.
-     *
-     * @throws IllegalArgumentException when no layer carries an adapter named {@code adapterName}
-     */
-    public static <M extends Module> LoraModel<M> adopt(M model, String adapterName, LoraConfig config) {
-        return registerAdopted(adoptLayers(model), adapterName, config);
-    }
-
-    /**
-     * Like {@link #adopt(Module)}, and the modules at {@code modulesToSave} (e.g. a new
-     * classification head) train in full with the first adapter, as PEFT's {@code modules_to_save}:
-     * they are unfrozen, get their per-adapter copy, and are saved with the adapter.
-     *
-     * @param modulesToSave module names or paths, matched as {@link LoraConfig.Builder#modulesToSave} matches them
+     * @param modulesToSave module names or paths, matched as {@link LoraConfig.Builder#modulesToSave}
+     *     matches them; may be empty
      * @throws IllegalArgumentException when the model carries no adapter, or a name matches no module
      */
     public static <M extends Module> LoraModel<M> adopt(M model, List<String> modulesToSave) {
         LoraModel<M> lora = adoptLayers(model);
         String first = lora.configs.keySet().iterator().next();
+        if (modulesToSave.isEmpty()) {
+            lora.setActiveAdapters(first);
+            return lora;
+        }
         LoraConfig config = lora.configs.get(first).toBuilder().modulesToSave(modulesToSave.toArray(String[]::new))
                 .build();
         for (String name : modulesToSave) {
@@ -135,6 +116,18 @@ public final class LoraModel<M extends Module> {
             }
         }
         return registerAdopted(lora, first, config);
+    }
+
+    /**
+     * Like {@link #adopt(Module, List)}, for a model whose adapter {@code adapterName} was attached as
+     * {@code config} says (by the agent, from a target spec): {@code config} is recorded as that
+     * adapter's configuration, its bias mode and {@code modules_to_save} apply as in {@link #wrap},
+     * and it becomes the active adapter.
+     *
+     * @throws IllegalArgumentException when no layer carries an adapter named {@code adapterName}
+     */
+    public static <M extends Module> LoraModel<M> adopt(M model, String adapterName, LoraConfig config) {
+        return registerAdopted(adoptLayers(model), adapterName, config);
     }
 
     private static <M extends Module> LoraModel<M> registerAdopted(LoraModel<M> lora, String adapterName,

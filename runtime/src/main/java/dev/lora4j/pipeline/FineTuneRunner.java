@@ -84,7 +84,7 @@ public final class FineTuneRunner {
         FineTuneContext context = new FineTuneContext(options, trainer, out);
 
         out.println("== " + job.name() + ": " + options.describe());
-        TrainableParts.prepare(options);
+        TrainableParts.prepare(options, job);
         M model = job.model(context);
         TrainableParts<M> parts = TrainableParts.apply(model, options, job.head(), adapters);
         ParameterSummary summary = ParameterSummary.of(model);

@@ -127,6 +127,50 @@ public final class FineTuneSetting<T> {
         apply.accept(builder, type.cast(Objects.requireNonNull(value, name)));
     }
 
+    /**
+     * The setting called {@code name} ({@link #name()}, e.g. {@code learningRate}), if there is one.
+     */
+    public static java.util.Optional<FineTuneSetting<?>> named(String name) {
+        return ALL.stream().filter(setting -> setting.name.equals(name)).findFirst();
+    }
+
+    /**
+     * The value {@code text} stands for: a number, a path, {@code true}/{@code false}, or a
+     * comma-separated list.
+     *
+     * @throws IllegalArgumentException naming the setting when {@code text} is not such a value
+     */
+    @SuppressWarnings("unchecked")
+    public T parse(String text) {
+        String t = text.strip();
+        try {
+            Object value;
+            if (type == Integer.class) {
+                value = Integer.valueOf(t);
+            } else if (type == Long.class) {
+                value = Long.valueOf(t);
+            } else if (type == Double.class) {
+                value = Double.valueOf(t);
+            } else if (type == Path.class) {
+                value = Path.of(t);
+            } else if (type == Boolean.class) {
+                if (!t.equals("true") && !t.equals("false")) {
+                    throw new IllegalArgumentException("not true or false");
+                }
+                value = Boolean.valueOf(t);
+            } else if (type == List.class) {
+                value = java.util.Arrays.stream(t.split(",")).map(String::strip).filter(x -> !x.isEmpty()).toList();
+            } else {
+                throw new IllegalStateException("no parser for " + type);
+            }
+            return (T) value;
+        } catch (IllegalArgumentException e) {
+            String expected = type == List.class ? "a comma-separated list" : type == Boolean.class ? "true or false"
+                    : type == Double.class ? "a number" : type == Path.class ? "a path" : "an integer";
+            throw new IllegalArgumentException(name + " must be " + expected + ", got '" + text + "'", e);
+        }
+    }
+
     @Override
     public String toString() {
         return name;

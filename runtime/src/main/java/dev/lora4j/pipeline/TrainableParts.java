@@ -1,5 +1,6 @@
 package dev.lora4j.pipeline;
 
+import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.lora.AdapterFactory;
 import dev.lora4j.lora.AdapterSpec;
@@ -25,9 +26,16 @@ import org.jspecify.annotations.Nullable;
  */
 public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, String by) {
 
-    /** Installs the agent before the model is built when the options put adapters on through it. */
-    public static void prepare(FineTuneOptions options) {
-        if (options.mode() == FineTuneMode.LORA && options.agent()) {
+    /**
+     * Installs the agent before the model is built when the options put adapters on through it:
+     * {@link FineTuneOptions#agent()} in LoRA mode, with the rank, alpha and targets of the job's
+     * LoRA {@linkplain FineTuneJob#defaults defaults}, which for a model with {@code @LoRA} fields
+     * are its annotations. Other settings go through a {@code LoraConfig}, without the agent.
+     */
+    public static void prepare(FineTuneOptions options, FineTuneJob<?, ?> job) {
+        FineTuneOptions annotated = job.defaults(FineTuneMode.LORA);
+        if (options.mode() == FineTuneMode.LORA && options.agent() && options.rank() == annotated.rank()
+                && options.alpha() == annotated.alpha() && options.targets().equals(annotated.targets())) {
             LoraAgent.install(); // the agent adapts @LoRA fields as the model is constructed
         }
     }
@@ -53,7 +61,7 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
                 .targetModules(options.targets().toArray(String[]::new)).modulesToSave(head.toArray(String[]::new))
                 .seed(options.seed()).build();
         if (options.mode() == FineTuneMode.LORA && options.agent() && attachedMatch(modules, config)) {
-            return new TrainableParts<>(LoraModel.adopt(model, head), "agent");
+            return new TrainableParts<>(Lora.adopt(model, head.toArray(String[]::new)), "agent");
         }
         detachAll(modules);
         model.unfreeze();

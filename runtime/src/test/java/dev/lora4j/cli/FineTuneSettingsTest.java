@@ -110,4 +110,22 @@ class FineTuneSettingsTest {
     private static Object component(FineTuneOptions options, FineTuneSetting<?> setting) throws Exception {
         return FineTuneOptions.class.getMethod(setting.name()).invoke(options);
     }
+
+    @Test
+    void eachSettingIsFoundByItsNameAndParsesItsTextOrNamesItself() {
+        for (FineTuneSetting<?> setting : FineTuneSetting.ALL) {
+            assertEquals(setting, FineTuneSetting.named(setting.name()).orElseThrow());
+            Object sample = sample(setting);
+            String text = sample instanceof List<?> list ? String.join(",", list.stream().map(String::valueOf).toList())
+                    : String.valueOf(sample);
+            assertEquals(sample, setting.parse(text), setting + " parsed from '" + text + "'");
+        }
+        assertTrue(FineTuneSetting.named("lr").isEmpty(), "DSL names only; the option is --lr");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> FineTuneSetting.RANK.parse("eight"));
+        assertEquals("rank must be an integer, got 'eight'", e.getMessage());
+        IllegalArgumentException flag = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> FineTuneSetting.AGENT.parse("yes"));
+        assertEquals("agent must be true or false, got 'yes'", flag.getMessage());
+    }
 }

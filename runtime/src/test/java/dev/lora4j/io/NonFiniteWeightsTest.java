@@ -1,5 +1,6 @@
 package dev.lora4j.io;
 
+import dev.lora4j.Lora;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -32,7 +33,7 @@ class NonFiniteWeightsTest {
 
     private static LoraModel<Net> model() {
         Init.seed(3);
-        return LoraModel.wrap(new Net(), LoraConfig.builder().rank(2).alpha(4).targetModules("fc", "out")
+        return Lora.wrap(new Net(), LoraConfig.builder().rank(2).alpha(4).targetModules("fc", "out")
                 .init(LoraInit.RANDOM).seed(9).build());
     }
 

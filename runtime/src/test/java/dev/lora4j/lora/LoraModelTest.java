@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.Lora;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -52,7 +53,7 @@ class LoraModelTest {
     @Test
     void wrapFreezesTheBaseAndAddsAdaptersOnTheTargetsOnly() {
         long baseCount = model.parameterCount();
-        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, qv().build());
+        LoraModel<TinyTransformer> lora = Lora.wrap(model, qv().build());
         assertEquals(List.of("blocks.0.attention.query", "blocks.0.attention.value",
                 "blocks.1.attention.query", "blocks.1.attention.value"), List.copyOf(lora.layers().keySet()));
         long expected = (long) LAYERS * 2 * 4 * (DIM + DIM); // r·(in+out) per adapted matrix
@@ -65,7 +66,7 @@ class LoraModelTest {
 
     @Test
     void summaryPrintsPeftStyleCounts() {
-        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, qv().build());
+        LoraModel<TinyTransformer> lora = Lora.wrap(model, qv().build());
         ParameterSummary summary = lora.summary();
         assertEquals(model.trainableParameterCount(), summary.trainable());
         assertEquals(model.parameterCount(), summary.total());
@@ -80,7 +81,7 @@ class LoraModelTest {
     @Test
     void randomAdaptersMergeAndUnmergeExactlyAcrossTheModel() {
         Map<String, INDArray> before = snapshot(model.namedParameters());
-        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, qv().init(LoraInit.RANDOM).build());
+        LoraModel<TinyTransformer> lora = Lora.wrap(model, qv().init(LoraInit.RANDOM).build());
         INDArray adapted = logits();
         lora.merge();
         assertTrue(LoraLinearTest.maxAbsDiff(adapted, logits()) < 1e-5);
@@ -97,7 +98,7 @@ class LoraModelTest {
     void unloadGivesBackTheBaseModelBitwise() {
         Map<String, INDArray> before = snapshot(model.namedParameters());
         INDArray baseLogits = logits();
-        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, qv().init(LoraInit.RANDOM).build());
+        LoraModel<TinyTransformer> lora = Lora.wrap(model, qv().init(LoraInit.RANDOM).build());
         assertNotEquals(baseLogits, logits());
         lora.merge();
         lora.unload();
@@ -109,7 +110,7 @@ class LoraModelTest {
 
     @Test
     void safeMergeRefusesNonFiniteWeightsAndLeavesTheModelUntouched() {
-        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, qv().init(LoraInit.RANDOM).build());
+        LoraModel<TinyTransformer> lora = Lora.wrap(model, qv().init(LoraInit.RANDOM).build());
         LoraLayer value1 = lora.layers().get("blocks.1.attention.value");
         value1.adapter("default").b().value().putScalar(0, 0, Double.POSITIVE_INFINITY);
         Map<String, INDArray> before = snapshot(model.namedParameters());
@@ -122,7 +123,7 @@ class LoraModelTest {
     @Test
     void severalAdaptersSwitchAndDisable() {
         INDArray base = logits();
-        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, qv().init(LoraInit.RANDOM).build());
+        LoraModel<TinyTransformer> lora = Lora.wrap(model, qv().init(LoraInit.RANDOM).build());
         INDArray withDefault = logits();
         lora.addAdapter("other", LoraConfig.builder().rank(2).targetModules("up").init(LoraInit.RANDOM).seed(5).build());
         assertEquals(List.of("default"), lora.activeAdapters());
@@ -147,7 +148,7 @@ class LoraModelTest {
     @Test
     void unmatchedTargetsNameThePatternAndListTheModules() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-                () -> LoraModel.wrap(model, LoraConfig.builder().targetModules("q_proj").build()));
+                () -> Lora.wrap(model, LoraConfig.builder().targetModules("q_proj").build()));
         assertTrue(error.getMessage().contains("q_proj"), error.getMessage());
         assertTrue(error.getMessage().contains("blocks.0.attention.query (Linear)"), error.getMessage());
     }
@@ -155,14 +156,14 @@ class LoraModelTest {
     @Test
     void targetingANonLayerIsAnErrorNamingIt() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-                () -> LoraModel.wrap(model, LoraConfig.builder().targetModules("attention").build()));
+                () -> Lora.wrap(model, LoraConfig.builder().targetModules("attention").build()));
         assertTrue(error.getMessage().contains("blocks.0.attention"), error.getMessage());
         assertTrue(error.getMessage().contains("MultiHeadAttention"), error.getMessage());
     }
 
     @Test
     void regexTargetsExcludesAndPerModuleRankAndAlpha() {
-        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, LoraConfig.builder()
+        LoraModel<TinyTransformer> lora = Lora.wrap(model, LoraConfig.builder()
                 .targetRegex("blocks\\.\\d+\\.attention\\.(query|key|value)")
                 .excludeModules("key")
                 .rankPattern("blocks.1.attention.value", 6)
@@ -178,11 +179,11 @@ class LoraModelTest {
 
     @Test
     void biasModesChooseWhichBiasesTrain() {
-        LoraModel.wrap(model, qv().bias(BiasMode.LORA_ONLY).build());
+        Lora.wrap(model, qv().bias(BiasMode.LORA_ONLY).build());
         assertTrue(model.namedParameters().get("blocks.0.attention.query.bias").isTrainable());
         assertFalse(model.namedParameters().get("blocks.0.attention.key.bias").isTrainable());
         newModel();
-        LoraModel.wrap(model, qv().bias(BiasMode.ALL).build());
+        Lora.wrap(model, qv().bias(BiasMode.ALL).build());
         assertTrue(model.namedParameters().get("blocks.0.attention.key.bias").isTrainable());
         assertTrue(model.namedParameters().get("head.bias").isTrainable());
         assertFalse(model.namedParameters().get("head.weight").isTrainable());
@@ -190,7 +191,7 @@ class LoraModelTest {
 
     @Test
     void modulesToSaveTrainInFullAndKeepOneCopyPerAdapter() {
-        LoraModel<TinyTransformer> lora = LoraModel.wrap(model, qv().modulesToSave("head").build());
+        LoraModel<TinyTransformer> lora = Lora.wrap(model, qv().modulesToSave("head").build());
         Parameter headWeight = model.namedParameters().get("head.weight");
         INDArray original = headWeight.value().dup();
         assertTrue(headWeight.isTrainable());
@@ -210,7 +211,7 @@ class LoraModelTest {
 
     @Test
     void baseWeightsGetNoGradientBuffers() {
-        LoraModel.wrap(model, qv().init(LoraInit.RANDOM).build());
+        Lora.wrap(model, qv().init(LoraInit.RANDOM).build());
         Tensor loss = model.forward(IDS).mean();
         loss.backward();
         model.namedParameters().forEach((name, p) -> {

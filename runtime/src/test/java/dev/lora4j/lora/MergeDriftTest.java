@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.Lora;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.api.LoraInit;
@@ -49,7 +50,7 @@ class MergeDriftTest {
         Nd4j.setDefaultDataTypes(type, type);
         try {
             Init.seed(5);
-            LoraModel<Net> lora = LoraModel.wrap(new Net(), LoraConfig.builder().rank(8).alpha(16)
+            LoraModel<Net> lora = Lora.wrap(new Net(), LoraConfig.builder().rank(8).alpha(16)
                     .targetModules("fc", "tokens").init(LoraInit.RANDOM).seed(3).build());
             Map<String, INDArray> original = new LinkedHashMap<>();
             lora.layers().forEach((path, layer) -> original.put(path, layer.baseWeight().value().dup()));

@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.Lora;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,7 +66,7 @@ class ServingUnderLoadTest {
         double seconds = Double.parseDouble(System.getProperty("lora4j.soak.seconds", "3"));
 
         // the adapter the loader keeps loading, saved from a model with the same base
-        LoraModel<TinyTransformer> source = LoraModel.wrap(base(), LoraConfig.builder().rank(3).alpha(5)
+        LoraModel<TinyTransformer> source = Lora.wrap(base(), LoraConfig.builder().rank(3).alpha(5)
                 .targetModules("query", "key", "value", "up", "tokens").init(LoraInit.RANDOM).seed(7).build());
         Path saved = dir.resolve("incoming");
         AdapterFiles.saveAdapter(source, LoraModel.DEFAULT_ADAPTER, saved, AdapterSaveOptions.defaults());

@@ -1,5 +1,6 @@
 package dev.lora4j.testing;
 
+import dev.lora4j.Lora;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.lora.LoraConfig;
@@ -38,7 +39,7 @@ public final class DropoutMlp extends Module {
     /** The adapted model, the same weights every call (seeded). */
     public static LoraModel<DropoutMlp> adapted(double dropout) {
         Init.seed(123);
-        return LoraModel.wrap(new DropoutMlp(dropout), LoraConfig.builder().rank(4).alpha(8).dropout(dropout)
+        return Lora.wrap(new DropoutMlp(dropout), LoraConfig.builder().rank(4).alpha(8).dropout(dropout)
                 .targetModules("fc1", "fc2").modulesToSave("fc2").init(LoraInit.RANDOM).seed(77).build());
     }
 

@@ -1,5 +1,6 @@
 package dev.lora4j.train;
 
+import dev.lora4j.Lora;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -60,7 +61,7 @@ class TrainingCheckpointTest {
 
     private static LoraModel<Net> model() {
         Init.seed(123);
-        return LoraModel.wrap(new Net(), LoraConfig.builder().rank(4).alpha(8).dropout(0.1)
+        return Lora.wrap(new Net(), LoraConfig.builder().rank(4).alpha(8).dropout(0.1)
                 .targetModules("fc1", "fc2").init(LoraInit.RANDOM).seed(77).build());
     }
 

@@ -1,5 +1,6 @@
 package dev.lora4j.it.crash;
 
+import dev.lora4j.Lora;
 import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.io.CheckpointMerger;
 import dev.lora4j.lora.LoraAdapter;
@@ -31,7 +32,7 @@ public final class CrashWorkload {
     /** A model with adapter {@code default} on fc and out. */
     public static LoraModel<Net> model() {
         Init.seed(1);
-        return LoraModel.wrap(new Net(), LoraConfig.builder().rank(8).alpha(16).targetModules("fc", "out").seed(2).build());
+        return Lora.wrap(new Net(), LoraConfig.builder().rank(8).alpha(16).targetModules("fc", "out").seed(2).build());
     }
 
     public static void main(String[] args) throws Exception {

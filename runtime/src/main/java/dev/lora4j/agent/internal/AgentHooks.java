@@ -1,8 +1,8 @@
 package dev.lora4j.agent.internal;
 
 import dev.lora4j.agent.TargetSpec;
-import dev.lora4j.inject.AnnotationInjector;
-import dev.lora4j.inject.TargetInjector;
+import dev.lora4j.lora.internal.AnnotationInjector;
+import dev.lora4j.lora.internal.TargetInjector;
 import dev.lora4j.nn.Module;
 import java.util.Iterator;
 

@@ -2,6 +2,7 @@ package dev.lora4j.agent.internal;
 
 import dev.lora4j.agent.AgentInstallation;
 import dev.lora4j.agent.TargetSpec;
+import dev.lora4j.lora.LoraConfig;
 import java.lang.instrument.Instrumentation;
 import java.lang.instrument.UnmodifiableClassException;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one installer every entry point calls: the first call installs the transformer built by
@@ -73,6 +75,20 @@ public final class AgentInstaller {
     /** The installation, or {@code null} when the agent is not installed. */
     public static AgentInstallation installation() {
         return installed;
+    }
+
+    /**
+     * The config of the target spec naming {@code modelClass} or its nearest named superclass (a
+     * subclass is adapted when its named superclass's constructor ends), or {@code null}.
+     */
+    public static @Nullable LoraConfig targetConfig(Class<?> modelClass) {
+        for (Class<?> type = modelClass; type != null; type = type.getSuperclass()) {
+            TargetSpec spec = targets().forClass(type.getName());
+            if (spec != null) {
+                return spec.config();
+            }
+        }
+        return null;
     }
 
     /** The target specs in force (whether or not the agent is installed). */

@@ -32,7 +32,7 @@ public final class LoraAgentBuilder {
             "org.nd4j.", "org.bytedeco.", "com.google.flatbuffers.", "org.apache.commons.", "org.slf4j.",
             "com.google.common.", "com.google.inject.", "com.fasterxml.jackson.",
             "org.junit.", "org.opentest4j.", "org.apiguardian.", "org.apache.maven.surefire.",
-            "dev.lora4j.api.", "dev.lora4j.agent.", "dev.lora4j.autograd.", "dev.lora4j.inject.",
+            "dev.lora4j.api.", "dev.lora4j.agent.", "dev.lora4j.autograd.",
             "dev.lora4j.lora.", "dev.lora4j.nn.", "dev.lora4j.guice.", "dev.lora4j.train.", "dev.lora4j.io.",
             "dev.lora4j.cli.", "dev.lora4j.processor.", "dev.lora4j.dsl.", "dev.lora4j.pipeline.");
 

@@ -21,7 +21,7 @@ class LoraAgentBuilderTest {
     @ValueSource(strings = {
         "java.lang.String", "jdk.internal.misc.Unsafe", "sun.misc.Unsafe", "net.bytebuddy.ByteBuddy",
         "org.nd4j.linalg.factory.Nd4j", "org.bytedeco.javacpp.Loader", "dev.lora4j.Lora", "dev.lora4j.nn.Linear",
-        "dev.lora4j.agent.internal.AgentHooks", "dev.lora4j.inject.AnnotationInjector", "dev.lora4j.api.LoRA",
+        "dev.lora4j.agent.internal.AgentHooks", "dev.lora4j.lora.internal.AnnotationInjector", "dev.lora4j.api.LoRA",
         "dev.lora4j.dsl.LoraDsl", "dev.lora4j.pipeline.FineTuneRunner",
         "org.junit.jupiter.api.Test"
     })

@@ -82,7 +82,7 @@ final class GenreSpark {
             GenreFineTune job = new GenreFineTune();
             OnnxWeights weights = ExecutorShared.get(WEIGHTS, OnnxWeights.class, OnnxWeights::minilm);
             Init.seed(options.seed());
-            TrainableParts.prepare(options);
+            TrainableParts.prepare(options, job);
             MiniLmClassifier model = GenreFineTune.classifier(MiniLm.sharing(weights), options);
             TrainableParts.apply(model, options, job.head(), AdapterFactory.standard());
             @SuppressWarnings("unchecked")

@@ -5,12 +5,14 @@ package dev.lora4j.samples.minilm
 import dev.lora4j.dsl.FineTuneSpec
 import dev.lora4j.dsl.LoraDsl.finetune
 import dev.lora4j.pipeline.FineTuneReport
+import dev.lora4j.pipeline.FineTuneSetting
 import kotlin.system.exitProcess
 
 /**
  * The main job from Kotlin: the same pipeline as `lora4j finetune --model minilm-genres`, called
- * through lora4j's DSL ([dev.lora4j.dsl.LoraDsl.finetune]). Options are `name=value` arguments:
- * `rank`, `alpha`, `epochs`, `lr`, `output`, and any of the job's parameters (`max-length`,
+ * through lora4j's DSL ([dev.lora4j.dsl.LoraDsl.finetune]). Options are `name=value` arguments: any
+ * fine-tune setting by its DSL name ([FineTuneSetting.ALL]: `rank`, `alpha`, `epochs`,
+ * `learningRate`, `outputDir`, ...) and any of the job's parameters (`max-length`,
  * `train-per-class`, ...).
  *
  * ```
@@ -19,27 +21,26 @@ import kotlin.system.exitProcess
  * ```
  */
 fun main(args: Array<String>) {
-    val options = args.associate { arg ->
-        val (name, value) = arg.split("=", limit = 2).takeIf { it.size == 2 }
-            ?: run {
-                System.err.println("expected name=value, got '$arg'")
-                exitProcess(2)
+    val report = try {
+        fineTuneGenres {
+            for (arg in args) {
+                val (name, value) = arg.split("=", limit = 2).takeIf { it.size == 2 }
+                    ?: throw IllegalArgumentException("expected name=value, got '$arg'")
+                val setting = FineTuneSetting.named(name).orElse(null)
+                if (setting != null) give(setting, value) else param(name, value)
             }
-        name to value
-    }
-    val report = fineTuneGenres(
-        rank = options["rank"]?.toInt() ?: 8,
-        alpha = options["alpha"]?.toDouble() ?: 16.0,
-        epochs = options["epochs"]?.toInt() ?: 3,
-    ) {
-        options["lr"]?.let { learningRate = it.toDouble() }
-        options["output"]?.let { outputDir = java.nio.file.Path.of(it) }
-        options.filterKeys { it !in setOf("rank", "alpha", "epochs", "lr", "output") }.forEach { (name, value) -> param(name, value) }
+        }
+    } catch (e: IllegalArgumentException) {
+        System.err.println(e.message)
+        exitProcess(2)
     }
     println()
     print(report.table())
     exitProcess(0) // ND4J and the tokenizer leave non-daemon threads behind
 }
+
+/** Sets [setting] from its text. */
+private fun <T : Any> FineTuneSpec.give(setting: FineTuneSetting<T>, text: String) = set(setting, setting.parse(text))
 
 /**
  * LoRA on MiniLM's query and value projections for the genre task: [rank], [alpha] and [epochs] as

@@ -80,7 +80,7 @@ class MiniLmAdapterFilesTest {
     @Test
     void annotationAdaptersAdoptedWithTheHeadSaveTheHeadAsModulesToSave(@TempDir Path dir) throws Exception {
         MiniLmClassifier model = new MiniLmClassifier(MiniLm.random(TINY, 3), 4, new Random(1));
-        dev.lora4j.inject.AnnotationInjector.injectTree(model);
+        dev.lora4j.lora.internal.AnnotationInjector.injectTree(model);
         LoraModel<MiniLmClassifier> lora = Lora.adopt(model, MiniLmClassifier.HEAD);
         assertEquals(2 * 2 * 8 * (8 + 8) + 8 * 4 + 4, model.trainableParameterCount(), "r=8 adapters and the head");
         AdapterFiles.saveAdapter(lora, "default", dir, AdapterSaveOptions.defaults());

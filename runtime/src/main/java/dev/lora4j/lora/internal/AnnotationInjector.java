@@ -1,11 +1,10 @@
-package dev.lora4j.inject;
+package dev.lora4j.lora.internal;
 
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.api.LoRA;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraLayers;
-import dev.lora4j.lora.internal.AdapterInjector;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
 import java.lang.reflect.Array;

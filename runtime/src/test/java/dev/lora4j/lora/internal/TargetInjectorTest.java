@@ -1,4 +1,4 @@
-package dev.lora4j.inject;
+package dev.lora4j.lora.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,32 +31,33 @@ class TargetInjectorTest {
             .rankPattern("value", 1).bias(BiasMode.LORA_ONLY).modulesToSave("head").build();
 
     @Test
-    void theModelEndsAsWrapLeavesItAndAdoptReportsTheSpecsConfig() {
+    void theModelEndsAsWrapLeavesIt() {
         Model model = new Model();
-        TargetInjector.inject(model, CONFIG, "test");
+        LoraModel<Model> injected = TargetInjector.inject(model, CONFIG, "test");
         long lora = 2 * (6 + 6) + (6 + 4);
         long biases = 6 + 4;
         long head = 4 * 3 + 3;
         assertEquals(lora + biases + head, model.trainableParameterCount(), "adapters, their layers' biases, the head");
         assertFalse(model.norm.parameters().get(0).isTrainable());
-        assertSame(CONFIG, TargetInjector.configOf(model).orElseThrow());
-
-        LoraModel<Model> adopted = Lora.adopt(model);
-        assertSame(CONFIG, adopted.config(LoraModel.DEFAULT_ADAPTER));
-        assertEquals(List.of("head"), List.copyOf(adopted.modulesToSave().keySet()));
-        assertEquals(lora + biases + head, model.trainableParameterCount(), "adopting keeps what trains");
-        assertEquals(List.of("query", "value"), List.copyOf(adopted.layers().keySet()));
-        assertSame(CONFIG, Lora.inject(model).config(LoraModel.DEFAULT_ADAPTER), "inject adopts the same way");
+        assertSame(CONFIG, injected.config(LoraModel.DEFAULT_ADAPTER));
+        assertEquals(List.of("query", "value"), List.copyOf(injected.layers().keySet()));
     }
 
     @Test
-    void aModelAdaptedOtherwiseIsDescribedFromItsLayers() {
+    void withoutAnAgentSpecNamingItsClassAnAdoptedModelIsDescribedFromItsLayers() {
         Model model = new Model();
-        LoraModel.wrap(model, CONFIG);
-        assertTrue(TargetInjector.configOf(model).isEmpty());
-        LoraConfig described = Lora.adopt(model).config(LoraModel.DEFAULT_ADAPTER);
+        TargetInjector.inject(model, CONFIG, "test");
+        LoraModel<Model> adopted = Lora.adopt(model);
+        LoraConfig described = adopted.config(LoraModel.DEFAULT_ADAPTER);
         assertEquals(List.of("query", "value"), described.targetModules());
-        assertEquals(BiasMode.NONE, described.bias());
+        assertEquals(BiasMode.NONE, described.bias(), "no spec to take the bias mode from (SelfAttachDoorTest has one)");
+    }
+
+    @Test
+    void anInvalidTargetIsPrefixedWithWhoAsked() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> TargetInjector.inject(new Model(), LoraConfig.builder().targetModules("kwery").build(), "spec.json"));
+        assertTrue(e.getMessage().startsWith("spec.json: "), e.getMessage());
     }
 
     @Test

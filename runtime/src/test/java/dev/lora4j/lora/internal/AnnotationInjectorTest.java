@@ -1,4 +1,4 @@
-package dev.lora4j.inject;
+package dev.lora4j.lora.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
