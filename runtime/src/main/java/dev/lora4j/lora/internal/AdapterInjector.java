@@ -81,6 +81,13 @@ public final class AdapterInjector {
         if (lora.adapter(adapterName) != null) {
             throw new IllegalArgumentException(where + " already has an adapter named '" + adapterName + "'");
         }
+        if (spec.dora() && !lora.supportsDora()) {
+            if (lora.adapters().isEmpty()) {
+                adaptable.detachAdapters(); // attached just now: leave the layer as it was
+            }
+            throw new IllegalArgumentException(where + " is a " + layer.getClass().getSimpleName() + " (" + layer
+                    + "): DoRA (use_dora) is implemented for Linear layers only; target only Linear layers with DoRA");
+        }
         return lora.newAdapter(adapterName, spec, random);
     }
 
