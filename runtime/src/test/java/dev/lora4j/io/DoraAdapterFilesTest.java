@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.cli.internal.AdapterInspection;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayers;
@@ -192,6 +193,18 @@ class DoraAdapterFilesTest {
             double diff = merged.read("up.weight").sub(expected).amaxNumber().doubleValue();
             assertTrue(diff < 1e-12, "F64 DoRA merge differs from m ⊙ (W + sBA)/‖W + sBA‖ by " + diff);
         }
+    }
+
+    @Test
+    void inspectShowsTheVariantAndCountsTheMagnitude() throws Exception {
+        AdapterFiles.save(trained(false), tmp);
+        AdapterInspection inspection = AdapterInspection.folder(tmp).get(0);
+        AdapterInspection.Module up = inspection.modules().stream().filter(m -> m.path().equals("up")).findFirst().orElseThrow();
+        assertEquals("linear+dora", up.kind());
+        assertTrue(up.dora());
+        assertEquals(3 * 8 + 12 * 3 + 12, up.parameters(), "A, B and m");
+        assertTrue(inspection.text().contains("use_dora true"), inspection.text());
+        assertEquals("dora", inspection.json().get("modules").get(0).get("variant").textValue());
     }
 
     // ---- refusals ---------------------------------------------------------------------------------
