@@ -84,6 +84,14 @@ public abstract class LoraLayer implements LayerAdapters {
     }
 
     /**
+     * The shape of a DoRA adapter's magnitude vector, as PEFT saves it: {@code [out]}, one value per
+     * output feature.
+     */
+    public long[] magnitudeShape() {
+        return new long[] {baseWeight().size(outputsAreColumns() ? 1 : 0)};
+    }
+
+    /**
      * DoRA's weight norm of {@code adapter}: {@code ‖W + s·B·A‖} per output feature ({@code [out]},
      * the norm over the input dimension, as PEFT's {@code get_weight_norm}), {@code W} being the base
      * weight as it is now (with any merged adapters in it). A value, not part of the autograd graph.
@@ -112,8 +120,8 @@ public abstract class LoraLayer implements LayerAdapters {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
         }
         if (spec.dora() && !supportsDora()) {
-            throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear layers only, not for "
-                    + getClass().getSimpleName() + " on " + describeBase());
+            throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear and Embedding layers"
+                    + " only, not for " + describeBase());
         }
         Parameter[] factors = createFactors(spec, random);
         if (!spec.dora()) {

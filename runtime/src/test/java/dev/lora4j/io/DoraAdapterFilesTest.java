@@ -304,13 +304,47 @@ class DoraAdapterFilesTest {
     }
 
     @Test
-    void doraOnAnEmbeddingIsRefusedNamingTheModule() throws Exception {
+    void anEmbeddingMagnitudeOfTheWrongShapeIsNamed() throws Exception {
         Path dir = variant(t -> {
             t.put(P + "tokens.lora_embedding_A", TestArrays.normal(1, 3, 5).castTo(DataType.FLOAT));
             t.put(P + "tokens.lora_embedding_B", TestArrays.normal(2, 8, 3).castTo(DataType.FLOAT));
-            t.put(P + "tokens.lora_magnitude_vector", TestArrays.normal(3, 8).castTo(DataType.FLOAT));
+            t.put(P + "tokens.lora_magnitude_vector", TestArrays.normal(3, 5).castTo(DataType.FLOAT));
         }, c -> c.withTargetModules(TargetModules.names("up", "down", "tokens")));
-        assertMentions(loadFails(dir), "use_dora", "tokens", "Embedding", "Linear layers only");
-        assertMentions(mergeFails(dir), "use_dora", "tokens", "embedding", "Linear layers only");
+        assertMentions(loadFails(dir), P + "tokens.lora_magnitude_vector", "[5]", "[8]", "tokens");
+        assertMentions(mergeFails(dir), P + "tokens.lora_magnitude_vector", "[5]", "[8]");
+    }
+
+    @Test
+    void anEmbeddingDoraAdapterSavesLoadsAndMergesLikeTheModel() throws Exception {
+        INDArray ids = org.nd4j.linalg.factory.Nd4j.createFromArray(new int[][] {{0, 3, 4, 3}});
+        LoraModel<Net> lora = LoraModel.wrap(new Net(false), config(false).toBuilder()
+                .targetModules("up", "down", "tokens").build());
+        LoraAdapter tokens = lora.layers().get("tokens").adapter("default");
+        tokens.a().value().assign(TestArrays.normal(5, 3, 5).castTo(DataType.FLOAT));
+        tokens.magnitude().value().muli(TestArrays.uniform(6, 0.5, 1.5, 8).castTo(DataType.FLOAT));
+        INDArray expected = lora.model().tokens.forward(ids).value().dup();
+        AdapterFiles.save(lora, tmp);
+        try (SafetensorsFile file = SafetensorsFile.open(tmp.resolve(AdapterFiles.WEIGHTS_FILE))) {
+            assertArrayEquals(new long[] {8}, file.info(P + "tokens.lora_magnitude_vector").shape(), "m is [dim]");
+        }
+        LoraModel<Net> loaded = AdapterFiles.load(new Net(false), tmp);
+        assertTrue(Bitwise.equal(expected, loaded.model().tokens.forward(ids).value()), "save → load is bitwise");
+
+        Path baseFile = tmp.resolve("base.safetensors");
+        SafetensorsWriter.write(baseFile, Map.of("tokens.weight", new Net(false).tokens.weight().value()), Map.of("format", "pt"));
+        // an adapter on the embedding only (the base holds only it), with the values above
+        Path only = Files.createTempDirectory(tmp, "tokens");
+        AdapterFiles.save(LoraModel.wrap(new Net(false), config(false).toBuilder().targetModules("tokens").build()), only);
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        tensors.put(P + "tokens.lora_embedding_A", tokens.a().value());
+        tensors.put(P + "tokens.lora_embedding_B", tokens.b().value());
+        tensors.put(P + "tokens.lora_magnitude_vector", tokens.magnitude().value());
+        SafetensorsWriter.write(only.resolve(AdapterFiles.WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+        CheckpointMerger.merge(baseFile, only, tmp.resolve("merged.safetensors"));
+        lora.merge();
+        try (SafetensorsFile merged = SafetensorsFile.open(tmp.resolve("merged.safetensors"))) {
+            double diff = merged.read("tokens.weight").sub(lora.model().tokens.weight().value()).amaxNumber().doubleValue();
+            assertTrue(diff < 1e-6, "the model-free embedding DoRA merge differs from the in-model one by " + diff);
+        }
     }
 }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.nn.Conv2d;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
@@ -513,14 +514,102 @@ class DoraTest {
         assertTrue(model.summary().trainable() > 0);
     }
 
+    /** A Linear and a Conv2d. */
+    static final class ConvNet extends Module {
+        final Linear fc = layer(false, true);
+        final Conv2d conv = new Conv2d(2, 3, 3);
+    }
+
     @Test
-    void doraOnAnEmbeddingIsRefusedNamingTheModule() {
-        Net net = new Net();
+    void doraOnAConvolutionIsRefusedNamingTheModule() {
+        ConvNet net = new ConvNet();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraModel.wrap(net,
-                LoraConfig.builder().rank(2).dora(true).targetModules("fc", "tokens").build()));
-        assertTrue(e.getMessage().contains("tokens") && e.getMessage().contains("DoRA")
-                && e.getMessage().contains("Linear layers only"), e.getMessage());
-        assertNull(LoraLayers.of(net.tokens), "the embedding is left without adapters");
+                LoraConfig.builder().rank(2).dora(true).targetModules("fc", "conv").build()));
+        assertTrue(e.getMessage().contains("conv") && e.getMessage().contains("DoRA")
+                && e.getMessage().contains("Linear and Embedding layers only"), e.getMessage());
+        assertNull(LoraLayers.of(net.conv), "the convolution is left without adapters");
+    }
+
+    // ---- embeddings ---------------------------------------------------------------------------------
+
+    private static final INDArray IDS = org.nd4j.linalg.factory.Nd4j.createFromArray(new int[][] {{1, 4, 6, 1}, {0, 3, 5, 2}});
+
+    /** PEFT's DoRA table {@code m ⊙ (W + s·(B·A)ᵀ) / ‖·‖}, the norm per column (embedding dimension). */
+    private static double[][] peftDoraTable(double[][] w, double[][] a, double[][] b, double s, double[] m) {
+        // the table's transpose [dim, vocabulary] is W' in PyTorch's [out, in] layout, with ΔW = B·A
+        double[][] rowsAreDims = peftDoraWeight(transpose(w), a, b, s, m);
+        return transpose(rowsAreDims);
+    }
+
+    @Test
+    void embeddingStartsAtTheBaseAndLooksUpPeftsDoraTable() {
+        Embedding table = new Embedding(new Parameter(TestArrays.normal(151, 7, 5)));
+        Tensor before = table.forward(IDS);
+        LoraEmbedding lora = LoraLayers.attach(table);
+        LoraAdapter adapter = lora.addAdapter("default", dora(3, 6, 0, LoraInit.KAIMING_UNIFORM), new Random(152));
+        assertArrayEquals(new long[] {5}, adapter.magnitude().shape(), "m is [dim]");
+        assertEquals(before.value(), table.forward(IDS).value(), "A = 0: the output is bitwise the base's");
+        adapter.a().value().assign(TestArrays.normal(153, 3, 7));
+        adapter.magnitude().value().muli(TestArrays.uniform(154, 0.5, 1.5, 5));
+        double[][] expected = peftDoraTable(table.weight().value().toDoubleMatrix(), adapter.a().value().toDoubleMatrix(),
+                adapter.b().value().toDoubleMatrix(), S, adapter.magnitude().value().toDoubleVector());
+        INDArray y = table.forward(IDS).value();
+        double diff = 0;
+        for (int n = 0; n < 2; n++) {
+            for (int t = 0; t < 4; t++) {
+                for (int d = 0; d < 5; d++) {
+                    diff = Math.max(diff, Math.abs(expected[IDS.getInt(n, t)][d] - y.getDouble(n, t, d)));
+                }
+            }
+        }
+        assertTrue(diff < 1e-12, "lookup differs from PEFT's DoRA table by " + diff);
+
+        INDArray original = table.weight().value().dup();
+        lora.merge(List.of("default"));
+        double merged = 0;
+        for (int v = 0; v < 7; v++) {
+            for (int d = 0; d < 5; d++) {
+                merged = Math.max(merged, Math.abs(expected[v][d] - table.weight().value().getDouble(v, d)));
+            }
+        }
+        assertTrue(merged < 1e-12, "the merged table is PEFT's, off by " + merged);
+        assertTrue(LoraLinearTest.maxAbsDiff(y, table.forward(IDS).value()) < 1e-12, "merged lookup = unmerged lookup");
+        lora.unmerge(List.of("default"));
+        assertTrue(LoraLinearTest.maxAbsDiff(original, table.weight().value()) < 1e-12, "unmerge restores the table");
+    }
+
+    @Test
+    void embeddingGradientsAgainstFiniteDifferencesWithTheNormFrozen() {
+        Embedding table = new Embedding(new Parameter(TestArrays.normal(161, 7, 5)));
+        table.freeze();
+        LoraEmbedding lora = LoraLayers.attach(table);
+        LoraAdapter adapter = lora.addAdapter("default", dora(3, 6, 0, LoraInit.RANDOM), new Random(162));
+        adapter.magnitude().value().muli(TestArrays.uniform(163, 0.5, 1.5, 5));
+        // m does not enter the norm: finite differences through the layer itself
+        GradientCheck.of(() -> table.forward(IDS)).input("lora_magnitude_vector", adapter.magnitude()).verify();
+        INDArray norm = lora.doraWeightNorm(adapter).dup();
+        java.util.function.Supplier<Tensor> frozen = () -> {
+            Tensor base = Functional.embedding(IDS, table.weight());
+            Tensor loraOut = Functional.embedding(IDS, adapter.a().transpose()).matmulTransposed(adapter.b())
+                    .mul(adapter.scaling());
+            return base.add(Functional.doraTerm(base, loraOut, adapter.magnitude(), norm));
+        };
+        GradientCheck.of(frozen).input("lora_embedding_A", adapter.a()).input("lora_embedding_B", adapter.b())
+                .input("lora_magnitude_vector", adapter.magnitude()).verify();
+        INDArray r = TestArrays.normal(164, 2, 4, 5);
+        Tensor x = Tensor.constant(r); // unused input slot
+        clear(x, adapter);
+        table.forward(IDS).backward(r);
+        Map<String, INDArray> fromLayer = Map.of("A", adapter.a().grad().dup(), "B", adapter.b().grad().dup(),
+                "m", adapter.magnitude().grad().dup());
+        clear(x, adapter);
+        frozen.get().backward(r);
+        fromLayer.forEach((name, g) -> {
+            INDArray reference = name.equals("A") ? adapter.a().grad() : name.equals("B") ? adapter.b().grad()
+                    : adapter.magnitude().grad();
+            double diff = g.sub(reference).amaxNumber().doubleValue();
+            assertTrue(diff < 1e-12, "the embedding's gradient of " + name + " differs from the frozen-norm reference's by " + diff);
+        });
     }
 
     @Test

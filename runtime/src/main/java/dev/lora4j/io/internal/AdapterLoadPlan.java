@@ -9,7 +9,6 @@ import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Embedding;
-import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import java.io.IOException;
@@ -35,8 +34,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Linear, Embedding or Conv2d with both factors in the file, shaped {@code A [r, in]}, {@code B [out,
  * r]} (embeddings {@code [r, vocabulary]}, {@code [dim, r]}; convolutions {@code [r, in, kh, kw]},
  * {@code [out, r/groups, 1, 1]}) with {@code r} from {@code rank_pattern} or {@code r}. With {@code
- * use_dora} every such layer must be a Linear (lora4j's DoRA is implemented for Linear layers only)
- * with its magnitude vector {@code <path>.lora_magnitude_vector [out]} in the file; without it the
+ * use_dora} every such layer must be a Linear or an Embedding (lora4j's DoRA is implemented for
+ * those) with its magnitude vector {@code <path>.lora_magnitude_vector [out]} in the file; without it the
  * file must hold no magnitude vector. Every module in {@code modules_to_save} needs each of its parameters under {@code
  * base_model.model.<path>.<name>}, shaped as in the model. With {@code bias} other than none,
  * {@code <path>.bias} or {@code <path>.base_layer.bias} set that module's bias. Any other tensor is
@@ -184,20 +183,22 @@ public final class AdapterLoadPlan {
 
         /**
          * The DoRA magnitude vector of {@code path}, checked: present, {@code [out]} for the layer (a
-         * Linear), floating point.
+         * Linear or an Embedding), floating point.
          */
         private INDArray magnitude(AdapterTensors.Pair pair, String path, Module module, DataType type) {
             String key = AdapterTensors.magnitudeKey(path);
-            if (!(module instanceof Linear linear)) {
-                throw error(PeftAdapterConfig.FILE_NAME + " sets use_dora, but " + path + " is a " + module
-                        + "; lora4j implements DoRA for Linear layers only");
+            long[] expected;
+            try {
+                expected = LoraLayers.magnitudeShape((AdaptableLayer<?>) module);
+            } catch (IllegalArgumentException e) {
+                throw error(PeftAdapterConfig.FILE_NAME + " sets use_dora, but " + path + " is a "
+                        + module.getClass().getSimpleName() + ": " + e.getMessage());
             }
             TensorInfo m = pair.magnitude();
             if (m == null) {
                 throw error("tensor '" + key + "' is missing: " + PeftAdapterConfig.FILE_NAME + " sets use_dora and "
                         + path + " (" + module + ") has DoRA factors");
             }
-            long[] expected = {linear.outFeatures()};
             if (!Arrays.equals(m.shape(), expected)) {
                 throw error("tensor '" + m.name() + "' has shape " + Arrays.toString(m.shape()) + " but " + path + " ("
                         + module + ") needs a DoRA magnitude vector of " + Arrays.toString(expected)

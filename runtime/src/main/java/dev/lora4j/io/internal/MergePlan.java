@@ -21,7 +21,7 @@ import java.util.Optional;
  * an {@link AdapterException} naming the tensor: an adapter module that matches no base tensor or
  * several ({@link BaseTensorMatcher}), two adapter tensors for one base tensor, a rank that
  * disagrees with {@code adapter_config.json}, shapes that do not fit, a grouped convolution, a
- * DoRA adapter on anything but a linear layer or without its magnitude vector, or a non-float tensor.
+ * DoRA adapter on a convolution or without its magnitude vector, or a non-float tensor.
  */
 public final class MergePlan {
 
@@ -135,8 +135,8 @@ public final class MergePlan {
     }
 
     /**
-     * With {@code use_dora}: the module is a linear layer (lora4j's DoRA is implemented for Linear
-     * layers only) with a float magnitude vector {@code [out]}. Without it: no magnitude vector.
+     * With {@code use_dora}: the module is a linear layer or an embedding (lora4j's DoRA is
+     * implemented for those) with a float magnitude vector {@code [out]}. Without it: no magnitude vector.
      */
     private static void checkDora(PeftAdapterConfig config, AdapterTensors.Pair pair, long out, String label) {
         TensorInfo m = pair.magnitude();
@@ -147,10 +147,9 @@ public final class MergePlan {
             }
             return;
         }
-        if (pair.embedding() || pair.convolution()) {
+        if (pair.convolution()) {
             throw new AdapterException(label + ": " + PeftAdapterConfig.FILE_NAME + " sets use_dora, but module '"
-                    + pair.module() + "' is " + (pair.embedding() ? "an embedding" : "a convolution")
-                    + "; lora4j implements DoRA for Linear layers only");
+                    + pair.module() + "' is a convolution; lora4j implements DoRA for Linear and Embedding layers only");
         }
         if (m == null) {
             throw new AdapterException(label + ": tensor '" + AdapterTensors.magnitudeKey(pair.module()) + "' is missing: "
