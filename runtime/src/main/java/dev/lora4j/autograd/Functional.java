@@ -77,9 +77,21 @@ public final class Functional {
      *
      * @param magnitude {@code [out]}, DoRA's magnitude vector
      * @param weightNorm {@code [out]}
+     * @see #doraTerm(Tensor, Tensor, Tensor, INDArray, int)
      */
     public static Tensor doraTerm(Tensor base, Tensor lora, Tensor magnitude, INDArray weightNorm) {
-        return DoraOps.term(base, lora, magnitude, weightNorm);
+        return DoraOps.term(base, lora, magnitude, weightNorm, base.rank() - 1);
+    }
+
+    /**
+     * {@link #doraTerm(Tensor, Tensor, Tensor, INDArray)} with the output features along {@code
+     * featureAxis}, e.g. 1 for the channels of a convolution's {@code [N, C, H, W]} output.
+     *
+     * @param magnitude as many values as the output has features, in any shape (PEFT's convolution
+     *     magnitude is {@code [1, out, 1, 1]})
+     */
+    public static Tensor doraTerm(Tensor base, Tensor lora, Tensor magnitude, INDArray weightNorm, int featureAxis) {
+        return DoraOps.term(base, lora, magnitude, weightNorm, featureAxis);
     }
 
     /**

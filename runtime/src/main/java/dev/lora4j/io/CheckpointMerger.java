@@ -24,7 +24,7 @@ import org.jspecify.annotations.Nullable;
  *       W + s·(B·A)ᵀ} when {@code fan_in_fan_out} is set and for embeddings; for a convolution
  *       (4-d factors) {@code B·A} of the flattened factors reshaped to the kernel {@code [out, in,
  *       kh, kw]}, as PEFT's {@code get_delta_weight} (adapters on grouped convolutions are refused,
- *       as PEFT refuses to merge them); for a DoRA adapter ({@code use_dora}; linear layers and embeddings) {@code
+ *       as PEFT refuses to merge them); for a DoRA adapter ({@code use_dora}) {@code
  *       W' = (m / ‖W + s·B·A‖) ⊙ (W + s·B·A)} with the norm per output feature, as PEFT's {@code
  *       merge_and_unload()} computes it (the weight is then read twice: once for the norms). The sum is computed in
  *       float32 (float64 for an F64 weight) and written back in the weight's dtype, F16 and BF16

@@ -27,7 +27,7 @@ import java.util.Optional;
  *   <tr><td>{@code modules_to_save}</td><td>{@link LoraConfig#modulesToSave()} (duplicates dropped)</td></tr>
  *   <tr><td>{@code bias}</td><td>{@link LoraConfig#bias()}</td></tr>
  *   <tr><td>{@code use_rslora}</td><td>{@link LoraConfig#rslora()}</td></tr>
- *   <tr><td>{@code use_dora}</td><td>{@link LoraConfig#dora()} (DoRA is implemented for Linear and Embedding layers;
+ *   <tr><td>{@code use_dora}</td><td>{@link LoraConfig#dora()} (DoRA is implemented for Linear, Embedding and ungrouped Conv2d layers;
  *       loading an adapter refuses any other target)</td></tr>
  *   <tr><td>{@code init_lora_weights}: true, false, {@code "gaussian"}</td>
  *       <td>{@link LoraInit#KAIMING_UNIFORM}, {@link LoraInit#RANDOM}, {@link LoraInit#GAUSSIAN}; other schemes refused</td></tr>

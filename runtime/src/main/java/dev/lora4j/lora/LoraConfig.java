@@ -153,7 +153,8 @@ public final class LoraConfig {
      * Whether the adapters are DoRA adapters (PEFT's {@code use_dora}): each adapted layer also
      * trains a magnitude vector {@code m}, one value per output feature, and computes with the
      * weight {@code m ⊙ (W + s·B·A) / ‖W + s·B·A‖} (norm per output feature, not back-propagated
-     * through, as PEFT does). Implemented for Linear and Embedding layers; a Conv2d target is refused.
+     * through, as PEFT does). Implemented for Linear, Embedding and ungrouped Conv2d layers (as
+     * PEFT, which cannot make DoRA adapters on grouped convolutions); other targets are refused.
      */
     public boolean dora() {
         return dora;
@@ -268,7 +269,7 @@ public final class LoraConfig {
         /**
          * DoRA, weight-decomposed LoRA ({@code use_dora} in PEFT, arXiv 2402.09353): a trainable
          * magnitude per output feature, initialised to the norm of the weight's row, scales the
-         * direction {@code (W + s·B·A) / ‖W + s·B·A‖}. Linear and Embedding layers only.
+         * direction {@code (W + s·B·A) / ‖W + s·B·A‖}. Linear, Embedding and ungrouped Conv2d layers.
          */
         public Builder dora(boolean dora) {
             this.dora = dora;

@@ -85,7 +85,7 @@ public abstract class LoraLayer implements LayerAdapters {
 
     /**
      * The shape of a DoRA adapter's magnitude vector, as PEFT saves it: {@code [out]}, one value per
-     * output feature.
+     * output feature (a convolution's is {@code [1, out, 1, 1]}).
      */
     public long[] magnitudeShape() {
         return new long[] {baseWeight().size(outputsAreColumns() ? 1 : 0)};
@@ -120,8 +120,8 @@ public abstract class LoraLayer implements LayerAdapters {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
         }
         if (spec.dora() && !supportsDora()) {
-            throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear and Embedding layers"
-                    + " only, not for " + describeBase());
+            throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear, Embedding and ungrouped"
+                    + " Conv2d layers only, not for " + describeBase());
         }
         Parameter[] factors = createFactors(spec, random);
         if (!spec.dora()) {
@@ -129,7 +129,7 @@ public abstract class LoraLayer implements LayerAdapters {
         }
         // PEFT initialises the magnitude to ‖W + s·B·A‖ with the new factors (‖W‖ when B starts at zero)
         LoraAdapter plain = new LoraAdapter(name, spec.withoutDora(), factors[0], factors[1], null, random);
-        Parameter magnitude = new Parameter(doraWeightNorm(plain));
+        Parameter magnitude = new Parameter(doraWeightNorm(plain).reshape(magnitudeShape()));
         return new LoraAdapter(name, spec, factors[0], factors[1], magnitude, random);
     }
 
@@ -321,10 +321,10 @@ public abstract class LoraLayer implements LayerAdapters {
         }
     }
 
-    /** PEFT's {@code dora_factor}: {@code m / norm}, in the magnitude's dtype. */
+    /** PEFT's {@code dora_factor}: {@code m / norm}, {@code [out]}, in the magnitude's dtype. */
     private static INDArray doraFactor(LoraAdapter adapter, INDArray norm) {
         INDArray m = adapter.magnitude().value();
-        return m.div(norm.castTo(m.dataType()));
+        return m.reshape(m.length()).div(norm.reshape(norm.length()).castTo(m.dataType()));
     }
 
     /**

@@ -88,8 +88,8 @@ public final class LoraLayers {
         LoraLayer attached = of(layer);
         LoraLayer lora = attached != null ? attached : detached(layer);
         if (!lora.supportsDora()) {
-            throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear and Embedding layers only, not"
-                    + " for " + layer);
+            throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear, Embedding and ungrouped"
+                    + " Conv2d layers only, not for " + layer);
         }
         return lora.magnitudeShape();
     }

@@ -237,8 +237,8 @@ public final class LoraModel<M extends Module> {
                 assign(adapter.b().value(), ab[1], path + " " + name + " B");
                 if (adapter.isDora()) {
                     // without a magnitude given, PEFT's initial one: ‖W + s·B·A‖ of the given factors
-                    INDArray m = ab.length > 2 ? ab[2]
-                            : LoraLayers.of((AdaptableLayer<?>) modules.get(path)).doraWeightNorm(adapter);
+                    INDArray m = ab.length > 2 ? ab[2] : LoraLayers.of((AdaptableLayer<?>) modules.get(path))
+                            .doraWeightNorm(adapter).reshape(adapter.magnitude().shape());
                     assign(adapter.magnitude().value(), m, path + " " + name + " lora_magnitude_vector");
                 } else if (ab.length > 2) {
                     throw new IllegalArgumentException(path + ": a magnitude vector was given for adapter '" + name

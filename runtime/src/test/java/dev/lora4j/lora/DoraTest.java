@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.api.LoraInit;
+import dev.lora4j.autograd.ConvGeometry;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.nn.Conv2d;
@@ -16,6 +17,7 @@ import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.testing.GradientCheck;
+import dev.lora4j.testing.NaiveConv;
 import dev.lora4j.testing.TestArrays;
 import java.util.List;
 import java.util.Map;
@@ -514,20 +516,124 @@ class DoraTest {
         assertTrue(model.summary().trainable() > 0);
     }
 
-    /** A Linear and a Conv2d. */
-    static final class ConvNet extends Module {
+    /** A Linear and a grouped Conv2d. */
+    static final class GroupedNet extends Module {
         final Linear fc = layer(false, true);
-        final Conv2d conv = new Conv2d(2, 3, 3);
+        final Conv2d grouped = new Conv2d(new Parameter(TestArrays.normal(171, 4, 1, 3, 3)), null, ConvGeometry.of(1, 1, 1, 2));
     }
 
     @Test
-    void doraOnAConvolutionIsRefusedNamingTheModule() {
-        ConvNet net = new ConvNet();
+    void doraOnAGroupedConvolutionIsRefusedNamingTheModule() {
+        GroupedNet net = new GroupedNet();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraModel.wrap(net,
-                LoraConfig.builder().rank(2).dora(true).targetModules("fc", "conv").build()));
-        assertTrue(e.getMessage().contains("conv") && e.getMessage().contains("DoRA")
-                && e.getMessage().contains("Linear and Embedding layers only"), e.getMessage());
-        assertNull(LoraLayers.of(net.conv), "the convolution is left without adapters");
+                LoraConfig.builder().rank(2).dora(true).targetModules("fc", "grouped").build()));
+        assertTrue(e.getMessage().contains("grouped") && e.getMessage().contains("DoRA")
+                && e.getMessage().contains("ungrouped Conv2d"), e.getMessage());
+        assertNull(LoraLayers.of(net.grouped), "the convolution is left without adapters");
+    }
+
+    // ---- convolutions -------------------------------------------------------------------------------
+
+    private static final ConvGeometry PAD1 = ConvGeometry.of(1, 1);
+
+    /** A float64 3×3 convolution 2 → 4 channels, padding 1, with a bias. */
+    private static Conv2d conv() {
+        return new Conv2d(new Parameter(TestArrays.normal(181, 4, 2, 3, 3)), new Parameter(TestArrays.normal(182, 4)), PAD1);
+    }
+
+    /** PEFT's DoRA kernel {@code m ⊙ (W + s·B·A) / ‖W + s·B·A‖}, the norm per output channel, from plain loops. */
+    private static INDArray peftDoraKernel(Conv2d conv, LoraAdapter adapter) {
+        long[] shape = conv.weight().shape();
+        int out = (int) shape[0];
+        int rest = (int) (shape[1] * shape[2] * shape[3]);
+        double[][] w = conv.weight().value().reshape('c', out, rest).toDoubleMatrix();
+        double[][] a = adapter.a().value().reshape('c', adapter.a().size(0), rest).toDoubleMatrix();
+        double[][] b = adapter.b().value().reshape('c', out, adapter.b().size(1)).toDoubleMatrix();
+        double[] m = adapter.magnitude().value().reshape(out).toDoubleVector();
+        double[][] merged = peftDoraWeight(w, a, b, adapter.scaling(), m);
+        return org.nd4j.linalg.factory.Nd4j.create(merged).reshape('c', shape);
+    }
+
+    private static LoraAdapter trainedLookingConv(LoraConv2d lora, AdapterSpec spec, long seed) {
+        LoraAdapter adapter = lora.addAdapter("default", spec, new Random(seed));
+        adapter.b().value().assign(TestArrays.normal(seed + 1, adapter.b().shape()).muli(0.5));
+        adapter.magnitude().value().muli(TestArrays.uniform(seed + 2, 0.5, 1.5, adapter.magnitude().shape()));
+        return adapter;
+    }
+
+    @Test
+    void convolutionStartsAtTheBaseAndComputesPeftsDoraKernel() {
+        Conv2d conv = conv();
+        Tensor x = Tensor.constant(TestArrays.normal(183, 2, 2, 5, 5));
+        INDArray before = conv.forward(x).value().dup();
+        LoraConv2d lora = LoraLayers.attach(conv);
+        LoraAdapter adapter = lora.addAdapter("default", dora(3, 6, 0, LoraInit.KAIMING_UNIFORM), new Random(184));
+        assertArrayEquals(new long[] {1, 4, 1, 1}, adapter.magnitude().shape(), "m is [1, out, 1, 1], PEFT's shape");
+        assertEquals(before, conv.forward(x).value(), "B = 0: the output is bitwise the base's");
+        adapter.b().value().assign(TestArrays.normal(185, 4, 3, 1, 1).muli(0.5));
+        adapter.magnitude().value().muli(TestArrays.uniform(186, 0.5, 1.5, 1, 4, 1, 1));
+        INDArray kernel = peftDoraKernel(conv, adapter);
+        INDArray expected = NaiveConv.conv2d(x.value(), kernel, conv.bias().value(), PAD1);
+        INDArray y = conv.forward(x).value();
+        assertTrue(LoraLinearTest.maxAbsDiff(expected, y) < 1e-12, "conv output differs from PEFT's DoRA kernel's by "
+                + LoraLinearTest.maxAbsDiff(expected, y) + " (float64, tolerance 1e-12)");
+
+        INDArray original = conv.weight().value().dup();
+        lora.merge(List.of("default"));
+        assertTrue(LoraLinearTest.maxAbsDiff(kernel, conv.weight().value()) < 1e-12, "the merged kernel is PEFT's");
+        assertTrue(LoraLinearTest.maxAbsDiff(y, conv.forward(x).value()) < 1e-12, "merged output = unmerged output");
+        lora.unmerge(List.of("default"));
+        assertTrue(LoraLinearTest.maxAbsDiff(original, conv.weight().value()) < 1e-12, "unmerge restores the kernel");
+    }
+
+    @Test
+    void convolutionTrainingDropoutFeedsTheDroppedInputToBothDoraTerms() {
+        AdapterSpec spec = dora(3, 6, 0.4, LoraInit.RANDOM);
+        Conv2d conv = conv();
+        Conv2d twin = conv();
+        LoraAdapter adapter = trainedLookingConv(LoraLayers.attach(conv), spec, 191);
+        LoraAdapter twinAdapter = trainedLookingConv(LoraLayers.attach(twin), spec, 191);
+        INDArray x = TestArrays.normal(192, 2, 2, 5, 5);
+        conv.train();
+        INDArray y = conv.forward(Tensor.constant(x)).value();
+        INDArray dropped = Functional.dropout(Tensor.constant(x), 0.4, twinAdapter.dropoutRandom()).value();
+        INDArray change = peftDoraKernel(conv, adapter).sub(conv.weight().value());
+        INDArray expected = NaiveConv.conv2d(x, conv.weight().value(), conv.bias().value(), PAD1)
+                .add(NaiveConv.conv2d(dropped, change, null, PAD1));
+        assertTrue(LoraLinearTest.maxAbsDiff(expected, y) < 1e-12, "training output with dropout differs by "
+                + LoraLinearTest.maxAbsDiff(expected, y));
+    }
+
+    @Test
+    void convolutionGradientsAgainstFiniteDifferencesWithTheNormFrozen() {
+        Conv2d conv = conv();
+        conv.freeze();
+        LoraConv2d lora = LoraLayers.attach(conv);
+        LoraAdapter adapter = trainedLookingConv(lora, dora(3, 6, 0, LoraInit.KAIMING_UNIFORM), 201);
+        Tensor x = Tensor.variable(TestArrays.normal(202, 2, 2, 4, 4));
+        // neither x nor m enters the norm: finite differences through the layer itself
+        GradientCheck.of(() -> conv.forward(x)).input("x", x).input("lora_magnitude_vector", adapter.magnitude()).verify();
+        INDArray norm = lora.doraWeightNorm(adapter).dup();
+        java.util.function.Supplier<Tensor> frozen = () -> {
+            Tensor withBias = Functional.conv2d(x, conv.weight(), conv.bias(), PAD1);
+            Tensor base = Functional.conv2d(x, conv.weight(), null, PAD1);
+            Tensor loraOut = Functional.loraConv2d(x, adapter.a(), adapter.b(), adapter.scaling(), PAD1);
+            return withBias.add(Functional.doraTerm(base, loraOut, adapter.magnitude(), norm, 1));
+        };
+        GradientCheck.of(frozen).input("x", x).input("lora_A", adapter.a()).input("lora_B", adapter.b())
+                .input("lora_magnitude_vector", adapter.magnitude()).verify();
+        INDArray r = TestArrays.normal(203, 2, 4, 4, 4);
+        clear(x, adapter);
+        conv.forward(x).backward(r);
+        Map<String, INDArray> fromLayer = gradients(x, adapter);
+        clear(x, adapter);
+        frozen.get().backward(r);
+        Map<String, INDArray> fromReference = gradients(x, adapter);
+        fromReference.forEach((name, g) -> {
+            double diff = g.sub(fromLayer.get(name)).amaxNumber().doubleValue();
+            assertTrue(diff < 1e-12, "the convolution's gradient of " + name + " differs from the frozen-norm reference's by "
+                    + diff);
+        });
     }
 
     // ---- embeddings ---------------------------------------------------------------------------------

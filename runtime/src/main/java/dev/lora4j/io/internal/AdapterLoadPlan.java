@@ -34,8 +34,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Linear, Embedding or Conv2d with both factors in the file, shaped {@code A [r, in]}, {@code B [out,
  * r]} (embeddings {@code [r, vocabulary]}, {@code [dim, r]}; convolutions {@code [r, in, kh, kw]},
  * {@code [out, r/groups, 1, 1]}) with {@code r} from {@code rank_pattern} or {@code r}. With {@code
- * use_dora} every such layer must be a Linear or an Embedding (lora4j's DoRA is implemented for
- * those) with its magnitude vector {@code <path>.lora_magnitude_vector [out]} in the file; without it the
+ * use_dora} every such layer must take DoRA (a Linear, an Embedding or an ungrouped Conv2d) and have
+ * its magnitude vector {@code <path>.lora_magnitude_vector} in the file, {@code [out]} ({@code [1, out,
+ * 1, 1]} for a convolution); without it the
  * file must hold no magnitude vector. Every module in {@code modules_to_save} needs each of its parameters under {@code
  * base_model.model.<path>.<name>}, shaped as in the model. With {@code bias} other than none,
  * {@code <path>.bias} or {@code <path>.base_layer.bias} set that module's bias. Any other tensor is
@@ -182,8 +183,8 @@ public final class AdapterLoadPlan {
         }
 
         /**
-         * The DoRA magnitude vector of {@code path}, checked: present, {@code [out]} for the layer (a
-         * Linear or an Embedding), floating point.
+         * The DoRA magnitude vector of {@code path}, checked: present, shaped for the layer ({@link
+         * LoraLayers#magnitudeShape}), floating point.
          */
         private INDArray magnitude(AdapterTensors.Pair pair, String path, Module module, DataType type) {
             String key = AdapterTensors.magnitudeKey(path);

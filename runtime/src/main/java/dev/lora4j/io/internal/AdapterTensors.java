@@ -19,7 +19,8 @@ import org.jspecify.annotations.Nullable;
  * embedding (its factors are bare {@code nn.Parameter}s, so no {@code .weight}). A convolution's
  * factors are {@code nn.Conv2d} modules under the linear names, 4-d: {@code lora_A.weight [r, in,
  * kh, kw]} and {@code lora_B.weight [out, r/groups, 1, 1]}. A DoRA adapter (PEFT's {@code
- * use_dora}) adds {@code base_model.model.<module path>.lora_magnitude_vector [out]} per module:
+ * use_dora}) adds {@code base_model.model.<module path>.lora_magnitude_vector [out]} per module
+ * ({@code [1, out, 1, 1]} for a convolution):
  * PEFT's {@code LoraModel._get_adapter_state_dict} strips the {@code .weight} of the in-memory
  * {@code lora_magnitude_vector.<adapter>.weight}, and its loader also takes the name with {@code
  * .weight}, so both are read; the first is written. Everything else in
@@ -168,9 +169,12 @@ public final class AdapterTensors {
                     + " '<module>.lora_magnitude_vector' for a DoRA magnitude vector; in-memory names with the adapter"
                     + " name are not saved names)");
         }
-        if (info.rank() != 1) {
-            throw new AdapterException(file + ": tensor '" + key + "' has shape " + Arrays.toString(info.shape())
-                    + " but a DoRA magnitude vector has one value per output feature, [out]");
+        long[] shape = info.shape();
+        boolean convolution = shape.length == 4 && shape[0] == 1 && shape[2] == 1 && shape[3] == 1;
+        if (shape.length != 1 && !convolution) {
+            throw new AdapterException(file + ": tensor '" + key + "' has shape " + Arrays.toString(shape)
+                    + " but a DoRA magnitude vector has one value per output feature, [out] ([1, out, 1, 1] for a"
+                    + " convolution)");
         }
         String module = rest.substring(0, rest.length() - suffix.length());
         TensorInfo earlier = magnitudes.putIfAbsent(module, info);

@@ -21,7 +21,7 @@ import java.util.Optional;
  * an {@link AdapterException} naming the tensor: an adapter module that matches no base tensor or
  * several ({@link BaseTensorMatcher}), two adapter tensors for one base tensor, a rank that
  * disagrees with {@code adapter_config.json}, shapes that do not fit, a grouped convolution, a
- * DoRA adapter on a convolution or without its magnitude vector, or a non-float tensor.
+ * DoRA adapter without its magnitude vector, or a non-float tensor.
  */
 public final class MergePlan {
 
@@ -135,8 +135,8 @@ public final class MergePlan {
     }
 
     /**
-     * With {@code use_dora}: the module is a linear layer or an embedding (lora4j's DoRA is
-     * implemented for those) with a float magnitude vector {@code [out]}. Without it: no magnitude vector.
+     * With {@code use_dora}: the module has a float magnitude vector, {@code [out]} or for a
+     * convolution {@code [1, out, 1, 1]}, as PEFT saves it. Without it: no magnitude vector.
      */
     private static void checkDora(PeftAdapterConfig config, AdapterTensors.Pair pair, long out, String label) {
         TensorInfo m = pair.magnitude();
@@ -147,18 +147,15 @@ public final class MergePlan {
             }
             return;
         }
-        if (pair.convolution()) {
-            throw new AdapterException(label + ": " + PeftAdapterConfig.FILE_NAME + " sets use_dora, but module '"
-                    + pair.module() + "' is a convolution; lora4j implements DoRA for Linear and Embedding layers only");
-        }
         if (m == null) {
             throw new AdapterException(label + ": tensor '" + AdapterTensors.magnitudeKey(pair.module()) + "' is missing: "
                     + PeftAdapterConfig.FILE_NAME + " sets use_dora");
         }
-        if (m.shape()[0] != out) {
+        long[] expected = pair.convolution() ? new long[] {1, out, 1, 1} : new long[] {out};
+        if (!Arrays.equals(m.shape(), expected)) {
             throw new AdapterException(label + ": tensor '" + m.name() + "' has shape " + Arrays.toString(m.shape())
                     + " but '" + pair.b().name() + "' " + Arrays.toString(pair.b().shape()) + " has " + out
-                    + " output features: a DoRA magnitude vector is [" + out + "]");
+                    + " output features: its DoRA magnitude vector is " + Arrays.toString(expected));
         }
         requireFloat(m, label);
     }

@@ -86,8 +86,8 @@ public final class AdapterInjector {
                 adaptable.detachAdapters(); // attached just now: leave the layer as it was
             }
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getSimpleName() + " (" + layer
-                    + "): DoRA (use_dora) is implemented for Linear and Embedding layers only; leave it out of the"
-                    + " targets of a DoRA adapter");
+                    + "): DoRA (use_dora) is implemented for Linear, Embedding and ungrouped Conv2d layers only;"
+                    + " leave it out of the targets of a DoRA adapter");
         }
         return lora.newAdapter(adapterName, spec, random);
     }
