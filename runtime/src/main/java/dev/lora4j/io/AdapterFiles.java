@@ -67,6 +67,8 @@ public final class AdapterFiles {
      *
      * @throws NonFiniteWeightsException when a tensor holds NaN or infinity (that adapter's directory
      *     is left as it was)
+     * @throws IllegalArgumentException when an adapter has DoRA on some of its layers only (PEFT's
+     *     {@code use_dora} is one setting per adapter), before anything is written
      */
     public static void save(LoraModel<?> model, Path dir, AdapterSaveOptions options) throws IOException {
         for (String adapter : model.adapterNames()) {

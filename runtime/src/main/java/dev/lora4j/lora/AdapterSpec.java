@@ -51,6 +51,7 @@ public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora
     /** The spec an annotation describes (alpha defaults to the rank). */
     public static AdapterSpec of(LoRA annotation) {
         double alpha = Double.isNaN(annotation.alpha()) ? annotation.rank() : annotation.alpha();
-        return new AdapterSpec(annotation.rank(), alpha, annotation.dropout(), annotation.rslora(), annotation.init());
+        return new AdapterSpec(annotation.rank(), alpha, annotation.dropout(), annotation.rslora(), annotation.init(),
+                annotation.dora());
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lora4j.api.LoRA;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.ConvGeometry;
 import dev.lora4j.autograd.Functional;
@@ -716,6 +717,37 @@ class DoraTest {
             double diff = g.sub(reference).amaxNumber().doubleValue();
             assertTrue(diff < 1e-12, "the embedding's gradient of " + name + " differs from the frozen-norm reference's by " + diff);
         });
+    }
+
+    /** A model whose layers carry {@code @LoRA(dora = true)}. */
+    static final class Annotated extends Module {
+        @LoRA(rank = 2, alpha = 4, dora = true)
+        final Linear fc = layer(false, true);
+        @LoRA(rank = 2)
+        final Linear plain = layer(false, false);
+    }
+
+    @Test
+    void theAnnotationAsksForDora() {
+        Annotated model = new Annotated();
+        LoraModel<Annotated> lora = dev.lora4j.Lora.inject(model);
+        assertTrue(lora.layers().get("fc").adapter("default").isDora());
+        assertFalse(lora.layers().get("plain").adapter("default").isDora());
+        assertTrue(model.namedParameters().get("fc.lora_magnitude_vector.default.weight").isTrainable());
+        assertTrue(AdapterSpec.of(field(Annotated.class, "fc").getAnnotation(LoRA.class)).dora());
+        // one adapter with DoRA on some layers only is not a PEFT adapter (use_dora is one setting)
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> dev.lora4j.io.AdapterFiles.peftConfig(lora, "default", dev.lora4j.io.AdapterSaveOptions.defaults()));
+        assertTrue(e.getMessage().contains("fc") && e.getMessage().contains("plain") && e.getMessage().contains("use_dora"),
+                e.getMessage());
+    }
+
+    private static java.lang.reflect.Field field(Class<?> type, String name) {
+        try {
+            return type.getDeclaredField(name);
+        } catch (NoSuchFieldException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test

@@ -36,10 +36,21 @@ public final class PeftConfigMapping {
      * when a layer's rank or alpha differs from what the patterns give, an exact-path entry is put
      * first in {@code rank_pattern}/{@code alpha_pattern}.
      *
+     * @throws IllegalArgumentException when the layers do not agree on DoRA (PEFT's {@code use_dora}
+     *     is one setting per adapter), naming a layer of each kind
      * @throws IllegalStateException if no such config can be written (never expected)
      */
     public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSpec> layers, Set<String> modules,
             AdapterSaveOptions options) {
+        boolean dora = layers.isEmpty() ? config.dora() : layers.values().iterator().next().dora();
+        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+            if (e.getValue().dora() != dora) {
+                String first = layers.keySet().iterator().next();
+                throw new IllegalArgumentException("the adapter has DoRA on " + (dora ? first : e.getKey()) + " but not on "
+                        + (dora ? e.getKey() : first) + "; PEFT's use_dora is one setting for the whole adapter, so"
+                        + " it cannot be saved as a PEFT adapter");
+            }
+        }
         TargetModules targets = config.targetRegex() != null
                 ? TargetModules.regex(config.targetRegex())
                 : TargetModules.names(config.targetModules());
@@ -51,7 +62,7 @@ public final class PeftConfigMapping {
                 .withAlphaPattern(config.alphaPattern())
                 .withBias(config.bias())
                 .withUseRslora(config.rslora())
-                .withUseDora(config.dora())
+                .withUseDora(dora)
                 .withInitLoraWeights(config.init())
                 .withField("fan_in_fan_out", BooleanNode.valueOf(config.fanInFanOut()))
                 .withTaskType(options.taskType())
