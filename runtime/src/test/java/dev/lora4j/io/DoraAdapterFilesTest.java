@@ -85,7 +85,7 @@ class DoraAdapterFilesTest {
 
     /** A DoRA adapter after a few steps of plain gradient descent: B, A and m have all moved. */
     private static LoraModel<Net> trained(boolean fanInFanOut) {
-        LoraModel<Net> lora = LoraModel.wrap(new Net(fanInFanOut), config(fanInFanOut));
+        LoraModel<Net> lora = LoraModel.wrap(new Net(fanInFanOut), LoraModel.DEFAULT_ADAPTER, config(fanInFanOut));
         Net net = lora.model();
         net.train();
         for (int step = 0; step < 5; step++) {
@@ -99,7 +99,7 @@ class DoraAdapterFilesTest {
         LoraAdapter up = LoraLayers.of(net.up).adapter("default");
         assertTrue(up.b().value().amaxNumber().doubleValue() > 0, "B trained");
         assertFalse(up.magnitude().value().equals(
-                LoraModel.wrap(new Net(fanInFanOut), config(fanInFanOut)).layers().get("up").adapter("default").magnitude().value()),
+                LoraModel.wrap(new Net(fanInFanOut), LoraModel.DEFAULT_ADAPTER, config(fanInFanOut)).layers().get("up").adapter("default").magnitude().value()),
                 "m trained");
         return lora;
     }
@@ -218,7 +218,7 @@ class DoraAdapterFilesTest {
     @Test
     void aConvolutionDoraAdapterSavesPeftsShapeLoadsAndMergesLikeTheModel() throws Exception {
         Tensor x = Tensor.constant(TestArrays.normal(13, 2, 2, 5, 5).castTo(DataType.FLOAT));
-        LoraModel<ConvNet> lora = LoraModel.wrap(new ConvNet(), LoraConfig.builder().rank(2).alpha(4).dora(true)
+        LoraModel<ConvNet> lora = LoraModel.wrap(new ConvNet(), LoraModel.DEFAULT_ADAPTER, LoraConfig.builder().rank(2).alpha(4).dora(true)
                 .targetModules("conv").seed(3).build());
         LoraAdapter adapter = lora.layers().get("conv").adapter("default");
         adapter.b().value().assign(TestArrays.normal(14, 4, 2, 1, 1).castTo(DataType.FLOAT));
@@ -355,7 +355,7 @@ class DoraAdapterFilesTest {
     @Test
     void anEmbeddingDoraAdapterSavesLoadsAndMergesLikeTheModel() throws Exception {
         INDArray ids = org.nd4j.linalg.factory.Nd4j.createFromArray(new int[][] {{0, 3, 4, 3}});
-        LoraModel<Net> lora = LoraModel.wrap(new Net(false), config(false).toBuilder()
+        LoraModel<Net> lora = LoraModel.wrap(new Net(false), LoraModel.DEFAULT_ADAPTER, config(false).toBuilder()
                 .targetModules("up", "down", "tokens").build());
         LoraAdapter tokens = lora.layers().get("tokens").adapter("default");
         tokens.a().value().assign(TestArrays.normal(5, 3, 5).castTo(DataType.FLOAT));
@@ -372,7 +372,7 @@ class DoraAdapterFilesTest {
         SafetensorsWriter.write(baseFile, Map.of("tokens.weight", new Net(false).tokens.weight().value()), Map.of("format", "pt"));
         // an adapter on the embedding only (the base holds only it), with the values above
         Path only = Files.createTempDirectory(tmp, "tokens");
-        AdapterFiles.save(LoraModel.wrap(new Net(false), config(false).toBuilder().targetModules("tokens").build()), only);
+        AdapterFiles.save(LoraModel.wrap(new Net(false), LoraModel.DEFAULT_ADAPTER, config(false).toBuilder().targetModules("tokens").build()), only);
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         tensors.put(P + "tokens.lora_embedding_A", tokens.a().value());
         tensors.put(P + "tokens.lora_embedding_B", tokens.b().value());

@@ -480,7 +480,7 @@ class DoraTest {
     void safeMergeThroughTheModelKeepsWhatUnmergeNeeds() {
         Net net = new Net();
         INDArray original = net.fc.weight().value().dup();
-        LoraModel<Net> model = LoraModel.wrap(net, LoraConfig.builder().rank(2).alpha(4).dora(true)
+        LoraModel<Net> model = LoraModel.wrap(net, LoraModel.DEFAULT_ADAPTER, LoraConfig.builder().rank(2).alpha(4).dora(true)
                 .init(LoraInit.RANDOM).targetModules("fc").seed(3).build());
         Tensor x = Tensor.constant(TestArrays.normal(131, 3, 5));
         INDArray before = net.forward(x).value().dup();
@@ -512,7 +512,7 @@ class DoraTest {
         assertTrue(config.specFor("fc").dora());
         assertTrue(config.toBuilder().build().dora());
         assertFalse(LoraConfig.builder().targetModules("fc").build().dora(), "off by default, as in PEFT");
-        LoraModel<Net> model = LoraModel.wrap(new Net(), config);
+        LoraModel<Net> model = LoraModel.wrap(new Net(), LoraModel.DEFAULT_ADAPTER, config);
         assertTrue(model.layers().get("fc").adapter("default").isDora());
         assertTrue(model.summary().trainable() > 0);
     }
@@ -526,7 +526,7 @@ class DoraTest {
     @Test
     void doraOnAGroupedConvolutionIsRefusedNamingTheModule() {
         GroupedNet net = new GroupedNet();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraModel.wrap(net,
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraModel.wrap(net, LoraModel.DEFAULT_ADAPTER,
                 LoraConfig.builder().rank(2).dora(true).targetModules("fc", "grouped").build()));
         assertTrue(e.getMessage().contains("grouped") && e.getMessage().contains("DoRA")
                 && e.getMessage().contains("ungrouped Conv2d"), e.getMessage());
@@ -752,7 +752,7 @@ class DoraTest {
 
     @Test
     void doraAdaptersAreNotCombined() {
-        LoraModel<Net> model = LoraModel.wrap(new Net(), LoraConfig.builder().rank(2).dora(true).targetModules("fc").build());
+        LoraModel<Net> model = LoraModel.wrap(new Net(), LoraModel.DEFAULT_ADAPTER, LoraConfig.builder().rank(2).dora(true).targetModules("fc").build());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> model.addWeightedAdapter(List.of("default"), List.of(1.0), "sum", CombinationType.LINEAR));
         assertTrue(e.getMessage().contains("DoRA") && e.getMessage().contains("fc"), e.getMessage());
