@@ -42,6 +42,14 @@ public @interface LoRA {
     /** Rank-stabilised scaling {@code alpha / sqrt(r)} instead of {@code alpha / r}. */
     boolean rslora() default false;
 
+    /**
+     * DoRA, weight-decomposed LoRA (PEFT's {@code use_dora}): the adapter also trains a magnitude
+     * per output feature and the layer computes with {@code m ⊙ (W + s·B·A) / ‖W + s·B·A‖}. For
+     * Linear, Embedding and ungrouped Conv2d layers (a grouped convolution is refused when the
+     * adapter is made).
+     */
+    boolean dora() default false;
+
     /** How the adapter matrices start. */
     LoraInit init() default LoraInit.KAIMING_UNIFORM;
 

@@ -69,6 +69,32 @@ public final class Functional {
     }
 
     /**
+     * The term a DoRA adapter adds to a linear layer's output, as PEFT computes it: {@code (g − 1)·base
+     * + g·lora}, where {@code g = magnitude / weightNorm} per output feature (the last dimension),
+     * {@code base} is the layer's output without bias and {@code lora} the adapter's scaled LoRA
+     * output. {@code weightNorm}, {@code ‖W + s·B·A‖} per output feature, is a constant: no gradient
+     * flows through it (PEFT detaches it, as the DoRA paper recommends).
+     *
+     * @param magnitude {@code [out]}, DoRA's magnitude vector
+     * @param weightNorm {@code [out]}
+     * @see #doraTerm(Tensor, Tensor, Tensor, INDArray, int)
+     */
+    public static Tensor doraTerm(Tensor base, Tensor lora, Tensor magnitude, INDArray weightNorm) {
+        return DoraOps.term(base, lora, magnitude, weightNorm, base.rank() - 1);
+    }
+
+    /**
+     * {@link #doraTerm(Tensor, Tensor, Tensor, INDArray)} with the output features along {@code
+     * featureAxis}, e.g. 1 for the channels of a convolution's {@code [N, C, H, W]} output.
+     *
+     * @param magnitude as many values as the output has features, in any shape (PEFT's convolution
+     *     magnitude is {@code [1, out, 1, 1]})
+     */
+    public static Tensor doraTerm(Tensor base, Tensor lora, Tensor magnitude, INDArray weightNorm, int featureAxis) {
+        return DoraOps.term(base, lora, magnitude, weightNorm, featureAxis);
+    }
+
+    /**
      * The LoRA update {@code s · (x·Aᵀ)·Bᵀ} for {@code A [r, in]}, {@code B [out, r]}, computed
      * through the rank-r bottleneck: ΔW = B·A is never formed.
      */

@@ -11,8 +11,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The mutable side of {@link LoraConfig}, for configuration blocks: JavaBean properties (Kotlin
- * sees {@code rank}, {@code alpha}, {@code dropout}, {@code isRslora}, ...) and methods that add
- * targets; a view over a {@link LoraConfig.Builder}, so defaults and fields live in one place.
+ * sees {@code rank}, {@code alpha}, {@code dropout}, {@code isRslora}, {@code isDora}, ...) and
+ * methods that add targets; a view over a {@link LoraConfig.Builder}, so defaults and fields live
+ * in one place.
  * Giving both targets and a target regex fails at once; the rest is checked by {@link #toConfig()},
  * as {@link LoraConfig.Builder#build()} does.
  *
@@ -70,6 +71,15 @@ public final class LoraSpec {
 
     public void setRslora(boolean rslora) {
         config.rslora(rslora);
+    }
+
+    /** DoRA, weight-decomposed LoRA (PEFT's {@code use_dora}); see {@link LoraConfig#dora()}. */
+    public boolean isDora() {
+        return config.dora();
+    }
+
+    public void setDora(boolean dora) {
+        config.dora(dora);
     }
 
     /** How A and B start. */

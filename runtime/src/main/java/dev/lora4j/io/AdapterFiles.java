@@ -6,6 +6,7 @@ import dev.lora4j.io.internal.AdapterStateDict;
 import dev.lora4j.io.internal.FiniteCheck;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
@@ -30,7 +31,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * [out, r]}; for a Conv2d the same names with kernels {@code lora_A.weight [r, in, kh, kw]} and
  * {@code lora_B.weight [out, r/groups, 1, 1]}; {@code .lora_embedding_A [r, vocabulary]} and {@code .lora_embedding_B [dim, r]} (no
  * {@code .weight}: PEFT keeps embedding factors as bare parameters); {@code modules_to_save}
- * parameters as {@code base_model.model.<path>.<name>}; biases when {@code bias} is not none.
+ * parameters as {@code base_model.model.<path>.<name>}; biases when {@code bias} is not none; a
+ * DoRA adapter's magnitude vectors as {@code base_model.model.<path>.lora_magnitude_vector [out]},
+ * with {@code "use_dora": true} in the config.
  * Base weights are never written. Each directory is replaced all-or-nothing (see {@link
  * #save(LoraModel, Path)}).
  *
@@ -64,6 +67,8 @@ public final class AdapterFiles {
      *
      * @throws NonFiniteWeightsException when a tensor holds NaN or infinity (that adapter's directory
      *     is left as it was)
+     * @throws IllegalArgumentException when an adapter has DoRA on some of its layers only (PEFT's
+     *     {@code use_dora} is one setting per adapter), before anything is written
      */
     public static void save(LoraModel<?> model, Path dir, AdapterSaveOptions options) throws IOException {
         for (String adapter : model.adapterNames()) {
@@ -191,8 +196,12 @@ public final class AdapterFiles {
     private static void fill(LoraModel<?> model, String name, AdapterLoadPlan plan) {
         Map<String, LoraLayer> layers = model.layers(name);
         plan.factors().forEach((path, ab) -> {
-            layers.get(path).adapter(name).a().value().assign(ab[0]);
-            layers.get(path).adapter(name).b().value().assign(ab[1]);
+            LoraAdapter adapter = layers.get(path).adapter(name);
+            adapter.a().value().assign(ab[0]);
+            adapter.b().value().assign(ab[1]);
+            if (adapter.isDora()) {
+                adapter.magnitude().value().assign(ab[2]);
+            }
         });
         fillOthers(model, name, plan);
     }

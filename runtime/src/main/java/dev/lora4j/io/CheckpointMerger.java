@@ -24,7 +24,9 @@ import org.jspecify.annotations.Nullable;
  *       W + s·(B·A)ᵀ} when {@code fan_in_fan_out} is set and for embeddings; for a convolution
  *       (4-d factors) {@code B·A} of the flattened factors reshaped to the kernel {@code [out, in,
  *       kh, kw]}, as PEFT's {@code get_delta_weight} (adapters on grouped convolutions are refused,
- *       as PEFT refuses to merge them). The sum is computed in
+ *       as PEFT refuses to merge them); for a DoRA adapter ({@code use_dora}) {@code
+ *       W' = (m / ‖W + s·B·A‖) ⊙ (W + s·B·A)} with the norm per output feature, as PEFT's {@code
+ *       merge_and_unload()} computes it (the weight is then read twice: once for the norms). The sum is computed in
  *       float32 (float64 for an F64 weight) and written back in the weight's dtype, F16 and BF16
  *       rounded to nearest even;
  *   <li>each other adapter tensor ({@code modules_to_save} parameters, biases) replacing the base
@@ -123,7 +125,8 @@ public final class CheckpointMerger {
 
     /**
      * How base tensor {@code t} is produced: {@code W + s·B·A} (or {@code + s·(B·A)ᵀ}; for a
-     * convolution B·A on the factors flattened to {@code [out, r]} and {@code [r, in·kh·kw]}), the
+     * convolution B·A on the factors flattened to {@code [out, r]} and {@code [r, in·kh·kw]}; for a
+     * DoRA adapter rescaled by {@code m / ‖W + s·B·A‖} per output feature), the
      * replacing adapter tensor converted to {@code t}'s dtype, or {@code null} for a copy.
      */
     private static @Nullable ComputedTensor computed(MergePlan plan, TensorInfo t, SafetensorsFile checkpoint,
@@ -134,6 +137,10 @@ public final class CheckpointMerger {
             TensorInfo b = update.pair().b();
             LowRankDelta delta = LowRankDelta.of(a, adapter.rawBytes(a.name()), b, adapter.rawBytes(b.name()),
                     update.transposed(), update.scaling(), ComputedTensor.inDouble(t.dtype()));
+            TensorInfo m = update.pair().magnitude();
+            if (update.dora() && m != null) {
+                delta = delta.withDora(checkpoint.rawBytes(t.name()), t.dtype(), adapter.rawBytes(m.name()), m.dtype());
+            }
             return new ComputedTensor(t, checkpoint.rawBytes(t.name()), t.dtype(), delta, "merging adapter module '"
                     + update.pair().module() + "' into base tensor '" + t.name() + "'");
         }

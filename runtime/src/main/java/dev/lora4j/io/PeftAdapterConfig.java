@@ -206,7 +206,7 @@ public final class PeftAdapterConfig {
         return flag("use_rslora");
     }
 
-    /** {@code use_dora}. */
+    /** {@code use_dora}: DoRA adapters, with a magnitude vector per adapted layer. */
     public boolean useDora() {
         return flag("use_dora");
     }
@@ -435,6 +435,11 @@ public final class PeftAdapterConfig {
     /** A copy with {@code use_rslora}. */
     public PeftAdapterConfig withUseRslora(boolean rslora) {
         return withField("use_rslora", NODES.booleanNode(rslora));
+    }
+
+    /** A copy with {@code use_dora}. */
+    public PeftAdapterConfig withUseDora(boolean dora) {
+        return withField("use_dora", NODES.booleanNode(dora));
     }
 
     /** A copy with {@code init_lora_weights}: KAIMING_UNIFORM → true, GAUSSIAN → "gaussian", RANDOM → false. */

@@ -27,10 +27,12 @@ import java.util.Optional;
  *   <tr><td>{@code modules_to_save}</td><td>{@link LoraConfig#modulesToSave()} (duplicates dropped)</td></tr>
  *   <tr><td>{@code bias}</td><td>{@link LoraConfig#bias()}</td></tr>
  *   <tr><td>{@code use_rslora}</td><td>{@link LoraConfig#rslora()}</td></tr>
+ *   <tr><td>{@code use_dora}</td><td>{@link LoraConfig#dora()} (DoRA is implemented for Linear, Embedding and ungrouped Conv2d layers;
+ *       loading an adapter refuses any other target)</td></tr>
  *   <tr><td>{@code init_lora_weights}: true, false, {@code "gaussian"}</td>
  *       <td>{@link LoraInit#KAIMING_UNIFORM}, {@link LoraInit#RANDOM}, {@link LoraInit#GAUSSIAN}; other schemes refused</td></tr>
  *   <tr><td>{@code fan_in_fan_out}</td><td>{@link LoraConfig#fanInFanOut()}</td></tr>
- *   <tr><td>{@code use_dora}, {@code lora_bias}, {@code target_parameters}, {@code layers_to_transform}</td>
+ *   <tr><td>{@code lora_bias}, {@code target_parameters}, {@code layers_to_transform}</td>
  *       <td>refused when set (lora4j does not implement them)</td></tr>
  * </table>
  *

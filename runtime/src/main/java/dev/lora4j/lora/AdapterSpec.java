@@ -11,8 +11,16 @@ import dev.lora4j.api.LoraInit;
  * @param dropout the dropout probability on the adapter's input, in [0, 1)
  * @param rslora whether the scaling is {@code alpha/√r} instead of {@code alpha/r}
  * @param init how A and B start
+ * @param dora whether the adapter is a DoRA adapter (PEFT's {@code use_dora}): besides A and B it
+ *     has a trainable magnitude vector {@code m [out]} and computes with the weight {@code m ⊙ (W +
+ *     s·B·A) / ‖W + s·B·A‖}, the norm taken per output feature (see {@link LoraLinear})
  */
-public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init) {
+public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init, boolean dora) {
+
+    /** A plain LoRA spec (no DoRA). */
+    public AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init) {
+        this(rank, alpha, dropout, rslora, init, false);
+    }
 
     /** Validates every field; the message names the field and the value. */
     public AdapterSpec {
@@ -35,9 +43,15 @@ public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora
         return rslora ? alpha / Math.sqrt(rank) : alpha / rank;
     }
 
+    /** This spec with DoRA off. */
+    public AdapterSpec withoutDora() {
+        return new AdapterSpec(rank, alpha, dropout, rslora, init, false);
+    }
+
     /** The spec an annotation describes (alpha defaults to the rank). */
     public static AdapterSpec of(LoRA annotation) {
         double alpha = Double.isNaN(annotation.alpha()) ? annotation.rank() : annotation.alpha();
-        return new AdapterSpec(annotation.rank(), alpha, annotation.dropout(), annotation.rslora(), annotation.init());
+        return new AdapterSpec(annotation.rank(), alpha, annotation.dropout(), annotation.rslora(), annotation.init(),
+                annotation.dora());
     }
 }

@@ -38,6 +38,7 @@ final class ConfigDescription {
                 .alpha(first.alpha())
                 .dropout(first.dropout())
                 .rslora(first.rslora())
+                .dora(first.dora())
                 .init(first.init())
                 .targetModules(namesSelectExactly ? names : specs.keySet().toArray(String[]::new));
         specs.forEach((path, spec) -> {

@@ -2,11 +2,12 @@ package dev.lora4j.lora;
 
 import dev.lora4j.nn.Parameter;
 import java.util.Random;
+import org.jspecify.annotations.Nullable;
 
 /**
- * One named adapter on one layer: the trainable factors A and B, and the spec they came from.
- * For a linear layer {@code A [r, in]} and {@code B [out, r]}; for an embedding
- * {@code A [r, vocabulary]} and {@code B [dim, r]}.
+ * One named adapter on one layer: the trainable factors A and B, DoRA's magnitude vector when the
+ * spec asks for DoRA, and the spec they came from. For a linear layer {@code A [r, in]}, {@code B
+ * [out, r]} and {@code m [out]}; for an embedding {@code A [r, vocabulary]} and {@code B [dim, r]}.
  */
 public final class LoraAdapter {
 
@@ -14,13 +15,20 @@ public final class LoraAdapter {
     private final AdapterSpec spec;
     private final Parameter a;
     private final Parameter b;
+    private final @Nullable Parameter magnitude;
     private final Random dropoutRandom;
 
-    LoraAdapter(String name, AdapterSpec spec, Parameter a, Parameter b, Random dropoutRandom) {
+    LoraAdapter(String name, AdapterSpec spec, Parameter a, Parameter b, @Nullable Parameter magnitude,
+            Random dropoutRandom) {
+        if (spec.dora() != (magnitude != null)) {
+            throw new IllegalArgumentException("adapter '" + name + "': a DoRA adapter needs a magnitude vector and"
+                    + " a plain LoRA adapter has none");
+        }
         this.name = name;
         this.spec = spec;
         this.a = a;
         this.b = b;
+        this.magnitude = magnitude;
         this.dropoutRandom = dropoutRandom;
     }
 
@@ -29,7 +37,7 @@ public final class LoraAdapter {
         return name;
     }
 
-    /** Rank, alpha, dropout, scaling mode and init. */
+    /** Rank, alpha, dropout, scaling mode, init and whether it is DoRA. */
     public AdapterSpec spec() {
         return spec;
     }
@@ -44,9 +52,36 @@ public final class LoraAdapter {
         return b;
     }
 
+    /** Whether this is a DoRA adapter, with a {@link #magnitude()}. */
+    public boolean isDora() {
+        return magnitude != null;
+    }
+
+    /**
+     * DoRA's magnitude vector {@code m}, one value per output feature (PEFT's {@code
+     * lora_magnitude_vector}).
+     *
+     * @throws IllegalStateException for a plain LoRA adapter, which has none
+     */
+    public Parameter magnitude() {
+        if (magnitude == null) {
+            throw new IllegalStateException("adapter '" + name + "' is not a DoRA adapter and has no magnitude vector");
+        }
+        return magnitude;
+    }
+
     /** The multiplier of B·A. */
     public double scaling() {
         return spec.scaling();
+    }
+
+    /** Makes every parameter of the adapter trainable or frozen. */
+    void setTrainable(boolean trainable) {
+        a.setTrainable(trainable);
+        b.setTrainable(trainable);
+        if (magnitude != null) {
+            magnitude.setTrainable(trainable);
+        }
     }
 
     Random dropoutRandom() {

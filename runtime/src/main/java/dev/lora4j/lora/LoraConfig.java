@@ -38,6 +38,7 @@ public final class LoraConfig {
     private final double alpha;
     private final double dropout;
     private final boolean rslora;
+    private final boolean dora;
     private final LoraInit init;
     private final List<String> targetModules;
     private final @Nullable String targetRegex;
@@ -55,6 +56,7 @@ public final class LoraConfig {
         this.alpha = Double.isNaN(b.alpha) ? b.rank : b.alpha;
         this.dropout = b.dropout;
         this.rslora = b.rslora;
+        this.dora = b.dora;
         this.init = b.init;
         this.targetModules = List.copyOf(b.targetModules);
         this.targetRegex = b.targetRegex;
@@ -80,6 +82,7 @@ public final class LoraConfig {
         b.alpha = alpha;
         b.dropout = dropout;
         b.rslora = rslora;
+        b.dora = dora;
         b.init = init;
         b.targetModules = new ArrayList<>(targetModules);
         b.targetRegex = targetRegex;
@@ -121,7 +124,7 @@ public final class LoraConfig {
     public AdapterSpec specFor(String path) {
         return new AdapterSpec(rankPattern.getOrDefault(ModuleNames.patternKey(rankPattern.keySet(), path), rank),
                 alphaPattern.getOrDefault(ModuleNames.patternKey(alphaPattern.keySet(), path), alpha),
-                dropout, rslora, init);
+                dropout, rslora, init, dora);
     }
 
     /** A description of the targets for error messages, e.g. {@code target_modules [q, v]}. */
@@ -144,6 +147,17 @@ public final class LoraConfig {
 
     public boolean rslora() {
         return rslora;
+    }
+
+    /**
+     * Whether the adapters are DoRA adapters (PEFT's {@code use_dora}): each adapted layer also
+     * trains a magnitude vector {@code m}, one value per output feature, and computes with the
+     * weight {@code m ⊙ (W + s·B·A) / ‖W + s·B·A‖} (norm per output feature, not back-propagated
+     * through, as PEFT does). Implemented for Linear, Embedding and ungrouped Conv2d layers (as
+     * PEFT, which cannot make DoRA adapters on grouped convolutions); other targets are refused.
+     */
+    public boolean dora() {
+        return dora;
     }
 
     public LoraInit init() {
@@ -202,7 +216,7 @@ public final class LoraConfig {
     @Override
     public String toString() {
         return "LoraConfig{r=" + rank + ", alpha=" + alpha + ", dropout=" + dropout + ", rslora=" + rslora
-                + ", init=" + init + ", " + describeTargets() + ", rankPattern=" + rankPattern()
+                + (dora ? ", dora=true" : "") + ", init=" + init + ", " + describeTargets() + ", rankPattern=" + rankPattern()
                 + ", alphaPattern=" + alphaPattern() + ", fanInFanOut=" + fanInFanOut + ", bias=" + bias.peftName()
                 + ", modulesToSave=" + modulesToSave + "}";
     }
@@ -213,6 +227,7 @@ public final class LoraConfig {
         private double alpha = Double.NaN;
         private double dropout = 0.0;
         private boolean rslora;
+        private boolean dora;
         private LoraInit init = LoraInit.KAIMING_UNIFORM;
         private List<String> targetModules = new ArrayList<>();
         private @Nullable String targetRegex;
@@ -248,6 +263,16 @@ public final class LoraConfig {
         /** Scaling {@code alpha/√r} instead of {@code alpha/r}. */
         public Builder rslora(boolean rslora) {
             this.rslora = rslora;
+            return this;
+        }
+
+        /**
+         * DoRA, weight-decomposed LoRA ({@code use_dora} in PEFT, arXiv 2402.09353): a trainable
+         * magnitude per output feature, initialised to the norm of the weight's row, scales the
+         * direction {@code (W + s·B·A) / ‖W + s·B·A‖}. Linear, Embedding and ungrouped Conv2d layers.
+         */
+        public Builder dora(boolean dora) {
+            this.dora = dora;
             return this;
         }
 
@@ -346,6 +371,11 @@ public final class LoraConfig {
         /** Whether rsLoRA scaling is set so far. */
         public boolean rslora() {
             return rslora;
+        }
+
+        /** Whether DoRA is set so far. */
+        public boolean dora() {
+            return dora;
         }
 
         /** The initialisation set so far. */

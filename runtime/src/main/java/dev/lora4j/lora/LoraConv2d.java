@@ -32,6 +32,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code ΔW[o, i, u, v] = s · Σ_k B[o, k] · A[k, i, u, v]}. As in PEFT, an adapter on a grouped
  * convolution (groups > 1) trains and runs but cannot be merged: its update is not a grouped kernel.
  *
+ * <p><b>DoRA.</b> On an ungrouped convolution a DoRA adapter has a magnitude {@code m [1, out, 1,
+ * 1]} (PEFT's shape) and stands for the kernel {@code m ⊙ (W + s·ΔW) / ‖W + s·ΔW‖}, the norm per
+ * output channel over {@code [in, kh, kw]}, as PEFT's {@code DoraConv2dLayer}: with {@code g = m /
+ * ‖·‖} detached it adds {@code (g − 1)·(result − bias) + g·s·B(A(x))} to the result so far, per
+ * channel, or {@code (g − 1)·conv(x̃, W) + g·s·B(A(x̃))} with {@code x̃ = dropout(x)} in training
+ * with dropout. PEFT cannot make DoRA adapters on grouped convolutions; they are refused.
+ *
  * <p>One difference from PEFT: PEFT builds A without the base's dilation, so a dilated base
  * convolution gives A an output of another size and PEFT's forward pass fails; here A uses the
  * base's dilation, which keeps {@code base(x) + s·B(A(x))} equal to the merged convolution. The
@@ -103,6 +110,18 @@ public final class LoraConv2d extends LoraLayer implements LayerAdapters.OnInput
         };
     }
 
+    /** DoRA adapters can sit on an ungrouped convolution (PEFT fails to make them on a grouped one). */
+    @Override
+    public boolean supportsDora() {
+        return base.groups() == 1;
+    }
+
+    /** PEFT's shape, {@code [1, out, 1, 1]}: the weight norm keeps its dimensions and is transposed. */
+    @Override
+    public long[] magnitudeShape() {
+        return new long[] {1, base.outChannels(), 1, 1};
+    }
+
     /** False for a grouped convolution, whose adapters PEFT does not merge either. */
     @Override
     public boolean isMergeable() {
@@ -129,18 +148,18 @@ public final class LoraConv2d extends LoraLayer implements LayerAdapters.OnInput
     /**
      * The base convolution of {@code x} plus the active adapters' updates. Without dropout (in
      * evaluation mode, or adapters with dropout 0) the base and the adapters share one im2col
-     * column matrix ({@link Functional#conv2dWithLora}); with dropout each adapter reads its own
-     * dropped-out input ({@link #addUpdates}).
+     * column matrix ({@link Functional#conv2dWithLora}); with dropout, or with a DoRA adapter, the
+     * adapters apply one after another ({@link #addUpdates}).
      */
     @Override
     public Tensor forward(Tensor x, boolean training) {
         List<LoraAdapter> adapters = unmergedActive();
         ConvGeometry geometry = base.geometry();
-        boolean dropout = false;
+        boolean inOrder = false;
         for (LoraAdapter adapter : adapters) {
-            dropout |= training && adapter.spec().dropout() > 0;
+            inOrder |= training && adapter.spec().dropout() > 0 || adapter.isDora();
         }
-        if (adapters.isEmpty() || dropout) {
+        if (adapters.isEmpty() || inOrder) {
             return addUpdates(x, Functional.conv2d(x, base.weight(), base.bias(), geometry), training);
         }
         Tensor[] as = new Tensor[adapters.size()];
@@ -154,15 +173,29 @@ public final class LoraConv2d extends LoraLayer implements LayerAdapters.OnInput
         return Functional.conv2dWithLora(x, base.weight(), base.bias(), geometry, as, bs, scalings);
     }
 
-    /** Adds the active adapters' updates for input {@code x} to the base output {@code y}. */
+    /**
+     * Adds the active adapters' updates for input {@code x} to the base output {@code y} (bias
+     * included), one after another as PEFT's {@code lora.Conv2d.forward} applies them; a DoRA
+     * adapter adds the term of {@code DoraConv2dLayer.forward} (see the class comment).
+     */
     public Tensor addUpdates(Tensor x, Tensor y, boolean training) {
         List<LoraAdapter> adapters = unmergedActive();
         Tensor out = y;
         ConvGeometry geometry = base.geometry();
+        Parameter bias = base.bias();
         for (LoraAdapter adapter : adapters) {
             double p = adapter.spec().dropout();
-            Tensor input = training && p > 0 ? Functional.dropout(x, p, adapter.dropoutRandom()) : x;
-            out = out.add(Functional.loraConv2d(input, adapter.a(), adapter.b(), adapter.scaling(), geometry));
+            boolean dropping = training && p > 0;
+            Tensor input = dropping ? Functional.dropout(x, p, adapter.dropoutRandom()) : x;
+            Tensor lora = Functional.loraConv2d(input, adapter.a(), adapter.b(), adapter.scaling(), geometry);
+            if (!adapter.isDora()) {
+                out = out.add(lora);
+                continue;
+            }
+            // PEFT reuses the output so far, minus the bias, unless dropout changed the input
+            Tensor baseOutput = dropping ? Functional.conv2d(input, base.weight(), null, geometry)
+                    : bias == null ? out : out.sub(bias.reshape(1, base.outChannels(), 1, 1));
+            out = out.add(Functional.doraTerm(baseOutput, lora, adapter.magnitude(), doraWeightNorm(adapter), 1));
         }
         return out;
     }

@@ -15,6 +15,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * LoRA on an {@link Embedding}, as PEFT computes it: {@code y = W[ids] + s·Aᵀ[ids]·Bᵀ} with
  * {@code A [r, vocabulary]} and {@code B [dim, r]}; by default A starts at zero and B standard
  * normal. PEFT applies no dropout to embedding adapters, and neither does this class.
+ *
+ * <p><b>DoRA.</b> A DoRA adapter has a magnitude {@code m [dim]} and stands for the table {@code m ⊙
+ * (W + s·(B·A)ᵀ) / ‖W + s·(B·A)ᵀ‖}, the norm per embedding dimension (a column of the {@code
+ * [vocabulary, dim]} table, taken over the vocabulary), as PEFT's {@code DoraEmbeddingLayer}: with
+ * {@code g = m / ‖·‖} detached, the output so far becomes {@code g·y + g·s·Aᵀ[ids]·Bᵀ}.
  */
 public final class LoraEmbedding extends LoraLayer implements LayerAdapters.OnIds {
 
@@ -46,6 +51,18 @@ public final class LoraEmbedding extends LoraLayer implements LayerAdapters.OnId
         return new long[] {base.dim(), rank};
     }
 
+    /** DoRA adapters can sit on an embedding. */
+    @Override
+    public boolean supportsDora() {
+        return true;
+    }
+
+    /** The table is {@code [vocabulary, dim]}: the output features (dimensions) are its columns. */
+    @Override
+    protected boolean outputsAreColumns() {
+        return true;
+    }
+
     @Override
     protected Parameter[] createFactors(AdapterSpec spec, Random random) {
         long vocabulary = base.vocabulary();
@@ -66,13 +83,20 @@ public final class LoraEmbedding extends LoraLayer implements LayerAdapters.OnId
         return Gemm.product(adapter.a().value(), adapter.b().value(), true, true).muli(adapter.scaling());
     }
 
-    /** Adds the active adapters' updates for {@code ids} to the base lookup {@code y}. */
+    /**
+     * Adds the active adapters' updates for {@code ids} to the base lookup {@code y}, in order; a
+     * DoRA adapter adds {@code (g − 1)·out + g·s·Aᵀ[ids]·Bᵀ} to the output so far {@code out}, as
+     * PEFT's {@code DoraEmbeddingVariant} makes it {@code g·out + g·s·Aᵀ[ids]·Bᵀ}.
+     */
     @Override
     public Tensor addUpdates(INDArray ids, Tensor y) {
         Tensor out = y;
         for (LoraAdapter adapter : unmergedActive()) {
             Tensor afterA = Functional.embedding(ids, adapter.a().transpose());
-            out = out.add(afterA.matmulTransposed(adapter.b()).mul(adapter.scaling()));
+            Tensor lora = afterA.matmulTransposed(adapter.b()).mul(adapter.scaling());
+            out = adapter.isDora()
+                    ? out.add(Functional.doraTerm(out, lora, adapter.magnitude(), doraWeightNorm(adapter)))
+                    : out.add(lora);
         }
         return out;
     }

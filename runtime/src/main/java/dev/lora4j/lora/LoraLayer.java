@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.lora.internal.DoraWeights;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Parameter;
@@ -32,6 +33,8 @@ public abstract class LoraLayer implements LayerAdapters {
 
     private volatile Map<String, LoraAdapter> adapters = Map.of();
     private volatile Set<String> merged = Set.of();
+    /** For each merged DoRA adapter, the weight norm its merge divided by (PEFT caches it the same way). */
+    private volatile Map<String, INDArray> mergeNorms = Map.of();
     private volatile List<String> active = List.of();
     private volatile boolean disabled;
     private final AdaptableLayer<?> layer;
@@ -65,6 +68,40 @@ public abstract class LoraLayer implements LayerAdapters {
     public abstract String bName();
 
     /**
+     * Whether DoRA adapters can sit on this layer; those that cannot are refused when created.
+     * Layers that can override this and {@link #outputsAreColumns()}.
+     */
+    public boolean supportsDora() {
+        return false;
+    }
+
+    /**
+     * Whether the base weight holds the output features in its columns ({@code [in, out]}) rather
+     * than its rows: the axis DoRA's norms and magnitudes run along.
+     */
+    protected boolean outputsAreColumns() {
+        return false;
+    }
+
+    /**
+     * The shape of a DoRA adapter's magnitude vector, as PEFT saves it: {@code [out]}, one value per
+     * output feature (a convolution's is {@code [1, out, 1, 1]}).
+     */
+    public long[] magnitudeShape() {
+        return new long[] {baseWeight().size(outputsAreColumns() ? 1 : 0)};
+    }
+
+    /**
+     * DoRA's weight norm of {@code adapter}: {@code ‖W + s·B·A‖} per output feature ({@code [out]},
+     * the norm over the input dimension, as PEFT's {@code get_weight_norm}), {@code W} being the base
+     * weight as it is now (with any merged adapters in it). A value, not part of the autograd graph.
+     */
+    public INDArray doraWeightNorm(LoraAdapter adapter) {
+        INDArray w = baseWeight().value();
+        return DoraWeights.norms(w.add(deltaWeight(adapter).castTo(w.dataType())), outputsAreColumns());
+    }
+
+    /**
      * Adds an adapter and makes it trainable; it joins the active set only through
      * {@link #setActive}, except that the first adapter becomes active at once.
      */
@@ -82,8 +119,18 @@ public abstract class LoraLayer implements LayerAdapters {
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
         }
+        if (spec.dora() && !supportsDora()) {
+            throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear, Embedding and ungrouped"
+                    + " Conv2d layers only, not for " + describeBase());
+        }
         Parameter[] factors = createFactors(spec, random);
-        return new LoraAdapter(name, spec, factors[0], factors[1], random);
+        if (!spec.dora()) {
+            return new LoraAdapter(name, spec, factors[0], factors[1], null, random);
+        }
+        // PEFT initialises the magnitude to ‖W + s·B·A‖ with the new factors (‖W‖ when B starts at zero)
+        LoraAdapter plain = new LoraAdapter(name, spec.withoutDora(), factors[0], factors[1], null, random);
+        Parameter magnitude = new Parameter(doraWeightNorm(plain).reshape(magnitudeShape()));
+        return new LoraAdapter(name, spec, factors[0], factors[1], magnitude, random);
     }
 
     /**
@@ -97,8 +144,7 @@ public abstract class LoraLayer implements LayerAdapters {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
         }
         boolean on = active.isEmpty() || active.contains(name);
-        adapter.a().setTrainable(on);
-        adapter.b().setTrainable(on);
+        adapter.setTrainable(on);
         Map<String, LoraAdapter> next = new LinkedHashMap<>(adapters);
         next.put(name, adapter);
         adapters = Collections.unmodifiableMap(next);
@@ -134,9 +180,7 @@ public abstract class LoraLayer implements LayerAdapters {
         }
         List<String> next = List.copyOf(present);
         for (LoraAdapter adapter : adapters.values()) {
-            boolean on = next.contains(adapter.name());
-            adapter.a().setTrainable(on);
-            adapter.b().setTrainable(on);
+            adapter.setTrainable(next.contains(adapter.name()));
         }
         active = next;
     }
@@ -236,25 +280,65 @@ public abstract class LoraLayer implements LayerAdapters {
         return layer.toString();
     }
 
-    /** The base weight with the given unmerged adapters added, as a new array; the layer is unchanged. */
+    /**
+     * The base weight with the given unmerged adapters merged, as a new array; the layer is
+     * unchanged. See {@link #merge} for how each adapter is merged.
+     */
     public INDArray mergedWeight(Collection<String> names) {
-        INDArray w = baseWeight().value().dup();
-        for (String name : names) {
-            if (!merged.contains(name)) {
-                w.addi(deltaWeight(require(name)).castTo(w.dataType()));
-            }
-        }
-        return w;
+        return planMerge(names).weight();
     }
 
-    /** Adds the given adapters' updates to the base weight: {@code W ← W + s·ΔW}. */
+    /**
+     * A merge computed but not applied: the new weight and, for each DoRA adapter in it, the
+     * weight norm its merge divided by.
+     */
+    record PlannedMerge(INDArray weight, Map<String, INDArray> doraNorms) {}
+
+    /** Computes merging {@code names} (those not merged yet, in order) into a copy of the base weight. */
+    PlannedMerge planMerge(Collection<String> names) {
+        INDArray w = baseWeight().value().dup();
+        Map<String, INDArray> norms = new LinkedHashMap<>();
+        for (String name : names) {
+            if (!merged.contains(name)) {
+                mergeInto(w, require(name), norms);
+            }
+        }
+        return new PlannedMerge(w, norms);
+    }
+
+    /**
+     * Merges one adapter into {@code w} in place: {@code W ← W + s·ΔW}, or for a DoRA adapter, as
+     * PEFT's {@code merge_safe}, {@code W ← (m / ‖W + s·ΔW‖) ⊙ (W + s·ΔW)} per output feature,
+     * recording the norm in {@code norms} (unmerging needs it: it cannot be recomputed from the
+     * merged weight).
+     */
+    private void mergeInto(INDArray w, LoraAdapter adapter, Map<String, INDArray> norms) {
+        w.addi(deltaWeight(adapter).castTo(w.dataType())); // may refuse (grouped convolution): then not merged
+        if (adapter.isDora()) {
+            INDArray norm = DoraWeights.norms(w, outputsAreColumns());
+            DoraWeights.scale(w, doraFactor(adapter, norm), outputsAreColumns());
+            norms.put(adapter.name(), norm);
+        }
+    }
+
+    /** PEFT's {@code dora_factor}: {@code m / norm}, {@code [out]}, in the magnitude's dtype. */
+    private static INDArray doraFactor(LoraAdapter adapter, INDArray norm) {
+        INDArray m = adapter.magnitude().value();
+        return m.reshape(m.length()).div(norm.reshape(norm.length()).castTo(m.dataType()));
+    }
+
+    /**
+     * Merges the given adapters into the base weight, one after another in the order given:
+     * {@code W ← W + s·ΔW}; for a DoRA adapter {@code W ← (m / ‖W + s·ΔW‖) ⊙ (W + s·ΔW)}, the norm
+     * per output feature (the weight's rows in PyTorch's {@code [out, in]} layout) and kept until
+     * {@link #unmerge}.
+     */
     public synchronized void merge(Collection<String> names) {
         for (String name : names) {
-            LoraAdapter adapter = require(name);
+            require(name);
             if (!merged.contains(name)) {
-                INDArray w = baseWeight().value();
-                w.addi(deltaWeight(adapter).castTo(w.dataType())); // may refuse (grouped convolution): then not merged
-                merged = with(merged, name, true);
+                PlannedMerge plan = planMerge(List.of(name));
+                commitMerge(plan, List.of(name));
             }
         }
     }
@@ -269,20 +353,43 @@ public abstract class LoraLayer implements LayerAdapters {
         return Collections.unmodifiableSet(next);
     }
 
-    /** Sets the base weight to {@code weight} and records {@code names} as merged (for safe merging). */
-    synchronized void commitMerge(INDArray weight, Collection<String> names) {
-        baseWeight().value().assign(weight);
+    /** Sets the base weight to the planned one and records {@code names} as merged (for safe merging). */
+    synchronized void commitMerge(PlannedMerge plan, Collection<String> names) {
+        baseWeight().value().assign(plan.weight());
+        if (!plan.doraNorms().isEmpty()) {
+            Map<String, INDArray> nextNorms = new LinkedHashMap<>(mergeNorms);
+            nextNorms.putAll(plan.doraNorms());
+            mergeNorms = Collections.unmodifiableMap(nextNorms);
+        }
         Set<String> next = new LinkedHashSet<>(merged);
         next.addAll(names);
         merged = Collections.unmodifiableSet(next);
     }
 
-    /** Subtracts merged adapters' updates again: {@code W ← W − s·ΔW}. */
+    /**
+     * Takes merged adapters out of the base weight again: {@code W ← W − s·ΔW}, or for a DoRA
+     * adapter {@code W ← W / (m / norm) − s·ΔW} with the norm kept from its merge (as PEFT's
+     * {@code unmerge}). The adapters come out in the reverse of the order they were merged in,
+     * whatever the order of {@code names}, as PEFT pops them (a DoRA merge scales what was merged
+     * before it).
+     */
     public synchronized void unmerge(Collection<String> names) {
         for (String name : names) {
+            require(name);
+        }
+        List<String> lastFirst = new ArrayList<>(merged);
+        Collections.reverse(lastFirst);
+        for (String name : lastFirst) {
             LoraAdapter adapter = require(name);
-            if (merged.contains(name)) {
+            if (names.contains(name)) {
                 INDArray w = baseWeight().value();
+                if (adapter.isDora()) {
+                    INDArray norm = mergeNorms.get(name);
+                    DoraWeights.unscale(w, doraFactor(adapter, norm), outputsAreColumns());
+                    Map<String, INDArray> nextNorms = new LinkedHashMap<>(mergeNorms);
+                    nextNorms.remove(name);
+                    mergeNorms = Collections.unmodifiableMap(nextNorms);
+                }
                 w.subi(deltaWeight(adapter).castTo(w.dataType()));
                 merged = with(merged, name, false);
             }
@@ -298,11 +405,17 @@ public abstract class LoraLayer implements LayerAdapters {
         }
     }
 
-    /** Reports the adapters' factors under PEFT's in-memory names, e.g. {@code lora_A.default.weight}. */
+    /**
+     * Reports the adapters' parameters under PEFT's in-memory names, e.g. {@code lora_A.default.weight},
+     * and {@code lora_magnitude_vector.default.weight} for a DoRA adapter's magnitude.
+     */
     public void visitParameters(BiConsumer<String, Parameter> visitor) {
         for (LoraAdapter adapter : adapters.values()) {
             visitor.accept(aName() + "." + adapter.name() + ".weight", adapter.a());
             visitor.accept(bName() + "." + adapter.name() + ".weight", adapter.b());
+            if (adapter.isDora()) {
+                visitor.accept("lora_magnitude_vector." + adapter.name() + ".weight", adapter.magnitude());
+            }
         }
     }
 

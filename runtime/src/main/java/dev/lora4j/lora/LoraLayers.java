@@ -77,6 +77,23 @@ public final class LoraLayers {
         return new long[][] {lora.aShape(rank), lora.bShape(rank)};
     }
 
+    /**
+     * The shape of the magnitude vector of a DoRA adapter on {@code layer}, as PEFT saves it;
+     * nothing is attached.
+     *
+     * @throws IllegalArgumentException when DoRA adapters cannot sit on the layer, or it is not a
+     *     kind LoRA adapts
+     */
+    public static long[] magnitudeShape(AdaptableLayer<?> layer) {
+        LoraLayer attached = of(layer);
+        LoraLayer lora = attached != null ? attached : detached(layer);
+        if (!lora.supportsDora()) {
+            throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear, Embedding and ungrouped"
+                    + " Conv2d layers only, not for " + layer);
+        }
+        return lora.magnitudeShape();
+    }
+
     /** New LoRA adapters for {@code layer}, of the kind its type takes; not attached. */
     private static LoraLayer detached(AdaptableLayer<?> layer) {
         if (layer instanceof Linear linear) {

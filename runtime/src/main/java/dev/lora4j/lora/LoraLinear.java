@@ -17,6 +17,17 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code y = base(x) + Σ s·B(A(dropout(x)))} over the active, unmerged adapters, with
  * {@code A [r, in]} and {@code B [out, r]}. The update is never formed as a matrix in the
  * forward or backward pass; only merging forms {@code s·B·A}.
+ *
+ * <p><b>DoRA.</b> A DoRA adapter ({@link AdapterSpec#dora()}) also has a magnitude {@code m [out]}
+ * and stands for the weight {@code m ⊙ (W + s·B·A) / ‖W + s·B·A‖}, the norm taken per output
+ * feature over the input dimension. Its forward is PEFT's {@code DoraLinearLayer}: with {@code g =
+ * m / ‖W + s·B·A‖} (the norm recomputed from the current factors each pass and detached, so no
+ * gradient flows through it), the adapter adds {@code (g − 1)·base + g·s·B(A(x))} to the output so
+ * far, where {@code base} is that output minus the bias; in training with dropout {@code p > 0} it
+ * adds {@code (g − 1)·(x̃·Wᵀ) + g·s·B(A(x̃))} with {@code x̃ = dropout(x)} instead. As in PEFT, the
+ * adapters apply one after another in the active order, so a DoRA adapter also scales the output of
+ * plain adapters applied before it. At creation {@code m = ‖W + s·B·A‖}, so the layer's output is
+ * unchanged. DoRA forms {@code B·A} once per forward pass for the norm, as PEFT does.
  */
 public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput {
 
@@ -46,6 +57,18 @@ public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput
     @Override
     public long[] bShape(int rank) {
         return new long[] {base.outFeatures(), rank};
+    }
+
+    /** DoRA adapters can sit on a linear layer. */
+    @Override
+    public boolean supportsDora() {
+        return true;
+    }
+
+    /** A fan-in-fan-out weight ({@code [in, out]}) holds the output features in its columns. */
+    @Override
+    protected boolean outputsAreColumns() {
+        return base.isFanInFanOut();
     }
 
     @Override
@@ -86,14 +109,20 @@ public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput
 
     /**
      * The layer's output with the active adapters: one fused operation computing
-     * {@code x·Wᵀ + b + Σ s·B(A(dropout(x)))} (see {@link Functional#linearWithLora}); without
-     * active adapters the plain linear output.
+     * {@code x·Wᵀ + b + Σ s·B(A(dropout(x)))} (see {@link Functional#linearWithLora}); with a DoRA
+     * adapter among them, the adapters one after another as PEFT applies them (see the class
+     * comment); without active adapters the plain linear output.
      */
     @Override
     public Tensor forward(Tensor x, boolean training) {
         List<LoraAdapter> adapters = unmergedActive();
         if (adapters.isEmpty()) {
             return Functional.linear(x, base.weight(), base.bias(), base.isFanInFanOut());
+        }
+        for (LoraAdapter adapter : adapters) {
+            if (adapter.isDora()) {
+                return forwardInOrder(x, training, adapters);
+            }
         }
         int n = adapters.size();
         Tensor[] inputs = new Tensor[n];
@@ -109,6 +138,32 @@ public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput
             scaling[i] = adapter.scaling();
         }
         return Functional.linearWithLora(x, base.weight(), base.bias(), base.isFanInFanOut(), inputs, a, b, scaling);
+    }
+
+    /**
+     * PEFT's loop over the active adapters in {@code lora.Linear.forward}: each adds its term to the
+     * result so far, a DoRA adapter the term of {@code DoraLinearLayer.forward}.
+     */
+    private Tensor forwardInOrder(Tensor x, boolean training, List<LoraAdapter> adapters) {
+        Parameter weight = base.weight();
+        Parameter bias = base.bias();
+        boolean inOut = base.isFanInFanOut();
+        Tensor result = Functional.linear(x, weight, bias, inOut);
+        for (LoraAdapter adapter : adapters) {
+            double p = adapter.spec().dropout();
+            boolean dropping = training && p > 0;
+            Tensor input = dropping ? Functional.dropout(x, p, adapter.dropoutRandom()) : x;
+            Tensor lora = Functional.loraDelta(input, adapter.a(), adapter.b(), adapter.scaling());
+            if (!adapter.isDora()) {
+                result = result.add(lora);
+                continue;
+            }
+            // PEFT reuses the output so far, minus the bias, unless dropout changed the input
+            Tensor baseOutput = dropping ? Functional.linear(input, weight, null, inOut)
+                    : bias == null ? result : result.sub(bias);
+            result = result.add(Functional.doraTerm(baseOutput, lora, adapter.magnitude(), doraWeightNorm(adapter)));
+        }
+        return result;
     }
 
     /** The adapted layer. */

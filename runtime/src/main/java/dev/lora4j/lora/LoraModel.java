@@ -201,7 +201,9 @@ public final class LoraModel<M extends Module> {
 
     /**
      * Like {@link #addAdapter(String, LoraConfig, Map)}, with the factors' values: {@code {A, B}} by
-     * module path (copied; layers not in the map keep their initialisation). The adapter is
+     * module path, or {@code {A, B, m}} for a DoRA adapter, {@code m} its magnitude vector (without
+     * {@code m} a DoRA adapter's magnitude is {@code ‖W + s·B·A‖} of the given factors, as PEFT
+     * initialises it); copied; layers not in the map keep their initialisation. The adapter is
      * published only once complete: every layer's factors hold their values before any layer
      * shows the adapter, and its name becomes known to {@link #scope} and {@link #config} last, so
      * threads running the model meanwhile never compute with a half-loaded adapter.
@@ -226,6 +228,15 @@ public final class LoraModel<M extends Module> {
             if (ab != null) {
                 assign(adapter.a().value(), ab[0], path + " " + name + " A");
                 assign(adapter.b().value(), ab[1], path + " " + name + " B");
+                if (adapter.isDora()) {
+                    // without a magnitude given, PEFT's initial one: ‖W + s·B·A‖ of the given factors
+                    INDArray m = ab.length > 2 ? ab[2] : LoraLayers.of((AdaptableLayer<?>) modules.get(path))
+                            .doraWeightNorm(adapter).reshape(adapter.magnitude().shape());
+                    assign(adapter.magnitude().value(), m, path + " " + name + " lora_magnitude_vector");
+                } else if (ab.length > 2) {
+                    throw new IllegalArgumentException(path + ": a magnitude vector was given for adapter '" + name
+                            + "', which is not a DoRA adapter");
+                }
             }
             prepared.put(path, adapter);
         });
@@ -245,7 +256,8 @@ public final class LoraModel<M extends Module> {
      * values are written in place, so do not call this while other threads run the model.
      *
      * @param layers specs by module path, as the values were made with
-     * @param values {@code {A, B}} by module path, one pair for every layer
+     * @param values {@code {A, B}} by module path, one for every layer; {@code {A, B, m}} when the
+     *     adapter is a DoRA adapter
      * @throws IllegalArgumentException naming the layer and the setting that differ, a missing or
      *     misshapen value, or a module to save the new configuration drops
      * @throws IllegalStateException when the adapter is merged into the base weights
@@ -272,11 +284,15 @@ public final class LoraModel<M extends Module> {
             checkSameSettings(name, path, layer.adapter(name).spec(), layers.get(path));
             LoraAdapter adapter = layer.adapter(name);
             INDArray[] ab = values.get(path);
-            if (ab == null || ab.length != 2) {
-                throw new IllegalArgumentException(path + ": no {A, B} values given for adapter '" + name + "'");
+            if (ab == null || ab.length != (adapter.isDora() ? 3 : 2)) {
+                throw new IllegalArgumentException(path + ": no " + (adapter.isDora() ? "{A, B, m}" : "{A, B}")
+                        + " values given for adapter '" + name + "'");
             }
             checkShape(adapter.a().value(), ab[0], path + " " + name + " A");
             checkShape(adapter.b().value(), ab[1], path + " " + name + " B");
+            if (adapter.isDora()) {
+                checkShape(adapter.magnitude().value(), ab[2], path + " " + name + " lora_magnitude_vector");
+            }
         });
         for (String path : modulesToSave(name)) {
             if (!config.savesModule(path)) {
@@ -288,6 +304,9 @@ public final class LoraModel<M extends Module> {
             LoraAdapter adapter = layer.adapter(name);
             adapter.a().value().assign(values.get(path)[0]);
             adapter.b().value().assign(values.get(path)[1]);
+            if (adapter.isDora()) {
+                adapter.magnitude().value().assign(values.get(path)[2]);
+            }
         });
         register(name, config, carrying.keySet());
     }
@@ -305,6 +324,9 @@ public final class LoraModel<M extends Module> {
         }
         if (Double.compare(has.dropout(), given.dropout()) != 0) {
             differences.add("dropout " + given.dropout() + " (the model's: " + has.dropout() + ")");
+        }
+        if (has.dora() != given.dora()) {
+            differences.add("use_dora " + given.dora() + " (the model's: " + has.dora() + ")");
         }
         if (!differences.isEmpty()) {
             throw new IllegalArgumentException(path + ": the values are for " + String.join(", ", differences)
@@ -613,21 +635,24 @@ public final class LoraModel<M extends Module> {
     public void safeMerge() {
         checkUsable();
         checkMergeable(active);
-        Map<LoraLayer, INDArray> mergedWeights = new LinkedHashMap<>();
+        Map<LoraLayer, LoraLayer.PlannedMerge> mergedWeights = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLayer> entry : layers().entrySet()) {
             LoraLayer layer = entry.getValue();
             List<String> names = present(layer, active);
-            INDArray merged = layer.mergedWeight(names);
-            if (!isFinite(merged)) {
+            LoraLayer.PlannedMerge merged = layer.planMerge(names);
+            if (!isFinite(merged.weight())) {
                 throw new IllegalStateException("safe merge refused: merging " + names + " into " + entry.getKey()
                         + ".weight would give NaN or infinite values; the model is unchanged");
             }
             mergedWeights.put(layer, merged);
         }
-        mergedWeights.forEach((layer, weight) -> layer.commitMerge(weight, present(layer, active)));
+        mergedWeights.forEach((layer, plan) -> layer.commitMerge(plan, present(layer, active)));
     }
 
-    /** Takes every merged adapter out of the base weights again: {@code W ← W − s·B·A}. */
+    /**
+     * Takes every merged adapter out of the base weights again: {@code W ← W − s·B·A}; a DoRA
+     * adapter's scaling is undone first (see {@link LoraLayer#unmerge}).
+     */
     public void unmerge() {
         checkUsable();
         layers().values().forEach(layer -> layer.unmerge(new ArrayList<>(layer.merged())));

@@ -55,6 +55,11 @@ final class WeightedAdapters {
             List<Source> present = new ArrayList<>();
             for (int i = 0; i < adapters.size(); i++) {
                 LoraAdapter adapter = entry.getValue().adapter(adapters.get(i));
+                if (adapter != null && adapter.isDora()) {
+                    throw new IllegalArgumentException("cannot combine adapter '" + adapter.name() + "' on "
+                            + entry.getKey() + ": it is a DoRA adapter, whose magnitude vector does not combine"
+                            + " linearly; merge it instead");
+                }
                 if (adapter != null) {
                     present.add(new Source(adapter, weights.get(i) * adapter.scaling()));
                     maxRank = Math.max(maxRank, adapter.spec().rank());

@@ -84,6 +84,7 @@ class LoraDslTest {
             spec.setAlpha(8.0);
             spec.setDropout(0.1);
             spec.setRslora(true);
+            spec.setDora(true);
             spec.setInit(LoraInit.GAUSSIAN);
             spec.setBias(BiasMode.LORA_ONLY);
             spec.setFanInFanOut(false);
@@ -95,11 +96,12 @@ class LoraDslTest {
             spec.alphaPattern("value", 3.0);
             spec.modulesToSave("head");
         });
-        LoraConfig fromBuilder = LoraConfig.builder().rank(4).alpha(8).dropout(0.1).rslora(true).init(LoraInit.GAUSSIAN)
+        LoraConfig fromBuilder = LoraConfig.builder().rank(4).alpha(8).dropout(0.1).rslora(true).dora(true).init(LoraInit.GAUSSIAN)
                 .bias(BiasMode.LORA_ONLY).seed(7).targetModules("query", "value").excludeModules("blocks.0.attention.value")
                 .rankPattern("value", 2).alphaPattern("value", 3.0).modulesToSave("head").build();
         assertEquals(fromBuilder.toString(), fromBlock.toString());
         assertEquals(fromBuilder.seed(), fromBlock.seed());
+        assertTrue(fromBlock.dora());
     }
 
     @Test

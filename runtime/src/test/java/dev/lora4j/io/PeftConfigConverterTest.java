@@ -86,8 +86,6 @@ class PeftConfigConverterTest {
                         "lora.json: field 'target_modules' \"all-linear\" is not supported by lora4j; list the layer names or give a regex"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"exclude_modules\": \"x.*\"",
                         "lora.json: field 'exclude_modules' as a regex is not supported by lora4j; give a list of module names"),
-                Arguments.of(", \"target_modules\": [\"q\"], \"use_dora\": true",
-                        "lora.json: field 'use_dora' is true, but DoRA is not supported by lora4j"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"lora_bias\": true",
                         "lora.json: field 'lora_bias' is set, but a bias on lora_B is not supported by lora4j"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"target_parameters\": [\"w\"]",
@@ -109,6 +107,12 @@ class PeftConfigConverterTest {
         String message = refusal(", \"target_modules\": [\"q\"], \"layers_to_transform\": [0, 1]");
         assertTrue(message.startsWith("lora.json: field 'layers_to_transform' is not supported by lora4j"), message);
         assertFalse(message.contains("\n"));
+    }
+
+    @Test
+    void useDoraBecomesTheDoraOption() {
+        assertTrue(convert(", \"target_modules\": [\"q\"], \"use_dora\": true").dora());
+        assertFalse(convert(", \"target_modules\": [\"q\"]").dora(), "absent: off, as in PEFT");
     }
 
     @Test

@@ -21,14 +21,19 @@ import java.util.stream.Stream;
 
 /**
  * What an adapter directory holds, read from its config and the weights file's header only (no
- * tensor data): each adapted module with its rank, alpha, scaling, factor shapes and parameter
- * count, the other tensors, and totals.
+ * tensor data): each adapted module with its kind (a DoRA module's kind says so, e.g. {@code
+ * linear+dora}), rank, alpha, scaling, factor shapes and parameter count (a DoRA magnitude vector
+ * included), the other tensors, and totals.
  */
 public final class AdapterInspection {
 
-    /** One adapted module. */
-    public record Module(String path, String kind, int r, double alpha, double scaling, long[] aShape, long[] bShape,
-            long parameters) {}
+    /**
+     * One adapted module.
+     *
+     * @param dora whether it has a DoRA magnitude vector (counted in {@code parameters})
+     */
+    public record Module(String path, String kind, boolean dora, int r, double alpha, double scaling, long[] aShape,
+            long[] bShape, long parameters) {}
 
     /** A tensor that is not a LoRA factor ({@code modules_to_save} parameter, bias). */
     public record Other(String name, String dtype, long[] shape, long parameters) {}
@@ -102,9 +107,12 @@ public final class AdapterInspection {
                             + Arrays.toString(pair.a().shape()) + " (rank " + pair.rank() + ") but "
                             + PeftAdapterConfig.FILE_NAME + " gives " + pair.module() + " r=" + r);
                 }
-                modules.add(new Module(pair.module(), pair.embedding() ? "embedding" : pair.convolution() ? "conv" : "linear", r,
+                String kind = pair.embedding() ? "embedding" : pair.convolution() ? "conv" : "linear";
+                TensorInfo magnitude = pair.magnitude();
+                modules.add(new Module(pair.module(), magnitude != null ? kind + "+dora" : kind, magnitude != null, r,
                         config.alphaFor(pair.module()), config.scalingFor(pair.module()), pair.a().shape(),
-                        pair.b().shape(), pair.a().numElements() + pair.b().numElements()));
+                        pair.b().shape(), pair.a().numElements() + pair.b().numElements()
+                                + (magnitude != null ? magnitude.numElements() : 0)));
             }
             List<Other> others = new ArrayList<>();
             for (TensorInfo info : tensors.others().values()) {
@@ -129,7 +137,7 @@ public final class AdapterInspection {
         return others;
     }
 
-    /** Parameters in LoRA factors. */
+    /** Parameters in LoRA factors and DoRA magnitude vectors. */
     public long loraParameters() {
         return modules.stream().mapToLong(Module::parameters).sum();
     }
@@ -148,6 +156,7 @@ public final class AdapterInspection {
                 .append(", lora_alpha ").append(number(config.loraAlpha()))
                 .append(", lora_dropout ").append(number(config.loraDropout()))
                 .append(", use_rslora ").append(config.useRslora())
+                .append(", use_dora ").append(config.useDora())
                 .append(", bias ").append(config.bias().peftName())
                 .append(", fan_in_fan_out ").append(config.fanInFanOut()).append('\n');
         out.append("         target_modules ").append(config.targetModules().map(Object::toString).orElse(NOT_SET))
@@ -197,6 +206,7 @@ public final class AdapterInspection {
             ObjectNode o = ms.addObject();
             o.put("module", m.path());
             o.put("kind", m.kind());
+            o.put("variant", m.dora() ? "dora" : "lora");
             o.put("r", m.r());
             o.put("alpha", m.alpha());
             o.put("scaling", m.scaling());

@@ -33,7 +33,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code "all-linear"} or absent targets: the modules the file names). Every such layer must be a
  * Linear, Embedding or Conv2d with both factors in the file, shaped {@code A [r, in]}, {@code B [out,
  * r]} (embeddings {@code [r, vocabulary]}, {@code [dim, r]}; convolutions {@code [r, in, kh, kw]},
- * {@code [out, r/groups, 1, 1]}) with {@code r} from {@code rank_pattern} or {@code r}. Every module in {@code modules_to_save} needs each of its parameters under {@code
+ * {@code [out, r/groups, 1, 1]}) with {@code r} from {@code rank_pattern} or {@code r}. With {@code
+ * use_dora} every such layer must take DoRA (a Linear, an Embedding or an ungrouped Conv2d) and have
+ * its magnitude vector {@code <path>.lora_magnitude_vector} in the file, {@code [out]} ({@code [1, out,
+ * 1, 1]} for a convolution); without it the
+ * file must hold no magnitude vector. Every module in {@code modules_to_save} needs each of its parameters under {@code
  * base_model.model.<path>.<name>}, shaped as in the model. With {@code bias} other than none,
  * {@code <path>.bias} or {@code <path>.base_layer.bias} set that module's bias. Any other tensor is
  * an error. F16, BF16 and F64 values are converted to the parameter's type; integer tensors are
@@ -69,7 +73,7 @@ public final class AdapterLoadPlan {
         return specs;
     }
 
-    /** {@code {A, B}} by module path, in each layer's dtype. */
+    /** {@code {A, B}}, or {@code {A, B, m}} for a DoRA adapter, by module path, in each layer's dtype. */
     public Map<String, INDArray[]> factors() {
         return factors;
     }
@@ -126,6 +130,12 @@ public final class AdapterLoadPlan {
         }
 
         AdapterLoadPlan read() {
+            if (!peft.useDora()) {
+                tensors.pairs().values().stream().filter(p -> p.magnitude() != null).findFirst().ifPresent(p -> {
+                    throw error("tensor '" + p.magnitude().name() + "' is a DoRA magnitude vector, but "
+                            + PeftAdapterConfig.FILE_NAME + " does not set use_dora");
+                });
+            }
             Set<String> targeted = targets();
             for (AdapterTensors.Pair pair : tensors.pairs().values()) {
                 checkPairModule(pair, targeted);
@@ -156,8 +166,10 @@ public final class AdapterLoadPlan {
                 checkShape(pair.a(), shapes[0], path, module, r);
                 checkShape(pair.b(), shapes[1], path, module, r);
                 DataType type = baseWeight(module).dataType();
-                specs.put(path, new AdapterSpec(r, alpha, config.dropout(), config.rslora(), config.init()));
-                factors.put(path, new INDArray[] {values(pair.a(), type), values(pair.b(), type)});
+                specs.put(path, new AdapterSpec(r, alpha, config.dropout(), config.rslora(), config.init(), config.dora()));
+                factors.put(path, config.dora()
+                        ? new INDArray[] {values(pair.a(), type), values(pair.b(), type), magnitude(pair, path, module, type)}
+                        : new INDArray[] {values(pair.a(), type), values(pair.b(), type)});
             }
             Map<String, Map<String, INDArray>> saved = modulesToSave(config, targeted);
             Map<Parameter, INDArray> biases = biases();
@@ -168,6 +180,33 @@ public final class AdapterLoadPlan {
                         ? "" : " or bias") + " of the model");
             }
             return new AdapterLoadPlan(config, specs, factors, saved, biases);
+        }
+
+        /**
+         * The DoRA magnitude vector of {@code path}, checked: present, shaped for the layer ({@link
+         * LoraLayers#magnitudeShape}), floating point.
+         */
+        private INDArray magnitude(AdapterTensors.Pair pair, String path, Module module, DataType type) {
+            String key = AdapterTensors.magnitudeKey(path);
+            long[] expected;
+            try {
+                expected = LoraLayers.magnitudeShape((AdaptableLayer<?>) module);
+            } catch (IllegalArgumentException e) {
+                throw error(PeftAdapterConfig.FILE_NAME + " sets use_dora, but " + path + " is a "
+                        + module.getClass().getSimpleName() + ": " + e.getMessage());
+            }
+            TensorInfo m = pair.magnitude();
+            if (m == null) {
+                throw error("tensor '" + key + "' is missing: " + PeftAdapterConfig.FILE_NAME + " sets use_dora and "
+                        + path + " (" + module + ") has DoRA factors");
+            }
+            if (!Arrays.equals(m.shape(), expected)) {
+                throw error("tensor '" + m.name() + "' has shape " + Arrays.toString(m.shape()) + " but " + path + " ("
+                        + module + ") needs a DoRA magnitude vector of " + Arrays.toString(expected)
+                        + ", one value per output feature");
+            }
+            checkFloat(m);
+            return values(m, type);
         }
 
         /** The layers PEFT would adapt, in model order. */

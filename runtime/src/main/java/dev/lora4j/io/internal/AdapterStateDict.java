@@ -16,7 +16,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The tensors PEFT saves for one adapter, named as PEFT 0.20's {@code get_peft_model_state_dict}
- * names them (see {@link AdapterTensors}): the factors; each {@code modules_to_save} parameter as
+ * names them (see {@link AdapterTensors}): the factors, and a DoRA adapter's magnitude vectors as
+ * {@code <path>.lora_magnitude_vector}; each {@code modules_to_save} parameter as
  * {@code base_model.model.<path>.<name>} (the adapter's own copy); and with {@code bias} other than
  * none the biases, under the name the bias has in a PEFT model: {@code <path>.base_layer.bias} for
  * a layer carrying adapters (PEFT wraps it), {@code <path>.bias} otherwise. {@code all} saves every
@@ -37,6 +38,9 @@ public final class AdapterStateDict {
             boolean embedding = layer instanceof LoraEmbedding;
             out.put(AdapterTensors.factorKey(path, embedding, true), a.a().value());
             out.put(AdapterTensors.factorKey(path, embedding, false), a.b().value());
+            if (a.isDora()) {
+                out.put(AdapterTensors.magnitudeKey(path), a.magnitude().value());
+            }
         });
         List<String> saved = model.modulesToSave(adapter);
         for (String path : saved) {

@@ -1,8 +1,10 @@
 package dev.lora4j.io.internal;
 
+import dev.lora4j.io.DType;
 import dev.lora4j.io.TensorInfo;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The update {@code s·C·G} a LoRA adapter adds to a weight seen as a C-order {@code [rows, cols]}
@@ -17,6 +19,10 @@ import java.util.Arrays;
  * precision and added to the weight: the operations of {@code W + s·(B·A)} with a float GEMM. The
  * weight row, the scratch row and the rows of {@code G} are separate arrays indexed by the same
  * column, which lets the JIT compile the loops to SIMD code. Not thread-safe (the scratch row).
+ *
+ * <p>For a DoRA adapter, {@link #withDora} gives the update followed by DoRA's rescaling, as PEFT's
+ * {@code DoraLinearVariant.merge_safe}: {@code W' = (m / ‖W + s·ΔW‖) ⊙ (W + s·ΔW)} per output
+ * feature (a row of {@code [out, in]}, a column of the transposed layout).
  */
 public final class LowRankDelta {
 
@@ -30,11 +36,20 @@ public final class LowRankDelta {
     private final double scaleD;
     private final float[] sum;
     private final double[] sumD;
+    private final int rows;
+    private final boolean transposed;
+    /** DoRA's {@code m / norm} per output feature, or null for a plain update. */
+    private final float @Nullable [] doraFactor;
+    private final double @Nullable [] doraFactorD;
 
-    private LowRankDelta(int rank, int cols, float[] coef, float[][] basis, double[] coefD, double[][] basisD,
-            double scaling) {
+    private LowRankDelta(int rank, int rows, int cols, boolean transposed, float[] coef, float[][] basis, double[] coefD,
+            double[][] basisD, double scaling, float @Nullable [] doraFactor, double @Nullable [] doraFactorD) {
         this.rank = rank;
+        this.rows = rows;
         this.cols = cols;
+        this.transposed = transposed;
+        this.doraFactor = doraFactor;
+        this.doraFactorD = doraFactorD;
         this.coef = coef;
         this.basis = basis;
         this.coefD = coefD;
@@ -72,7 +87,7 @@ public final class LowRankDelta {
                     g[k][j] = transposed ? bValues[j * r + k] : aValues[k * in + j];
                 }
             }
-            return new LowRankDelta(r, cols, null, null, c, g, scaling);
+            return new LowRankDelta(r, transposed ? in : out, cols, transposed, null, null, c, g, scaling, null, null);
         }
         float[] aValues = new float[Math.multiplyExact(r, in)];
         float[] bValues = new float[Math.multiplyExact(out, r)];
@@ -85,7 +100,57 @@ public final class LowRankDelta {
                 g[k][j] = transposed ? bValues[j * r + k] : aValues[k * in + j];
             }
         }
-        return new LowRankDelta(r, cols, c, g, null, null, scaling);
+        return new LowRankDelta(r, transposed ? in : out, cols, transposed, c, g, null, null, scaling, null, null);
+    }
+
+    /**
+     * This update followed by DoRA's rescaling by {@code m / ‖W + s·ΔW‖} per output feature, for the
+     * weight whose stored bytes are {@code weight} (of dtype {@code weightType}, {@code [out, in]} or,
+     * transposed, {@code [in, out]}) and the magnitude vector {@code m [out]}. Reads the whole weight
+     * once, adding this update, to take the norms: the squares are summed in double precision, the
+     * norm and {@code m / norm} are then rounded to the working precision, as PEFT computes them in
+     * the weight's dtype.
+     *
+     * @throws IllegalStateException when called on a DoRA update already
+     */
+    public LowRankDelta withDora(ByteBuffer weight, DType weightType, ByteBuffer magnitude, DType magnitudeType) {
+        if (doraFactor != null || doraFactorD != null) {
+            throw new IllegalStateException("the DoRA rescaling is applied already");
+        }
+        int outFeatures = transposed ? cols : rows;
+        double[] squares = new double[outFeatures];
+        if (coef != null) {
+            float[] row = new float[cols];
+            for (int i = 0; i < rows; i++) {
+                ElementCodec.decode(weight, weightType, Math.multiplyExact(i, cols), row, 0, cols);
+                addTo(row, i, 0, cols);
+                for (int j = 0; j < cols; j++) {
+                    squares[transposed ? j : i] += (double) row[j] * row[j];
+                }
+            }
+            float[] m = new float[outFeatures];
+            ElementCodec.decode(magnitude, magnitudeType, 0, m, 0, outFeatures);
+            float[] factor = new float[outFeatures];
+            for (int o = 0; o < outFeatures; o++) {
+                factor[o] = m[o] / (float) Math.sqrt(squares[o]);
+            }
+            return new LowRankDelta(rank, rows, cols, transposed, coef, basis, null, null, scale, factor, null);
+        }
+        double[] row = new double[cols];
+        for (int i = 0; i < rows; i++) {
+            ElementCodec.decode(weight, weightType, Math.multiplyExact(i, cols), row, 0, cols);
+            addTo(row, i, 0, cols);
+            for (int j = 0; j < cols; j++) {
+                squares[transposed ? j : i] += row[j] * row[j];
+            }
+        }
+        double[] m = new double[outFeatures];
+        ElementCodec.decode(magnitude, magnitudeType, 0, m, 0, outFeatures);
+        double[] factor = new double[outFeatures];
+        for (int o = 0; o < outFeatures; o++) {
+            factor[o] = m[o] / Math.sqrt(squares[o]);
+        }
+        return new LowRankDelta(rank, rows, cols, transposed, null, null, coefD, basisD, scaleD, null, factor);
     }
 
     /** The number of columns of the weight seen as a matrix: a row segment lies within {@code [0, columns())}. */
@@ -95,7 +160,8 @@ public final class LowRankDelta {
 
     /**
      * Adds the update to {@code w[c0 .. c0+n)}, which holds columns {@code c0 .. c0+n)} of weight
-     * row {@code row} (so {@code w} has at least {@code c0 + n} elements, indexed by column).
+     * row {@code row} (so {@code w} has at least {@code c0 + n} elements, indexed by column); for a
+     * DoRA update ({@link #withDora}) then rescales them.
      */
     public void addTo(float[] w, long row, int c0, int n) {
         float[] t = sum;
@@ -135,6 +201,19 @@ public final class LowRankDelta {
         for (int j = c0; j < end; j++) {
             w[j] += s * t[j];
         }
+        float[] f = doraFactor;
+        if (f != null) {
+            if (transposed) {
+                for (int j = c0; j < end; j++) {
+                    w[j] *= f[j];
+                }
+            } else {
+                float fr = f[Math.toIntExact(row)];
+                for (int j = c0; j < end; j++) {
+                    w[j] *= fr;
+                }
+            }
+        }
     }
 
     /** As {@link #addTo(float[], long, int, int)} in double precision (requires {@code inDouble}). */
@@ -161,6 +240,19 @@ public final class LowRankDelta {
         double s = scaleD;
         for (int j = c0; j < end; j++) {
             w[j] += s * t[j];
+        }
+        double[] f = doraFactorD;
+        if (f != null) {
+            if (transposed) {
+                for (int j = c0; j < end; j++) {
+                    w[j] *= f[j];
+                }
+            } else {
+                double fr = f[Math.toIntExact(row)];
+                for (int j = c0; j < end; j++) {
+                    w[j] *= fr;
+                }
+            }
         }
     }
 

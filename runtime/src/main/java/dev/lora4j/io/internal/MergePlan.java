@@ -14,13 +14,14 @@ import java.util.Optional;
 
 /**
  * What merging an adapter into a base checkpoint does to each base tensor, decided and validated
- * before anything is written: which weights get a LoRA update (with its scaling and orientation),
+ * before anything is written: which weights get a LoRA update (with its scaling and orientation,
+ * and for a DoRA adapter its magnitude vector),
  * which tensors an adapter tensor replaces, which {@code modules_to_save} tensors the base lacks
  * and are added, and (by omission) which are copied. Every mismatch is
  * an {@link AdapterException} naming the tensor: an adapter module that matches no base tensor or
  * several ({@link BaseTensorMatcher}), two adapter tensors for one base tensor, a rank that
- * disagrees with {@code adapter_config.json}, shapes that do not fit, a grouped convolution, or a
- * non-float tensor.
+ * disagrees with {@code adapter_config.json}, shapes that do not fit, a grouped convolution, a
+ * DoRA adapter without its magnitude vector, or a non-float tensor.
  */
 public final class MergePlan {
 
@@ -30,8 +31,10 @@ public final class MergePlan {
      * @param pair the adapter's factors
      * @param scaling {@code alpha/r} or {@code alpha/√r} for the module
      * @param transposed whether the weight is stored {@code [in, out]}: {@code W + s·(B·A)ᵀ}
+     * @param dora whether the update is DoRA's: {@code (m / ‖W + s·ΔW‖) ⊙ (W + s·ΔW)} with {@code m}
+     *     the pair's magnitude vector
      */
-    public record Update(AdapterTensors.Pair pair, double scaling, boolean transposed) {}
+    public record Update(AdapterTensors.Pair pair, double scaling, boolean transposed, boolean dora) {}
 
     private final Map<String, Update> updates;
     private final Map<String, String> replacements;
@@ -96,7 +99,8 @@ public final class MergePlan {
             requireFloat(w, checkpoint.path().toString());
             requireFloat(pair.a(), label);
             requireFloat(pair.b(), label);
-            updates.put(target, new Update(pair, config.scalingFor(module), transposed));
+            checkDora(config, pair, out0, label);
+            updates.put(target, new Update(pair, config.scalingFor(module), transposed, config.useDora()));
             merged.put(module, target);
         }
         for (TensorInfo other : tensors.others().values()) {
@@ -128,6 +132,32 @@ public final class MergePlan {
             replaced.put(other.name(), target);
         }
         return new MergePlan(updates, replacements, merged, replaced, added);
+    }
+
+    /**
+     * With {@code use_dora}: the module has a float magnitude vector, {@code [out]} or for a
+     * convolution {@code [1, out, 1, 1]}, as PEFT saves it. Without it: no magnitude vector.
+     */
+    private static void checkDora(PeftAdapterConfig config, AdapterTensors.Pair pair, long out, String label) {
+        TensorInfo m = pair.magnitude();
+        if (!config.useDora()) {
+            if (m != null) {
+                throw new AdapterException(label + ": tensor '" + m.name() + "' is a DoRA magnitude vector, but "
+                        + PeftAdapterConfig.FILE_NAME + " does not set use_dora");
+            }
+            return;
+        }
+        if (m == null) {
+            throw new AdapterException(label + ": tensor '" + AdapterTensors.magnitudeKey(pair.module()) + "' is missing: "
+                    + PeftAdapterConfig.FILE_NAME + " sets use_dora");
+        }
+        long[] expected = pair.convolution() ? new long[] {1, out, 1, 1} : new long[] {out};
+        if (!Arrays.equals(m.shape(), expected)) {
+            throw new AdapterException(label + ": tensor '" + m.name() + "' has shape " + Arrays.toString(m.shape())
+                    + " but '" + pair.b().name() + "' " + Arrays.toString(pair.b().shape()) + " has " + out
+                    + " output features: its DoRA magnitude vector is " + Arrays.toString(expected));
+        }
+        requireFloat(m, label);
     }
 
     /** Whether the parameter {@code name} ({@code <module path>.<parameter>}) belongs to a module in {@code modules_to_save}. */

@@ -36,10 +36,21 @@ public final class PeftConfigMapping {
      * when a layer's rank or alpha differs from what the patterns give, an exact-path entry is put
      * first in {@code rank_pattern}/{@code alpha_pattern}.
      *
+     * @throws IllegalArgumentException when the layers do not agree on DoRA (PEFT's {@code use_dora}
+     *     is one setting per adapter), naming a layer of each kind
      * @throws IllegalStateException if no such config can be written (never expected)
      */
     public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSpec> layers, Set<String> modules,
             AdapterSaveOptions options) {
+        boolean dora = layers.isEmpty() ? config.dora() : layers.values().iterator().next().dora();
+        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+            if (e.getValue().dora() != dora) {
+                String first = layers.keySet().iterator().next();
+                throw new IllegalArgumentException("the adapter has DoRA on " + (dora ? first : e.getKey()) + " but not on "
+                        + (dora ? e.getKey() : first) + "; PEFT's use_dora is one setting for the whole adapter, so"
+                        + " it cannot be saved as a PEFT adapter");
+            }
+        }
         TargetModules targets = config.targetRegex() != null
                 ? TargetModules.regex(config.targetRegex())
                 : TargetModules.names(config.targetModules());
@@ -51,6 +62,7 @@ public final class PeftConfigMapping {
                 .withAlphaPattern(config.alphaPattern())
                 .withBias(config.bias())
                 .withUseRslora(config.rslora())
+                .withUseDora(dora)
                 .withInitLoraWeights(config.init())
                 .withField("fan_in_fan_out", BooleanNode.valueOf(config.fanInFanOut()))
                 .withTaskType(options.taskType())
@@ -129,7 +141,7 @@ public final class PeftConfigMapping {
      * layers}. Targets are PEFT's when lora4j can express them (a list or a regex, an exclusion
      * list, no {@code layers_to_transform}, not {@code "all-linear"}), else the exact module paths.
      *
-     * @throws AdapterException for PEFT features lora4j does not implement (DoRA, LoRA bias)
+     * @throws AdapterException for PEFT features lora4j does not implement (LoRA bias, target parameters)
      */
     public static LoraConfig fromPeft(PeftAdapterConfig peft, Set<String> layers) {
         unsupported(peft);
@@ -165,7 +177,7 @@ public final class PeftConfigMapping {
 
     /**
      * A builder holding every field of {@code peft} that carries over one to one: rank, alpha,
-     * dropout, rsLoRA, {@code init} (decided by the caller), fan-in-fan-out, bias, modules to save
+     * dropout, rsLoRA, DoRA, {@code init} (decided by the caller), fan-in-fan-out, bias, modules to save
      * (duplicates dropped), rank and alpha patterns. Targets and exclusions are the caller's.
      */
     public static LoraConfig.Builder directFields(PeftAdapterConfig peft, LoraInit init) {
@@ -174,6 +186,7 @@ public final class PeftConfigMapping {
                 .alpha(peft.loraAlpha())
                 .dropout(peft.loraDropout())
                 .rslora(peft.useRslora())
+                .dora(peft.useDora())
                 .init(init)
                 .fanInFanOut(peft.fanInFanOut())
                 .bias(peft.bias())
@@ -184,15 +197,12 @@ public final class PeftConfigMapping {
     }
 
     /**
-     * The fields of {@code peft} that make its adapter compute something lora4j does not (DoRA, a
-     * bias on lora_B, adapted parameters instead of layers), each with the problem in words, in a
+     * The fields of {@code peft} that make its adapter compute something lora4j does not (a bias
+     * on lora_B, adapted parameters instead of layers), each with the problem in words, in a
      * fixed order; empty when lora4j computes what PEFT would.
      */
     public static Map<String, String> unsupportedFeatures(PeftAdapterConfig peft) {
         Map<String, String> problems = new LinkedHashMap<>();
-        if (peft.useDora()) {
-            problems.put("use_dora", "is true, but DoRA is not supported by lora4j");
-        }
         if (isSet(peft.get("lora_bias"))) {
             problems.put("lora_bias", "is set, but a bias on lora_B is not supported by lora4j");
         }

@@ -81,6 +81,14 @@ public final class AdapterInjector {
         if (lora.adapter(adapterName) != null) {
             throw new IllegalArgumentException(where + " already has an adapter named '" + adapterName + "'");
         }
+        if (spec.dora() && !lora.supportsDora()) {
+            if (lora.adapters().isEmpty()) {
+                adaptable.detachAdapters(); // attached just now: leave the layer as it was
+            }
+            throw new IllegalArgumentException(where + " is a " + layer.getClass().getSimpleName() + " (" + layer
+                    + "): DoRA (use_dora) is implemented for Linear, Embedding and ungrouped Conv2d layers only;"
+                    + " leave it out of the targets of a DoRA adapter");
+        }
         return lora.newAdapter(adapterName, spec, random);
     }
 
