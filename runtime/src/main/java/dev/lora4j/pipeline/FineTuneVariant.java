@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * (LoRA of rank r, alpha scaled with the rank as the options have it: alpha/r kept), or {@code
  * lora<r>:<alpha>} (rank and alpha both given).
  *
- * @param name the text it was parsed from, also its output subdirectory
+ * @param name the text it was parsed from, in lower case
  * @param mode what trains
  * @param rank the LoRA rank (LORA only, else 0)
  * @param alpha the LoRA alpha, {@code null} to keep the options' alpha/rank ratio
@@ -55,6 +55,11 @@ public record FineTuneVariant(String name, FineTuneMode mode, int rank, @Nullabl
         return variants;
     }
 
+    /** The variant's subdirectory of the output: its name, {@code :} written {@code -} ({@code lora8-16}). */
+    public String directory() {
+        return name.replace(':', '-');
+    }
+
     /**
      * {@code base} changed to this variant: its mode (at {@code job}'s learning rate for that mode
      * when it differs from the base's), rank and alpha, and its own subdirectory of the output.
@@ -69,7 +74,7 @@ public record FineTuneVariant(String name, FineTuneMode mode, int rank, @Nullabl
             b.rank(rank).alpha(alpha != null ? alpha : base.alpha() * rank / base.rank());
         }
         if (base.outputDir() != null) {
-            b.outputDir(base.outputDir().resolve(name));
+            b.outputDir(base.outputDir().resolve(directory()));
         }
         return b.build();
     }

@@ -62,7 +62,7 @@ class FinetuneCommandTest {
         assertTrue(out.contains("| full fine-tuning (all weights) | 70 of 70 (100.00%) |"), out);
         Path sweep = Path.of("target/command-test/sweep");
         assertTrue(Files.isRegularFile(sweep.resolve("lora2/adapter/adapter_model.safetensors")));
-        assertTrue(Files.isRegularFile(sweep.resolve("lora4:4/curve.png")));
+        assertTrue(Files.isRegularFile(sweep.resolve("lora4-4/curve.png")));
         assertTrue(Files.notExists(sweep.resolve("head/adapter")), "no adapter without LoRA");
         assertEquals(5e-5, RecordingJob.lastOptions.learningRate(), "full fine-tuning at its own default rate");
 

@@ -30,6 +30,7 @@ class FineTuneVariantTest {
         FineTuneOptions given = FineTuneVariant.parse("lora2:16").apply(base, job);
         assertEquals(2, given.rank());
         assertEquals(16.0, given.alpha());
+        assertEquals(Path.of("out", "lora2-16"), given.outputDir(), "no colon in a directory name");
 
         FineTuneOptions full = FineTuneVariant.parse("full").apply(base.toBuilder().outputDir(null).build(), job);
         assertEquals(FineTuneMode.FULL, full.mode());
