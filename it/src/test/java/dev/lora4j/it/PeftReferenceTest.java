@@ -39,6 +39,7 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -75,11 +76,19 @@ class PeftReferenceTest {
     @TempDir
     Path tmp;
 
+    /** Why the reference cannot run here (no torch in {@code /usr/bin/python3}), or empty; checked once. */
+    private static Optional<String> unavailable;
+
     @BeforeAll
-    static void needsTorch() {
-        Optional<String> why = TorchPeer.unavailable();
-        why.ifPresent(reason -> System.out.println("PyTorch peer check skipped: " + reason));
-        Assumptions.assumeTrue(why.isEmpty(), () -> "PyTorch peer check skipped: " + why.orElse(""));
+    static void checkTorch() {
+        unavailable = TorchPeer.unavailable();
+        unavailable.ifPresent(reason -> System.out.println("PyTorch peer check skipped: " + reason));
+    }
+
+    @BeforeEach
+    void needsTorch() {
+        // per test, so that each case is reported as skipped, with the reason
+        Assumptions.assumeTrue(unavailable.isEmpty(), () -> "PyTorch peer check skipped: " + unavailable.orElse(""));
     }
 
     // ------------------------------------------------------------------ the cases
