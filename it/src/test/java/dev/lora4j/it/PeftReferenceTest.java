@@ -104,12 +104,14 @@ class PeftReferenceTest {
     }
 
     @Test
-    void rsloraScalesByAlphaOverTheSquareRootOfTheRank() throws Exception {
+    void rsloraScalesByAlphaOverTheSquareRootOfTheRankAndExcludedModulesStayPlain() throws Exception {
         Random random = new Random(2);
         Sequential mlp = mlp(random);
+        // exclude_modules wins over target_modules (PEFT's check_target_module_exists)
         LoraConfig config = LoraConfig.builder().rank(4).alpha(8).rslora(true)
-                .targetModules("layers.0", "layers.2", "layers.4").seed(12).build();
-        check("rslora", mlp, describe(mlp), features(random, 5, 6), config);
+                .targetModules("layers.0", "layers.2", "layers.4").excludeModules("layers.2").seed(12).build();
+        LoraModel<Sequential> lora = check("rslora", mlp, describe(mlp), features(random, 5, 6), config);
+        assertEquals(List.of("layers.0", "layers.4"), List.copyOf(lora.layers().keySet()));
 
         // the check can fail: the same files with use_rslora flipped give other logits (scaling 2 instead of 4)
         Path dir = tmp.resolve("rslora");
