@@ -48,7 +48,7 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--list", description = "list the jobs on the class path and exit")
     boolean list;
 
-    @Option(names = "--mode", paramLabel = "lora|head|full", description = "what trains (default: lora)")
+    @Option(names = "--mode", paramLabel = "lora|dora|head|full", description = "what trains (default: lora)")
     @Nullable String mode;
 
     @Option(names = "--spark", paramLabel = "<master>",

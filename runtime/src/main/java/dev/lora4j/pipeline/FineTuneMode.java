@@ -10,6 +10,11 @@ public enum FineTuneMode {
     HEAD_ONLY("head"),
     /** LoRA adapters on the target modules, plus the new head ({@code modules_to_save}). */
     LORA("lora"),
+    /**
+     * DoRA adapters (LoRA with a trained magnitude per output feature, PEFT's {@code use_dora}) on
+     * the target modules, plus the new head.
+     */
+    DORA("dora"),
     /** Every weight of the network and the head. */
     FULL("full");
 
@@ -19,7 +24,12 @@ public enum FineTuneMode {
         this.optionName = optionName;
     }
 
-    /** The name used on the command line: {@code head}, {@code lora} or {@code full}. */
+    /** Whether adapters train in this mode (LoRA or DoRA), so that rank, alpha and targets apply. */
+    public boolean trainsAdapters() {
+        return this == LORA || this == DORA;
+    }
+
+    /** The name used on the command line: {@code head}, {@code lora}, {@code dora} or {@code full}. */
     public String optionName() {
         return optionName;
     }

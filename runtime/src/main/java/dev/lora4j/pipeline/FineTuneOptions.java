@@ -63,7 +63,7 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
         for (String target : targets) {
             require(target != null && !target.isBlank(), "targets", targets, "non-blank module names");
         }
-        require(mode != FineTuneMode.LORA || !targets.isEmpty(), "targets", targets, "at least one module for LoRA");
+        require(!mode.trainsAdapters() || !targets.isEmpty(), "targets", targets, "at least one module for adapters");
     }
 
     private static void require(boolean ok, String name, Object value, String expected) {
@@ -77,7 +77,8 @@ public record FineTuneOptions(FineTuneMode mode, int rank, double alpha, List<St
         return switch (mode) {
             case HEAD_ONLY -> "frozen network + trained head";
             case FULL -> "full fine-tuning (all weights)";
-            case LORA -> String.format(Locale.ROOT, "LoRA r=%d alpha=%s on %s + head", rank, number(alpha),
+            case LORA, DORA -> String.format(Locale.ROOT, "%s r=%d alpha=%s on %s + head",
+                    mode == FineTuneMode.DORA ? "DoRA" : "LoRA", rank, number(alpha),
                     String.join("/", targets));
         };
     }

@@ -11,17 +11,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * One row of a comparison of ways to fine-tune the same job ({@code finetune --variants
  * head,lora4,full}): {@code head} (the head alone), {@code full} (every weight), {@code lora<r>}
- * (LoRA of rank r, alpha scaled with the rank as the options have it: alpha/r kept), or {@code
- * lora<r>:<alpha>} (rank and alpha both given).
+ * (LoRA of rank r, alpha scaled with the rank as the options have it: alpha/r kept), {@code
+ * lora<r>:<alpha>} (rank and alpha both given), and {@code dora<r>}, {@code dora<r>:<alpha>} for
+ * DoRA.
  *
  * @param name the text it was parsed from, in lower case
  * @param mode what trains
- * @param rank the LoRA rank (LORA only, else 0)
- * @param alpha the LoRA alpha, {@code null} to keep the options' alpha/rank ratio
+ * @param rank the adapters' rank (LoRA and DoRA, else 0)
+ * @param alpha the adapters' alpha, {@code null} to keep the options' alpha/rank ratio
  */
 public record FineTuneVariant(String name, FineTuneMode mode, int rank, @Nullable Double alpha) {
 
-    private static final Pattern LORA = Pattern.compile("lora([1-9][0-9]*)(?::([0-9]+(?:\\.[0-9]+)?))?");
+    private static final Pattern ADAPTERS = Pattern.compile("(lora|dora)([1-9][0-9]*)(?::([0-9]+(?:\\.[0-9]+)?))?");
 
     /**
      * Parses one variant.
@@ -33,13 +34,13 @@ public record FineTuneVariant(String name, FineTuneMode mode, int rank, @Nullabl
         if (t.equals(FineTuneMode.HEAD_ONLY.optionName()) || t.equals(FineTuneMode.FULL.optionName())) {
             return new FineTuneVariant(t, FineTuneMode.parse(t), 0, null);
         }
-        Matcher m = LORA.matcher(t);
+        Matcher m = ADAPTERS.matcher(t);
         if (!m.matches()) {
-            throw new IllegalArgumentException("unknown variant '" + text
-                    + "'; use head, full, lora<rank> (e.g. lora8) or lora<rank>:<alpha> (e.g. lora8:16)");
+            throw new IllegalArgumentException("unknown variant '" + text + "'; use head, full, lora<rank> (e.g. lora8),"
+                    + " lora<rank>:<alpha> (e.g. lora8:16), or the same with dora");
         }
-        return new FineTuneVariant(t, FineTuneMode.LORA, Integer.parseInt(m.group(1)),
-                m.group(2) == null ? null : Double.valueOf(m.group(2)));
+        return new FineTuneVariant(t, FineTuneMode.parse(m.group(1)), Integer.parseInt(m.group(2)),
+                m.group(3) == null ? null : Double.valueOf(m.group(3)));
     }
 
     /** Parses a comma-separated list, e.g. {@code head,lora2,lora8:16,full}; names must differ. */
@@ -70,7 +71,7 @@ public record FineTuneVariant(String name, FineTuneMode mode, int rank, @Nullabl
         if (mode != base.mode()) {
             b.learningRate(job.defaults(mode).learningRate());
         }
-        if (mode == FineTuneMode.LORA) {
+        if (mode.trainsAdapters()) {
             b.rank(rank).alpha(alpha != null ? alpha : base.alpha() * rank / base.rank());
         }
         if (base.outputDir() != null) {

@@ -58,6 +58,7 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
             }
         }
         LoraConfig config = LoraConfig.builder().rank(options.rank()).alpha(options.alpha())
+                .dora(options.mode() == FineTuneMode.DORA)
                 .targetModules(options.targets().toArray(String[]::new)).modulesToSave(head.toArray(String[]::new))
                 .seed(options.seed()).build();
         if (options.mode() == FineTuneMode.LORA && options.agent() && attachedMatch(modules, config)) {
@@ -66,7 +67,7 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
         detachAll(modules);
         model.unfreeze();
         return switch (options.mode()) {
-            case LORA -> new TrainableParts<>(factory.wrap(model, config), "LoraConfig");
+            case LORA, DORA -> new TrainableParts<>(factory.wrap(model, config), "LoraConfig");
             case HEAD_ONLY -> {
                 model.freeze();
                 head.forEach(name -> modules.get(name).unfreeze());

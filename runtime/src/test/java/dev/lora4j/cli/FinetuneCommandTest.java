@@ -98,7 +98,7 @@ class FinetuneCommandTest {
 
         CliRun mode = CliRun.of("finetune", "--model", "recording", "--mode", "half");
         assertEquals(ExitCodes.BAD_INPUT, mode.exitCode());
-        assertTrue(mode.err().contains("unknown mode 'half'; choose one of head, lora, full"), mode.err());
+        assertTrue(mode.err().contains("unknown mode 'half'; choose one of head, lora, dora, full"), mode.err());
 
         CliRun param = CliRun.of("finetune", "--model", "recording", "--param", "depth=3");
         assertEquals(ExitCodes.BAD_INPUT, param.exitCode());

@@ -19,6 +19,7 @@ import dev.lora4j.api.TrainingListener.StepReport;
 import dev.lora4j.cli.RecordingJob;
 import dev.lora4j.guice.Lora4j;
 import dev.lora4j.io.ModelCheckpoint;
+import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.lora.AdapterFactory;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraLayers;
@@ -99,6 +100,13 @@ class FineTuneRunnerTest {
         assertEquals(1.0, lora.merge().agreement());
         assertTrue(lora.merge().maxAbsLogitDiff() < 1e-5, "safe merge: " + lora.merge().maxAbsLogitDiff());
         assertEquals(lora.testAccuracy(), lora.merge().mergedTestAccuracy());
+
+        FineTuneReport dora = runner.run(job, options(FineTuneMode.DORA, dir.resolve("dora")), QUIET);
+        assertEquals(2 * (8 * (4 + 4) + 4) + 10, dora.trainable(), "r=8 and a magnitude per output on query and value");
+        assertEquals("DoRA r=8 alpha=16 on query/value + head", dora.options().describe());
+        assertTrue(dora.merge().maxAbsLogitDiff() < 1e-5, "DoRA merged: " + dora.merge().maxAbsLogitDiff());
+        assertTrue(PeftAdapterConfig.read(dora.adapterDir().resolve(PeftAdapterConfig.FILE_NAME)).useDora(),
+                "saved with use_dora");
     }
 
     @Test

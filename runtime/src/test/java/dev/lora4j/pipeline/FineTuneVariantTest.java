@@ -32,6 +32,12 @@ class FineTuneVariantTest {
         assertEquals(16.0, given.alpha());
         assertEquals(Path.of("out", "lora2-16"), given.outputDir(), "no colon in a directory name");
 
+        FineTuneOptions dora = FineTuneVariant.parse("dora4").apply(base, job);
+        assertEquals(FineTuneMode.DORA, dora.mode());
+        assertEquals(4, dora.rank());
+        assertEquals(8.0, dora.alpha());
+        assertEquals(job.defaults(FineTuneMode.DORA).learningRate(), dora.learningRate());
+
         FineTuneOptions full = FineTuneVariant.parse("full").apply(base.toBuilder().outputDir(null).build(), job);
         assertEquals(FineTuneMode.FULL, full.mode());
         assertEquals(5e-5, full.learningRate());

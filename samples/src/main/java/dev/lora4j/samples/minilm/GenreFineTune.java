@@ -123,7 +123,7 @@ public final class GenreFineTune implements FineTuneJob<MiniLmClassifier, GenreD
     @Override
     public FineTuneOptions defaults(FineTuneMode mode) {
         double learningRate = switch (mode) {
-            case LORA -> 1e-3;
+            case LORA, DORA -> 1e-3;
             case HEAD_ONLY -> 3e-3;
             case FULL -> 5e-5;
         };
