@@ -66,7 +66,7 @@ public record FineTuneReport(String job, FineTuneOptions options, String adapter
         return trainable * 4 * 3;
     }
 
-    /** The report as a two-column Markdown table. */
+    /** The report as a two-column Markdown table (no cell holds a {@code |}). */
     public String table() {
         StringBuilder b = new StringBuilder();
         String nl = System.lineSeparator();
@@ -81,11 +81,11 @@ public record FineTuneReport(String job, FineTuneOptions options, String adapter
         row(b, "test accuracy", String.format(Locale.ROOT, "%.4f", testAccuracy));
         if (merge != null) {
             row(b, "test accuracy, merged", String.format(Locale.ROOT, "%.4f", merge.mergedTestAccuracy()));
-            row(b, "merged = unmerged predictions", String.format(Locale.ROOT, "%.2f%% (max |logit diff| %.2e)",
+            row(b, "merged = unmerged predictions", String.format(Locale.ROOT, "%.2f%% (largest logit difference %.2e)",
                     100 * merge.agreement(), merge.maxAbsLogitDiff()));
             if (!Double.isNaN(merge.checkpointMaxAbsLogitDiff())) {
                 row(b, "model-free merged checkpoint vs adapted model",
-                        String.format(Locale.ROOT, "max |logit diff| %.2e", merge.checkpointMaxAbsLogitDiff()));
+                        String.format(Locale.ROOT, "largest logit difference %.2e", merge.checkpointMaxAbsLogitDiff()));
             }
         }
         details.forEach((name, value) -> row(b, name, value));
@@ -113,7 +113,7 @@ public record FineTuneReport(String job, FineTuneOptions options, String adapter
             b.append(String.format(Locale.ROOT, "| %s | %,d of %,d (%.2f%%) | %.4f | %.4f | %d | %s | %s |%n",
                     r.options().describe(), r.trainable(), r.total(), 100.0 * r.trainable() / r.total(),
                     r.testAccuracy(), r.bestValidationMetric(), r.training().steps(), duration(r.trainingTime()),
-                    r.merge() == null ? "—" : String.format(Locale.ROOT, "%.2f%% same, max |Δ| %.1e",
+                    r.merge() == null ? "—" : String.format(Locale.ROOT, "%.2f%% same, largest difference %.1e",
                             100 * r.merge().agreement(), r.merge().maxAbsLogitDiff())));
         }
         return b.toString();

@@ -124,7 +124,11 @@ class FineTuneRunnerTest {
         assertTrue(Files.isRegularFile(dir.resolve("out").resolve(FineTuneRunner.MERGED_CHECKPOINT)));
         double diff = report.merge().checkpointMaxAbsLogitDiff();
         assertTrue(diff < 1e-5, "a model loaded from the merged file gives the adapted logits: " + diff);
-        assertTrue(report.table().contains("| model-free merged checkpoint vs adapted model | max |logit diff|"));
+        assertTrue(report.table().contains("| model-free merged checkpoint vs adapted model | largest logit difference "));
+        report.table().lines().forEach(line -> assertEquals(3, line.chars().filter(c -> c == '|').count(),
+                "a two-column Markdown row, no | inside a cell: " + line));
+        FineTuneReport.comparison(List.of(report, report)).lines().forEach(line -> assertEquals(8,
+                line.chars().filter(c -> c == '|').count(), "a seven-column Markdown row: " + line));
     }
 
     @Test
