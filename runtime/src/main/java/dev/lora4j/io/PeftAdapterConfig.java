@@ -41,7 +41,10 @@ import org.jspecify.annotations.Nullable;
  * <p>Reading validates the fields lora4j uses, each with a one-line {@link PeftConfigException}
  * naming the file and field: {@code peft_type} must be {@code "LORA"}; {@code r} an integer ≥ 1;
  * {@code lora_alpha} a number &gt; 0; {@code 0 ≤ lora_dropout < 1}; {@code bias} one of {@code
- * none}, {@code all}, {@code lora_only}; and the other known fields must have PEFT's JSON types.
+ * none}, {@code all}, {@code lora_only}; {@code layers_to_transform} indices ≥ 0, and with {@code
+ * layers_pattern} only beside a list of {@code target_modules} (PEFT's {@code LoraConfig} refuses
+ * them with a regex or {@code "all-linear"}, and {@code layers_pattern} alone); and the other known
+ * fields must have PEFT's JSON types.
  * Absent or null fields take PEFT's {@code LoraConfig} defaults in the accessors ({@code r} 8,
  * {@code lora_alpha} 8, dropout 0, bias none, flags false, {@code init_lora_weights} true).
  *

@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -124,6 +125,22 @@ class LayerSelectionFilesTest {
         editConfig(c -> c.putNull("task_type"));
         AdapterException e = assertThrows(AdapterException.class, () -> AdapterFiles.load(new LayeredModel(2, "score"), dir));
         assertTrue(e.getMessage().contains("tensor 'base_model.model.score.lora_A.weight' is missing"), e.getMessage());
+    }
+
+    /** The model-free merge takes the layers from the weights file: an "all-linear" config merges every pair. */
+    @Test
+    void theModelFreeMergeTakesAnAllLinearAdapter() throws IOException {
+        LayeredModel model = new LayeredModel(2, "lm_head");
+        Path base = dir.resolve("base.safetensors");
+        ModelCheckpoint.save(model, base);
+        Path adapter = dir.resolve("adapter");
+        AdapterFiles.save(LoraModel.wrap(model, "default", random().targetAllLinear().rankPattern("dense", 3).build()), adapter);
+        Path config = adapter.resolve(PeftAdapterConfig.FILE_NAME);
+        ObjectNode json = (ObjectNode) JSON.readTree(config.toFile());
+        json.put("target_modules", "all-linear");
+        Files.writeString(config, JSON.writeValueAsString(json));
+        CheckpointMerger.Result result = CheckpointMerger.merge(base, adapter, dir.resolve("merged.safetensors"));
+        assertEquals(new TreeSet<>(allLinearOfTwoLayers()), new TreeSet<>(result.merged().keySet()));
     }
 
     @Test
