@@ -12,6 +12,7 @@ import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Module;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -57,10 +58,15 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
                 throw new IllegalArgumentException("the model has no head module '" + name + "'");
             }
         }
-        LoraConfig config = LoraConfig.builder().rank(options.rank()).alpha(options.alpha())
-                .targetModules(options.targets().toArray(String[]::new)).modulesToSave(head.toArray(String[]::new))
-                .seed(options.seed()).build();
-        if (options.mode() == FineTuneMode.LORA && options.agent() && attachedMatch(modules, config)) {
+        LoraConfig.Builder builder = LoraConfig.builder().rank(options.rank()).alpha(options.alpha())
+                .modulesToSave(head.toArray(String[]::new)).seed(options.seed());
+        if (options.targets().size() == 1 && options.targets().get(0).equalsIgnoreCase("all-linear")) {
+            builder.targetAllLinear(); // PEFT's shorthand: every Linear but the output layer and the head
+        } else {
+            builder.targetModules(options.targets().toArray(String[]::new));
+        }
+        LoraConfig config = builder.build();
+        if (options.mode() == FineTuneMode.LORA && options.agent() && attachedMatch(modules, config, model)) {
             return new TrainableParts<>(Lora.adopt(model, head.toArray(String[]::new)), "agent");
         }
         detachAll(modules);
@@ -77,11 +83,12 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
     }
 
     /** Whether the adapters attached at construction sit exactly where {@code config} puts its own, alike. */
-    private static boolean attachedMatch(Map<String, Module> modules, LoraConfig config) {
+    private static boolean attachedMatch(Map<String, Module> modules, LoraConfig config, Module model) {
         boolean any = false;
+        Set<String> selected = config.targetedModules(model);
         for (Map.Entry<String, Module> entry : modules.entrySet()) {
             LoraLayer layer = entry.getValue() instanceof AdaptableLayer<?> adaptable ? LoraLayers.of(adaptable) : null;
-            boolean targeted = entry.getValue() instanceof AdaptableLayer<?> && config.targets(entry.getKey());
+            boolean targeted = entry.getValue() instanceof AdaptableLayer<?> && selected.contains(entry.getKey());
             if (layer == null) {
                 if (targeted) {
                     return false;
