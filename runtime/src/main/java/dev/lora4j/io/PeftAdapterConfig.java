@@ -277,6 +277,14 @@ public final class PeftAdapterConfig {
         return text("task_type");
     }
 
+    /**
+     * Whether {@code task_type} is {@code "SEQ_CLS"}: then PEFT's {@code "all-linear"} also leaves
+     * out the model's {@code score} or {@code classifier} head (see {@link #targetedModules(Module)}).
+     */
+    public boolean isSequenceClassification() {
+        return "SEQ_CLS".equals(taskType().orElse(null));
+    }
+
     /** {@code base_model_name_or_path}. */
     public Optional<String> baseModelNameOrPath() {
         return text("base_model_name_or_path");
@@ -422,7 +430,7 @@ public final class PeftAdapterConfig {
                 targets.isRegex() && !targets.isAllLinear() ? targets.regex() : null, targets.isAllLinear(),
                 exclude.isPresent() && !excludeRegex ? exclude.get().names() : List.of(),
                 excludeRegex ? exclude.get().regex() : null, modulesToSave(), layersToTransform(), layersPattern(),
-                "SEQ_CLS".equals(taskType().orElse(null)));
+                isSequenceClassification());
     }
 
     // ---- modified copies ---------------------------------------------------------------------

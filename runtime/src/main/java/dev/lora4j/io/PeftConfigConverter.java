@@ -4,7 +4,6 @@ import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.io.internal.PeftJson;
 import dev.lora4j.lora.LoraConfig;
-import java.util.Optional;
 
 /**
  * Turns a PEFT LoRA configuration ({@link PeftAdapterConfig}) into a lora4j {@link LoraConfig},
@@ -62,41 +61,20 @@ public final class PeftConfigConverter {
         LoraConfig.Builder b = PeftConfigMapping.directFields(peft, init(peft));
         TargetModules targets = peft.targetModules().orElseThrow(() -> fail(peft, "target_modules",
                 "is missing: list the layers to adapt (e.g. [\"query\", \"value\"]) or give a regex over module paths"));
-        if (targets.isAllLinear()) {
-            if ("SEQ_CLS".equals(peft.taskType().orElse(null))) {
-                throw fail(peft, "task_type", "\"SEQ_CLS\" with target_modules \"all-linear\" leaves out a score or"
-                        + " classifier head by PEFT's rule, which lora4j applies to adapter files only; put the head in"
-                        + " modules_to_save and drop task_type");
-            }
-            b.targetAllLinear();
-        } else if (targets.isRegex()) {
-            b.targetRegex(targets.regex());
-        } else {
-            b.targetModules(nonBlank(targets.names()));
-            b.layersToTransform(peft.layersToTransform().stream().mapToInt(Integer::intValue).toArray());
-            b.layersPattern(peft.layersPattern().toArray(String[]::new));
+        if (targets.isAllLinear() && peft.isSequenceClassification()) {
+            throw fail(peft, "task_type", "\"SEQ_CLS\" with target_modules \"all-linear\" leaves out a score or"
+                    + " classifier head by PEFT's rule, which lora4j applies to adapter files only; put the head in"
+                    + " modules_to_save and drop task_type");
         }
-        Optional<TargetModules> exclude = peft.excludeModules();
-        if (exclude.isPresent()) {
-            if (exclude.get().isRegex()) {
-                b.excludeRegex(exclude.get().regex());
-            } else {
-                b.excludeModules(nonBlank(exclude.get().names()));
-            }
+        if (peft.layersPattern().stream().anyMatch(String::isBlank)) {
+            throw fail(peft, "layers_pattern", "holds an empty name, which finds no layer index in any module path");
         }
+        PeftConfigMapping.selectionFields(peft, b); // false only for no target names: build() then says so
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new PeftConfigException(peft.source() + ": " + e.getMessage(), e);
         }
-    }
-
-    /**
-     * The names without blank ones: PEFT compares entries with whole paths and {@code ".name"}
-     * suffixes, so a blank entry selects nothing and dropping it changes nothing.
-     */
-    private static String[] nonBlank(java.util.List<String> names) {
-        return names.stream().filter(n -> !n.isBlank()).toArray(String[]::new);
     }
 
     private static LoraInit init(PeftAdapterConfig peft) {

@@ -8,6 +8,7 @@ import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
+import dev.lora4j.lora.internal.TargetSelection;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Module;
 import java.util.List;
@@ -60,7 +61,7 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
         }
         LoraConfig.Builder builder = LoraConfig.builder().rank(options.rank()).alpha(options.alpha())
                 .modulesToSave(head.toArray(String[]::new)).seed(options.seed());
-        if (options.targets().size() == 1 && options.targets().get(0).equalsIgnoreCase("all-linear")) {
+        if (options.targets().size() == 1 && TargetSelection.isAllLinear(options.targets().get(0))) {
             builder.targetAllLinear(); // PEFT's shorthand: every Linear but the output layer and the head
         } else {
             builder.targetModules(options.targets().toArray(String[]::new));

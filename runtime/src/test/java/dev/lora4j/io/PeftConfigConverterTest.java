@@ -94,6 +94,8 @@ class PeftConfigConverterTest {
                 Arguments.of(", \"target_modules\": [\"q\"], \"layers_pattern\": [\"layers\"]",
                         "lora.json: field 'layers_pattern' is set without layers_to_transform; it only says where the layer"
                                 + " index is (PEFT refuses it alone too)"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"layers_to_transform\": [0], \"layers_pattern\": [\"h\", \"\"]",
+                        "lora.json: field 'layers_pattern' holds an empty name, which finds no layer index in any module path"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"layers_to_transform\": [0, -2]",
                         "lora.json: field 'layers_to_transform' must be a layer index or a list of them (integers >= 0), got [0,-2]"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"lora_bias\": true",

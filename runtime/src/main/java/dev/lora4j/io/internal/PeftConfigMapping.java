@@ -178,13 +178,13 @@ public final class PeftConfigMapping {
      * PEFT (it compares it with whole names and {@code ".name"} suffixes, and module paths are never
      * blank), so dropping it changes no selection; {@link LoraConfig} refuses it.
      */
-    private static boolean selectionFields(PeftAdapterConfig peft, LoraConfig.Builder b) {
+    public static boolean selectionFields(PeftAdapterConfig peft, LoraConfig.Builder b) {
         Optional<TargetModules> targets = peft.targetModules();
         if (targets.isEmpty() || peft.layersPattern().stream().anyMatch(String::isBlank)) {
             return false;
         }
         if (targets.get().isAllLinear()) {
-            if ("SEQ_CLS".equals(peft.taskType().orElse(null))) {
+            if (peft.isSequenceClassification()) {
                 return false;
             }
             b.targetAllLinear();
