@@ -47,7 +47,10 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p>{@code target_modules} may also be one regex string matched against whole module paths
- * ({@code "layers\\.[0-3]\\.attention\\.(query|value)"}). Every problem — not JSON, a field with the
+ * ({@code "layers\\.[0-3]\\.attention\\.(query|value)"}) or {@code "all-linear"} (every Linear
+ * but the model's output layer); {@code exclude_modules} a list or a regex; {@code
+ * layers_to_transform} and {@code layers_pattern} restrict a list of targets to some layers. The
+ * layers are chosen by PEFT's rule, as for {@link LoraConfig#targetedModules}. Every problem — not JSON, a field with the
  * wrong type or value, a PEFT feature lora4j does not implement, a missing or malformed class list,
  * a misspelt {@code lora4j_} field — is a {@link PeftConfigException} with one line naming the file
  * and the field; the agent reports it and the JVM does not start.

@@ -14,16 +14,19 @@ import org.jspecify.annotations.Nullable;
  * sees {@code rank}, {@code alpha}, {@code dropout}, {@code isRslora}, {@code isDora}, ...) and
  * methods that add targets; a view over a {@link LoraConfig.Builder}, so defaults and fields live
  * in one place.
- * Giving both targets and a target regex fails at once; the rest is checked by {@link #toConfig()},
- * as {@link LoraConfig.Builder#build()} does.
+ * Giving two kinds of targets ({@link #targets}, {@link #setTargetRegex targetRegex}, {@link
+ * #allLinear()}) or of exclusions ({@link #exclude}, {@link #setExcludeRegex excludeRegex}) fails at
+ * once; the rest is checked by {@link #toConfig()}, as {@link LoraConfig.Builder#build()} does.
  *
  * <pre>{@code
  * lora(model) {
  *     rank = 8
  *     alpha = 16.0                 // unset: alpha = rank
  *     dropout = 0.05
- *     targets("query", "value")    // module-name suffixes; or targetRegex = "blocks\\.[01]\\.attention\\.(query|value)"
- *     exclude("blocks.0.attention.value")
+ *     targets("query", "value")    // module-name suffixes; or targetRegex = "blocks\\.[01]\\.attention\\.(query|value)"; or allLinear()
+ *     layersToTransform(0, 1)      // only layers 0 and 1 (the number after "layers" in encoder.layers.0.query)
+ *     layersPattern("layers")
+ *     exclude("blocks.0.attention.value")   // or excludeRegex = ".*\\.value"
  *     rankPattern("value", 4)
  *     modulesToSave("head")
  * }
@@ -130,6 +133,9 @@ public final class LoraSpec {
         if (config.targetRegex() != null) {
             throw bothTargets(List.of(names), config.targetRegex());
         }
+        if (config.targetsAllLinear()) {
+            throw withAllLinear("targets(...)");
+        }
         config.targetModules(concat(config.targetModules(), names));
     }
 
@@ -153,12 +159,84 @@ public final class LoraSpec {
         if (!config.targetModules().isEmpty()) {
             throw bothTargets(config.targetModules(), targetRegex);
         }
+        if (config.targetsAllLinear()) {
+            throw withAllLinear("targetRegex");
+        }
         config.targetRegex(targetRegex);
+    }
+
+    /**
+     * Targets PEFT's {@code "all-linear"}: every Linear layer except the model's output layer (see
+     * {@link LoraConfig.Builder#targetAllLinear()}), instead of {@link #targets} or a target regex.
+     */
+    public void allLinear() {
+        if (!config.targetModules().isEmpty() || config.targetRegex() != null) {
+            throw withAllLinear(config.targetRegex() != null ? "targetRegex" : "targets(...)");
+        }
+        config.targetAllLinear();
+    }
+
+    /** Whether {@link #allLinear()} was called. */
+    public boolean isAllLinear() {
+        return config.targetsAllLinear();
+    }
+
+    /**
+     * Adds layer indices (PEFT's {@code layers_to_transform}): only modules in these layers are
+     * adapted; see {@link LoraConfig#layersToTransform()}. Needs {@link #targets}. Calls add up.
+     */
+    public void layersToTransform(int... layers) {
+        List<Integer> all = new ArrayList<>(config.layersToTransform());
+        for (int layer : layers) {
+            all.add(layer);
+        }
+        config.layersToTransform(all.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** The layer indices added by {@link #layersToTransform}, in order. */
+    public List<Integer> getLayersToTransform() {
+        return config.layersToTransform();
+    }
+
+    /**
+     * Adds names of the module list holding the layers (PEFT's {@code layers_pattern}, e.g. {@code
+     * "layers"}); see {@link LoraConfig#layersPattern()}. Calls add up.
+     */
+    public void layersPattern(String... patterns) {
+        config.layersPattern(concat(config.layersPattern(), patterns));
+    }
+
+    /** The patterns added by {@link #layersPattern}, in order. */
+    public List<String> getLayersPattern() {
+        return config.layersPattern();
     }
 
     /** Adds module-name suffixes never to adapt, even when targeted. Calls add up. */
     public void exclude(String... names) {
+        if (config.excludeRegex() != null) {
+            throw new IllegalArgumentException("give exclude(...) or excludeRegex, not both; exclude " + List.of(names)
+                    + ", excludeRegex '" + config.excludeRegex() + "'");
+        }
         config.excludeModules(concat(config.excludeModules(), names));
+    }
+
+    /** A regular expression over whole module paths never to adapt, instead of {@link #exclude}. */
+    public @Nullable String getExcludeRegex() {
+        return config.excludeRegex();
+    }
+
+    public void setExcludeRegex(@Nullable String excludeRegex) {
+        if (excludeRegex == null) {
+            if (config.excludeRegex() != null) {
+                config.excludeModules(); // no regex, no suffixes
+            }
+            return;
+        }
+        if (!config.excludeModules().isEmpty()) {
+            throw new IllegalArgumentException("give exclude(...) or excludeRegex, not both; exclude "
+                    + config.excludeModules() + ", excludeRegex '" + excludeRegex + "'");
+        }
+        config.excludeRegex(excludeRegex);
     }
 
     /** The suffixes added by {@link #exclude}, in order. */
@@ -208,5 +286,15 @@ public final class LoraSpec {
     private static IllegalArgumentException bothTargets(List<String> targets, @Nullable String regex) {
         return new IllegalArgumentException("give targets(...) or targetRegex, not both; targets " + targets
                 + ", targetRegex '" + regex + "'");
+    }
+
+    private IllegalArgumentException withAllLinear(String other) {
+        return new IllegalArgumentException("give allLinear() or " + other + ", not both; " + describeTargets());
+    }
+
+    private String describeTargets() {
+        return config.targetsAllLinear() ? "all-linear is set"
+                : config.targetRegex() != null ? "targetRegex is '" + config.targetRegex() + "'"
+                : "targets are " + config.targetModules();
     }
 }

@@ -107,7 +107,7 @@ public final class AdapterFiles {
         for (Map.Entry<String, LoraLayer> e : model.layers(adapter).entrySet()) {
             specs.put(e.getKey(), e.getValue().adapter(adapter).spec());
         }
-        return PeftConfigMapping.toPeft(model.config(adapter), specs, model.model().namedModules().keySet(), options);
+        return PeftConfigMapping.toPeft(model.config(adapter), specs, model.model().namedModules(), options);
     }
 
     /**

@@ -17,6 +17,8 @@ import dev.lora4j.io.internal.StrictJsonObjects;
 import dev.lora4j.io.internal.TensorBytes;
 import dev.lora4j.lora.internal.BoundedRegex;
 import dev.lora4j.lora.internal.ModuleNames;
+import dev.lora4j.lora.internal.TargetSelection;
+import dev.lora4j.nn.Module;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -38,7 +41,10 @@ import org.jspecify.annotations.Nullable;
  * <p>Reading validates the fields lora4j uses, each with a one-line {@link PeftConfigException}
  * naming the file and field: {@code peft_type} must be {@code "LORA"}; {@code r} an integer ≥ 1;
  * {@code lora_alpha} a number &gt; 0; {@code 0 ≤ lora_dropout < 1}; {@code bias} one of {@code
- * none}, {@code all}, {@code lora_only}; and the other known fields must have PEFT's JSON types.
+ * none}, {@code all}, {@code lora_only}; {@code layers_to_transform} indices ≥ 0, and with {@code
+ * layers_pattern} only beside a list of {@code target_modules} (PEFT's {@code LoraConfig} refuses
+ * them with a regex or {@code "all-linear"}, and {@code layers_pattern} alone); and the other known
+ * fields must have PEFT's JSON types.
  * Absent or null fields take PEFT's {@code LoraConfig} defaults in the accessors ({@code r} 8,
  * {@code lora_alpha} 8, dropout 0, bias none, flags false, {@code init_lora_weights} true).
  *
@@ -271,6 +277,14 @@ public final class PeftAdapterConfig {
         return text("task_type");
     }
 
+    /**
+     * Whether {@code task_type} is {@code "SEQ_CLS"}: then PEFT's {@code "all-linear"} also leaves
+     * out the model's {@code score} or {@code classifier} head (see {@link #targetedModules(Module)}).
+     */
+    public boolean isSequenceClassification() {
+        return "SEQ_CLS".equals(taskType().orElse(null));
+    }
+
     /** {@code base_model_name_or_path}. */
     public Optional<String> baseModelNameOrPath() {
         return text("base_model_name_or_path");
@@ -300,10 +314,14 @@ public final class PeftAdapterConfig {
         return Collections.unmodifiableList(out);
     }
 
-    /** {@code layers_pattern} (a single string becomes a one-element list); empty when absent. */
+    /**
+     * {@code layers_pattern} (a single string becomes a one-element list); empty when absent, and
+     * for an empty string, which PEFT reads as its default pattern.
+     */
     public List<String> layersPattern() {
         if (present("layers_pattern") && json.get("layers_pattern").isTextual()) {
-            return List.of(json.get("layers_pattern").textValue());
+            String pattern = json.get("layers_pattern").textValue();
+            return pattern.isEmpty() ? List.of() : List.of(pattern);
         }
         return strings("layers_pattern");
     }
@@ -344,34 +362,75 @@ public final class PeftAdapterConfig {
     }
 
     /**
-     * Whether PEFT puts an adapter on {@code module}: not excluded by {@code exclude_modules}, not
-     * inside a {@code modules_to_save} module, and selected by {@code target_modules} (see {@link
-     * TargetModules#matches}); for the list form, {@code layers_to_transform} then restricts the
-     * layer index. False when there are no target modules.
+     * Whether PEFT puts an adapter on {@code module}, from its name alone: not excluded by {@code
+     * exclude_modules} (list or regex), not inside a {@code modules_to_save} module, and selected by
+     * {@code target_modules} (see {@link TargetModules#matches}), where a list entry that is not the
+     * whole name is further restricted by {@code layers_to_transform} (the layer index read with
+     * {@code layers_pattern}). False when there are no target modules. The rule is lora4j's one
+     * matcher, shared with {@code LoraConfig}.
      *
-     * @throws UnsupportedOperationException for {@code "all-linear"}, which needs the model
+     * @throws UnsupportedOperationException for {@code "all-linear"}, which needs the model: use
+     *     {@link #targetedModules(Module)}
+     * @throws PeftConfigException when a regex backtracks catastrophically on {@code module}
      */
     public boolean targets(String module) {
-        Optional<TargetModules> exclude = excludeModules();
-        if (exclude.isPresent() && exclude.get().matches(module)) {
+        if (targetModules().isEmpty()) {
             return false;
         }
+        if (targetModules().get().isAllLinear()) {
+            throw new UnsupportedOperationException("'all-linear' target modules depend on the model's layer types;"
+                    + " use targetedModules(model)");
+        }
         try {
-            if (ModuleNames.isInModulesToSave(module, modulesToSave())) {
-                return false;
-            }
-            Optional<TargetModules> targets = targetModules();
-            if (targets.isEmpty() || !targets.get().matches(module)) {
-                return false;
-            }
-            List<Integer> layers = layersToTransform();
-            if (targets.get().isRegex() || layers.isEmpty()) {
-                return true;
-            }
-            return ModuleNames.inLayers(module, layers, layersPattern());
+            return selection().matches(module);
         } catch (BoundedRegex.TooExpensive e) {
             throw new PeftConfigException(e.getMessage());
         }
+    }
+
+    /**
+     * The module paths of {@code model} PEFT puts an adapter on, in the model's order: those {@link
+     * #targets(String)} selects, or for {@code "all-linear"} every {@code Linear} except the model's
+     * output layer (the {@code lm_head} of a language model, or with {@code task_type} {@code
+     * SEQ_CLS} the {@code score}/{@code classifier} head; see {@code LoraConfig#targetedModules}),
+     * less the exclusions. Empty when there are no target modules. Module types are not checked.
+     *
+     * @throws PeftConfigException when a regex backtracks catastrophically on a path
+     */
+    public Set<String> targetedModules(Module model) {
+        return targetedModules(model.namedModules());
+    }
+
+    /** {@link #targetedModules(Module)} over a model's {@code namedModules()}. */
+    public Set<String> targetedModules(Map<String, Module> modules) {
+        if (targetModules().isEmpty()) {
+            return Set.of();
+        }
+        try {
+            return selection().select(modules);
+        } catch (BoundedRegex.TooExpensive e) {
+            throw new PeftConfigException(e.getMessage());
+        }
+    }
+
+    /**
+     * Why {@link #targetedModules(Map)} finds nothing, naming the field at fault, or {@code null}
+     * when {@code target_modules} simply names no module (see {@code TargetSelection#whyNothing}).
+     */
+    public @Nullable String whyNothingTargeted(Map<String, Module> modules) {
+        return targetModules().isEmpty() ? null : selection().whyNothing(modules);
+    }
+
+    /** PEFT's selection fields as lora4j's one matcher; targets must be present. */
+    private TargetSelection selection() {
+        TargetModules targets = targetModules().orElseThrow();
+        Optional<TargetModules> exclude = excludeModules();
+        boolean excludeRegex = exclude.isPresent() && exclude.get().isRegex();
+        return new TargetSelection(targets.isRegex() ? List.of() : targets.names(),
+                targets.isRegex() && !targets.isAllLinear() ? targets.regex() : null, targets.isAllLinear(),
+                exclude.isPresent() && !excludeRegex ? exclude.get().names() : List.of(),
+                excludeRegex ? exclude.get().regex() : null, modulesToSave(), layersToTransform(), layersPattern(),
+                isSequenceClassification());
     }
 
     // ---- modified copies ---------------------------------------------------------------------
@@ -406,6 +465,22 @@ public final class PeftAdapterConfig {
     /** A copy with {@code exclude_modules} ({@code null} for none). */
     public PeftAdapterConfig withExcludeModules(@Nullable TargetModules exclude) {
         return withField("exclude_modules", exclude == null ? null : toJson(exclude));
+    }
+
+    /** A copy with {@code layers_to_transform} (an empty list is written as null, PEFT's "every layer"). */
+    public PeftAdapterConfig withLayersToTransform(List<Integer> layers) {
+        ArrayNode a = NODES.arrayNode();
+        layers.forEach(a::add);
+        return withField("layers_to_transform", layers.isEmpty() ? null : a);
+    }
+
+    /**
+     * A copy with {@code layers_pattern}: one pattern is written as a string, several as a list, none
+     * as null.
+     */
+    public PeftAdapterConfig withLayersPattern(List<String> patterns) {
+        return withField("layers_pattern", patterns.isEmpty() ? null
+                : patterns.size() == 1 ? TextNode.valueOf(patterns.get(0)) : stringArray(patterns));
     }
 
     /** A copy with {@code modules_to_save} ({@code null} for none). */

@@ -4,7 +4,6 @@ import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.io.internal.PeftJson;
 import dev.lora4j.lora.LoraConfig;
-import java.util.Optional;
 
 /**
  * Turns a PEFT LoRA configuration ({@link PeftAdapterConfig}) into a lora4j {@link LoraConfig},
@@ -19,10 +18,14 @@ import java.util.Optional;
  *   <tr><td>{@code r} (default 8)</td><td>{@link LoraConfig#rank()}</td></tr>
  *   <tr><td>{@code lora_alpha} (default 8, as in PEFT, whatever {@code r} is)</td><td>{@link LoraConfig#alpha()}</td></tr>
  *   <tr><td>{@code lora_dropout}</td><td>{@link LoraConfig#dropout()}</td></tr>
- *   <tr><td>{@code target_modules}: a list of names, or one regex string</td>
- *       <td>{@link LoraConfig#targetModules()} (suffix match) or {@link LoraConfig#targetRegex()} (whole path);
- *       required; {@code "all-linear"} is refused</td></tr>
- *   <tr><td>{@code exclude_modules}: a list of names</td><td>{@link LoraConfig#excludeModules()}; a regex is refused</td></tr>
+ *   <tr><td>{@code target_modules}: a list of names, one regex string, or {@code "all-linear"}</td>
+ *       <td>{@link LoraConfig#targetModules()} (suffix match), {@link LoraConfig#targetRegex()} (whole path) or
+ *       {@link LoraConfig#targetsAllLinear()} (every Linear but the output layer); required</td></tr>
+ *   <tr><td>{@code exclude_modules}: a list of names or one regex string</td>
+ *       <td>{@link LoraConfig#excludeModules()} or {@link LoraConfig#excludeRegex()}</td></tr>
+ *   <tr><td>{@code layers_to_transform} (an index or a list), {@code layers_pattern} (a string or a list)</td>
+ *       <td>{@link LoraConfig#layersToTransform()}, {@link LoraConfig#layersPattern()} (only with a list of
+ *       target names, as in PEFT)</td></tr>
  *   <tr><td>{@code rank_pattern}, {@code alpha_pattern}</td><td>the same, order kept (first matching key wins)</td></tr>
  *   <tr><td>{@code modules_to_save}</td><td>{@link LoraConfig#modulesToSave()} (duplicates dropped)</td></tr>
  *   <tr><td>{@code bias}</td><td>{@link LoraConfig#bias()}</td></tr>
@@ -32,12 +35,15 @@ import java.util.Optional;
  *   <tr><td>{@code init_lora_weights}: true, false, {@code "gaussian"}</td>
  *       <td>{@link LoraInit#KAIMING_UNIFORM}, {@link LoraInit#RANDOM}, {@link LoraInit#GAUSSIAN}; other schemes refused</td></tr>
  *   <tr><td>{@code fan_in_fan_out}</td><td>{@link LoraConfig#fanInFanOut()}</td></tr>
- *   <tr><td>{@code lora_bias}, {@code target_parameters}, {@code layers_to_transform}</td>
+ *   <tr><td>{@code lora_bias}, {@code target_parameters}</td>
  *       <td>refused when set (lora4j does not implement them)</td></tr>
  * </table>
  *
  * <p>Fields that do not change which layers are adapted or how ({@code task_type}, {@code
- * base_model_name_or_path}, {@code inference_mode}, ...) are ignored.
+ * base_model_name_or_path}, {@code inference_mode}, ...) are ignored; {@code task_type} {@code
+ * SEQ_CLS} with {@code "all-linear"} is refused, since PEFT then leaves out a {@code score} or {@code
+ * classifier} head that a {@link LoraConfig} cannot name: put the head in {@code modules_to_save}
+ * (as PEFT's sequence-classification models do) and drop the task type, or list the targets.
  */
 public final class PeftConfigConverter {
 
@@ -55,21 +61,15 @@ public final class PeftConfigConverter {
         LoraConfig.Builder b = PeftConfigMapping.directFields(peft, init(peft));
         TargetModules targets = peft.targetModules().orElseThrow(() -> fail(peft, "target_modules",
                 "is missing: list the layers to adapt (e.g. [\"query\", \"value\"]) or give a regex over module paths"));
-        if (targets.isAllLinear()) {
-            throw fail(peft, "target_modules", "\"all-linear\" is not supported by lora4j; list the layer names or give a regex");
+        if (targets.isAllLinear() && peft.isSequenceClassification()) {
+            throw fail(peft, "task_type", "\"SEQ_CLS\" with target_modules \"all-linear\" leaves out a score or"
+                    + " classifier head by PEFT's rule, which lora4j applies to adapter files only; put the head in"
+                    + " modules_to_save and drop task_type");
         }
-        if (targets.isRegex()) {
-            b.targetRegex(targets.regex());
-        } else {
-            b.targetModules(targets.names().toArray(String[]::new));
+        if (peft.layersPattern().stream().anyMatch(String::isBlank)) {
+            throw fail(peft, "layers_pattern", "holds an empty name, which finds no layer index in any module path");
         }
-        Optional<TargetModules> exclude = peft.excludeModules();
-        if (exclude.isPresent()) {
-            if (exclude.get().isRegex()) {
-                throw fail(peft, "exclude_modules", "as a regex is not supported by lora4j; give a list of module names");
-            }
-            b.excludeModules(exclude.get().names().toArray(String[]::new));
-        }
+        PeftConfigMapping.selectionFields(peft, b); // false only for no target names: build() then says so
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -86,10 +86,6 @@ public final class PeftConfigConverter {
         PeftConfigMapping.unsupportedFeatures(peft).entrySet().stream().findFirst().ifPresent(problem -> {
             throw fail(peft, problem.getKey(), problem.getValue());
         });
-        if (!peft.layersToTransform().isEmpty()) {
-            throw fail(peft, "layers_to_transform", "is not supported by lora4j; select layers with a target_modules regex "
-                    + "such as \"blocks\\\\.[01]\\\\.attention\\\\.(query|value)\"");
-        }
     }
 
     private static PeftConfigException fail(PeftAdapterConfig peft, String field, String problem) {

@@ -3,6 +3,8 @@ package dev.lora4j.lora;
 import dev.lora4j.api.BiasMode;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.lora.internal.ModuleNames;
+import dev.lora4j.lora.internal.TargetSelection;
+import dev.lora4j.nn.Module;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -10,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.jspecify.annotations.Nullable;
@@ -17,8 +20,16 @@ import org.jspecify.annotations.Nullable;
 /**
  * Which layers of a model get an adapter and how, in PEFT's terms ({@code LoraConfig}).
  *
- * <p>Targets are either a list of module-name suffixes (a module matches {@code q} when its path
- * is {@code q} or ends in {@code .q}) or one regular expression that must match the whole path.
+ * <p><b>Which layers</b>, by PEFT's rule (one matcher serves this class, {@code adapter_config.json}
+ * files and the agent's target specs; see {@link #targetedModules(Module)}): targets are a list of
+ * module-name suffixes (a module matches {@code q} when its path is {@code q} or ends in {@code .q}),
+ * one regular expression that must match the whole path, or PEFT's {@code "all-linear"} ({@link
+ * Builder#targetAllLinear()}: every {@code Linear} except the model's output layer). {@code
+ * excludeModules} (suffixes) or {@code excludeRegex} (whole path) take modules out, as do the
+ * modules of {@code modulesToSave}. With a suffix list, {@code layersToTransform} keeps only the
+ * modules in those layers ({@code layersPattern} names the segment before the layer index, as
+ * PEFT's {@code layers_pattern}); an entry equal to a whole path is selected whatever its layer, as
+ * in PEFT.
  * {@code rankPattern} and {@code alphaPattern} override r and alpha per module: a key matches a
  * module when the regular expression {@code (.*\.)?(key)} matches its whole path, so a plain name
  * matches as a suffix and a regex works too (as PEFT 0.14+ does); the first matching key in
@@ -42,7 +53,11 @@ public final class LoraConfig {
     private final LoraInit init;
     private final List<String> targetModules;
     private final @Nullable String targetRegex;
+    private final boolean allLinear;
     private final List<String> excludeModules;
+    private final @Nullable String excludeRegex;
+    private final List<Integer> layersToTransform;
+    private final List<String> layersPattern;
     private final Map<String, Integer> rankPattern;
     private final Map<String, Double> alphaPattern;
     private final boolean fanInFanOut;
@@ -60,7 +75,11 @@ public final class LoraConfig {
         this.init = b.init;
         this.targetModules = List.copyOf(b.targetModules);
         this.targetRegex = b.targetRegex;
+        this.allLinear = b.allLinear;
         this.excludeModules = List.copyOf(b.excludeModules);
+        this.excludeRegex = b.excludeRegex;
+        this.layersToTransform = List.copyOf(b.layersToTransform);
+        this.layersPattern = List.copyOf(b.layersPattern);
         this.rankPattern = Collections.unmodifiableMap(new LinkedHashMap<>(b.rankPattern));
         this.alphaPattern = Collections.unmodifiableMap(new LinkedHashMap<>(b.alphaPattern));
         this.fanInFanOut = b.fanInFanOut;
@@ -86,7 +105,11 @@ public final class LoraConfig {
         b.init = init;
         b.targetModules = new ArrayList<>(targetModules);
         b.targetRegex = targetRegex;
+        b.allLinear = allLinear;
         b.excludeModules = new ArrayList<>(excludeModules);
+        b.excludeRegex = excludeRegex;
+        b.layersToTransform = new ArrayList<>(layersToTransform);
+        b.layersPattern = new ArrayList<>(layersPattern);
         b.rankPattern = new LinkedHashMap<>(rankPattern);
         b.alphaPattern = new LinkedHashMap<>(alphaPattern);
         b.fanInFanOut = fanInFanOut;
@@ -99,20 +122,32 @@ public final class LoraConfig {
 
     /**
      * Whether the module at {@code path} gets an adapter (before checking its type), by PEFT's rules
-     * ({@link ModuleNames}, the same matcher an {@code adapter_config.json} is read with): not
-     * excluded, not inside a module of {@code modulesToSave}, and selected by the target list or
-     * regex.
+     * from the path alone ({@link TargetSelection}, the same matcher an {@code adapter_config.json}
+     * is read with): not excluded, not inside a module of {@code modulesToSave}, selected by the
+     * target list (and {@code layersToTransform}) or regex.
      *
+     * @throws IllegalStateException for {@code "all-linear"} targets, which depend on the model's
+     *     layer types: use {@link #targetedModules(Module)}
      * @throws IllegalArgumentException when a pattern backtracks catastrophically on the path
      */
     public boolean targets(String path) {
-        if (ModuleNames.inList(excludeModules, path) || ModuleNames.isInModulesToSave(path, modulesToSave)) {
-            return false;
-        }
-        if (targetRegex != null) {
-            return ModuleNames.fullMatch(targetRegex, path, "target regex");
-        }
-        return ModuleNames.inList(targetModules, path);
+        return selection().matches(path);
+    }
+
+    /**
+     * The module paths of {@code model} that get an adapter, in the model's order, by PEFT's rules:
+     * those {@link #targets(String)} selects or, for {@code "all-linear"}, every {@code Linear}
+     * except the model's output layer (where Hugging Face models keep {@code get_output_embeddings()}:
+     * {@code lm_head} and the like) less the exclusions. Module types are not checked here.
+     *
+     * @throws IllegalArgumentException when a pattern backtracks catastrophically on a path
+     */
+    public Set<String> targetedModules(Module model) {
+        return selection().select(model.namedModules());
+    }
+
+    private TargetSelection selection() {
+        return TargetSelection.of(this);
     }
 
     /** Whether {@code path} is one of the modules trained in full and saved with the adapter. */
@@ -127,10 +162,12 @@ public final class LoraConfig {
                 dropout, rslora, init, dora);
     }
 
-    /** A description of the targets for error messages, e.g. {@code target_modules [q, v]}. */
+    /**
+     * A description of the targets for error messages, e.g. {@code target_modules [q, v]} or {@code
+     * target_modules [q] with layers_to_transform [0] excluding [layers.0.q]}.
+     */
     public String describeTargets() {
-        String targets = targetRegex != null ? "target regex '" + targetRegex + "'" : "target_modules " + targetModules;
-        return excludeModules.isEmpty() ? targets : targets + " excluding " + excludeModules;
+        return selection().describe();
     }
 
     public int rank() {
@@ -164,17 +201,51 @@ public final class LoraConfig {
         return init;
     }
 
+    /** The target suffixes ({@code target_modules} as a list); empty with a regex or {@code "all-linear"}. */
     public List<String> targetModules() {
         return targetModules;
     }
 
-    /** The whole-path target regex, or {@code null} when targets are a suffix list. */
+    /** The whole-path target regex, or {@code null} when targets are a suffix list or {@code "all-linear"}. */
     public @Nullable String targetRegex() {
         return targetRegex;
     }
 
+    /**
+     * Whether the targets are PEFT's {@code "all-linear"}: every {@code Linear} of the model except
+     * its output layer ({@link #targetedModules(Module)} says which).
+     */
+    public boolean targetsAllLinear() {
+        return allLinear;
+    }
+
+    /** Module-name suffixes never adapted ({@code exclude_modules} as a list); empty with a regex. */
     public List<String> excludeModules() {
         return excludeModules;
+    }
+
+    /** A regex over whole module paths never adapted ({@code exclude_modules} as a string), or {@code null}. */
+    public @Nullable String excludeRegex() {
+        return excludeRegex;
+    }
+
+    /**
+     * PEFT's {@code layers_to_transform}: with suffix targets, only modules whose layer index is one
+     * of these are adapted; empty for every layer. The layer index is the number after the segment
+     * {@link #layersPattern()} names ({@code model.layers.3.mlp.up} is layer 3), that segment not
+     * being the first of the path.
+     */
+    public List<Integer> layersToTransform() {
+        return layersToTransform;
+    }
+
+    /**
+     * PEFT's {@code layers_pattern}: the names (regexes for one path segment) of the module list
+     * whose index is the layer index, tried in order; empty for PEFT's default, the first number
+     * segment after any segment but the first.
+     */
+    public List<String> layersPattern() {
+        return layersPattern;
     }
 
     /** Per-module rank overrides, in the order given. */
@@ -231,7 +302,11 @@ public final class LoraConfig {
         private LoraInit init = LoraInit.KAIMING_UNIFORM;
         private List<String> targetModules = new ArrayList<>();
         private @Nullable String targetRegex;
+        private boolean allLinear;
         private List<String> excludeModules = new ArrayList<>();
+        private @Nullable String excludeRegex;
+        private List<Integer> layersToTransform = new ArrayList<>();
+        private List<String> layersPattern = new ArrayList<>();
         private Map<String, Integer> rankPattern = new LinkedHashMap<>();
         private Map<String, Double> alphaPattern = new LinkedHashMap<>();
         private boolean fanInFanOut;
@@ -282,23 +357,72 @@ public final class LoraConfig {
             return this;
         }
 
-        /** Module-name suffixes to adapt (replaces a regex given before). */
+        /** Module-name suffixes to adapt (replaces a regex or all-linear given before). */
         public Builder targetModules(String... names) {
             this.targetModules = new ArrayList<>(Arrays.asList(names));
+            this.targetRegex = null;
+            this.allLinear = false;
+            return this;
+        }
+
+        /** A regular expression the whole module path must match (replaces suffixes or all-linear given before). */
+        public Builder targetRegex(String regex) {
+            this.targetRegex = regex;
+            this.targetModules = new ArrayList<>();
+            this.allLinear = false;
+            return this;
+        }
+
+        /**
+         * PEFT's {@code target_modules: "all-linear"}: every {@code Linear} of the model except its
+         * output layer (the {@code lm_head} of a language model; see {@link
+         * LoraConfig#targetedModules(Module)}) and what {@code excludeModules}, {@code excludeRegex}
+         * and {@code modulesToSave} exclude. Replaces suffixes or a regex given before; cannot be
+         * combined with {@link #layersToTransform} (PEFT refuses that too).
+         */
+        public Builder targetAllLinear() {
+            this.allLinear = true;
+            this.targetModules = new ArrayList<>();
             this.targetRegex = null;
             return this;
         }
 
-        /** A regular expression the whole module path must match (replaces suffixes given before). */
-        public Builder targetRegex(String regex) {
-            this.targetRegex = regex;
-            this.targetModules = new ArrayList<>();
+        /** Module-name suffixes never to adapt (replaces an exclude regex given before). */
+        public Builder excludeModules(String... names) {
+            this.excludeModules = new ArrayList<>(Arrays.asList(names));
+            this.excludeRegex = null;
             return this;
         }
 
-        /** Module-name suffixes never to adapt. */
-        public Builder excludeModules(String... names) {
-            this.excludeModules = new ArrayList<>(Arrays.asList(names));
+        /**
+         * A regular expression over whole module paths never to adapt ({@code exclude_modules} as a
+         * string in PEFT; replaces suffixes given before).
+         */
+        public Builder excludeRegex(String regex) {
+            this.excludeRegex = regex;
+            this.excludeModules = new ArrayList<>();
+            return this;
+        }
+
+        /**
+         * PEFT's {@code layers_to_transform}: adapt only modules in these layers (indices &ge; 0);
+         * none for every layer. Needs suffix targets ({@link #targetModules}), as in PEFT.
+         */
+        public Builder layersToTransform(int... layers) {
+            this.layersToTransform = new ArrayList<>();
+            for (int layer : layers) {
+                this.layersToTransform.add(layer);
+            }
+            return this;
+        }
+
+        /**
+         * PEFT's {@code layers_pattern}: the name (a regex for one path segment) of the module list
+         * holding the layers, e.g. {@code "layers"} or {@code "h"}, several tried in order; needs
+         * {@link #layersToTransform}. None: PEFT's default, any segment.
+         */
+        public Builder layersPattern(String... patterns) {
+            this.layersPattern = new ArrayList<>(Arrays.asList(patterns));
             return this;
         }
 
@@ -383,7 +507,7 @@ public final class LoraConfig {
             return init;
         }
 
-        /** The target suffixes set so far (empty with a regex). */
+        /** The target suffixes set so far (empty with a regex or all-linear). */
         public List<String> targetModules() {
             return Collections.unmodifiableList(targetModules);
         }
@@ -393,9 +517,29 @@ public final class LoraConfig {
             return targetRegex;
         }
 
+        /** Whether all-linear targets are set so far. */
+        public boolean targetsAllLinear() {
+            return allLinear;
+        }
+
         /** The excluded suffixes set so far. */
         public List<String> excludeModules() {
             return Collections.unmodifiableList(excludeModules);
+        }
+
+        /** The exclude regex set so far, or {@code null}. */
+        public @Nullable String excludeRegex() {
+            return excludeRegex;
+        }
+
+        /** The layer indices set so far. */
+        public List<Integer> layersToTransform() {
+            return Collections.unmodifiableList(layersToTransform);
+        }
+
+        /** The layer patterns set so far. */
+        public List<String> layersPattern() {
+            return Collections.unmodifiableList(layersPattern);
         }
 
         /** The rank overrides set so far, in order. */
@@ -447,7 +591,7 @@ public final class LoraConfig {
             if (targetRegex != null) {
                 checkPattern("target regex", targetRegex);
             }
-            if (targetRegex == null && targetModules.isEmpty()) {
+            if (targetRegex == null && !allLinear && targetModules.isEmpty()) {
                 throw new IllegalArgumentException("target_modules is empty: name the layers to adapt, e.g. targetModules(\"q\", \"v\")");
             }
             for (String name : targetModules) {
@@ -455,8 +599,47 @@ public final class LoraConfig {
                     throw new IllegalArgumentException("target_modules contains an empty name");
                 }
             }
+            for (String name : excludeModules) {
+                if (name == null || name.isBlank()) {
+                    throw new IllegalArgumentException("exclude_modules contains an empty name");
+                }
+            }
+            if (excludeRegex != null) {
+                checkPattern("exclude_modules regex", excludeRegex);
+            }
+            checkLayers();
             Objects.requireNonNull(bias, "bias");
             return new LoraConfig(this);
+        }
+
+        /** PEFT's rules for {@code layers_to_transform} and {@code layers_pattern} (its {@code LoraConfig.__post_init__}). */
+        private void checkLayers() {
+            for (Integer layer : layersToTransform) {
+                if (layer == null || layer < 0) {
+                    throw new IllegalArgumentException("layers_to_transform holds " + layer
+                            + "; layer indices are integers >= 0, got " + layersToTransform);
+                }
+            }
+            if (!layersPattern.isEmpty() && layersToTransform.isEmpty()) {
+                throw new IllegalArgumentException("layers_pattern " + layersPattern + " is set without layers_to_transform;"
+                        + " it only says where the layer index is (PEFT refuses it alone too)");
+            }
+            if (!layersToTransform.isEmpty() && (allLinear || targetRegex != null)) {
+                throw new IllegalArgumentException("layers_to_transform " + layersToTransform + " needs target_modules as a"
+                        + " list of names, not " + (allLinear ? "\"all-linear\"" : "the regex '" + targetRegex + "'")
+                        + " (PEFT refuses it too); put the layers in the regex instead");
+            }
+            for (String pattern : layersPattern) {
+                if (pattern == null || pattern.isBlank()) {
+                    throw new IllegalArgumentException("layers_pattern contains an empty name");
+                }
+                try {
+                    Pattern.compile(".*?\\." + pattern + "\\.(\\d+)\\.");
+                } catch (PatternSyntaxException e) {
+                    throw new IllegalArgumentException("layers_pattern '" + pattern + "' is not a valid regular expression: "
+                            + e.getDescription());
+                }
+            }
         }
 
         private static void checkPattern(String field, String regex) {

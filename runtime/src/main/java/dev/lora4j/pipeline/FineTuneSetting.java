@@ -26,7 +26,7 @@ public final class FineTuneSetting<T> {
     /** The modules to adapt. */
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static final FineTuneSetting<List<String>> TARGETS = new FineTuneSetting<>("targets", (Class) List.class,
-            true, "--targets", "<module>", "modules to adapt, comma-separated", null, FineTuneOptions.Builder::targets);
+            true, "--targets", "<module>", "modules to adapt, comma-separated, or all-linear", null, FineTuneOptions.Builder::targets);
     /** Whether the agent puts the adapters on (false: a LoraConfig does). */
     public static final FineTuneSetting<Boolean> AGENT = new FineTuneSetting<>("agent", Boolean.class, false,
             "--no-agent", null, "put adapters on with a LoraConfig instead of the agent", Boolean.FALSE,

@@ -8,10 +8,12 @@ import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
+import dev.lora4j.lora.internal.TargetSelection;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Module;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -57,11 +59,16 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
                 throw new IllegalArgumentException("the model has no head module '" + name + "'");
             }
         }
-        LoraConfig config = LoraConfig.builder().rank(options.rank()).alpha(options.alpha())
-                .dora(options.mode() == FineTuneMode.DORA)
-                .targetModules(options.targets().toArray(String[]::new)).modulesToSave(head.toArray(String[]::new))
-                .seed(options.seed()).build();
-        if (options.mode() == FineTuneMode.LORA && options.agent() && attachedMatch(modules, config)) {
+        LoraConfig.Builder builder = LoraConfig.builder().rank(options.rank()).alpha(options.alpha())
+                .dora(options.mode() == FineTuneMode.DORA).modulesToSave(head.toArray(String[]::new))
+                .seed(options.seed());
+        if (options.targets().size() == 1 && TargetSelection.isAllLinear(options.targets().get(0))) {
+            builder.targetAllLinear(); // PEFT's shorthand: every Linear but the output layer and the head
+        } else {
+            builder.targetModules(options.targets().toArray(String[]::new));
+        }
+        LoraConfig config = builder.build();
+        if (options.mode() == FineTuneMode.LORA && options.agent() && attachedMatch(modules, config, model)) {
             return new TrainableParts<>(Lora.adopt(model, head.toArray(String[]::new)), "agent");
         }
         detachAll(modules);
@@ -78,11 +85,12 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
     }
 
     /** Whether the adapters attached at construction sit exactly where {@code config} puts its own, alike. */
-    private static boolean attachedMatch(Map<String, Module> modules, LoraConfig config) {
+    private static boolean attachedMatch(Map<String, Module> modules, LoraConfig config, Module model) {
         boolean any = false;
+        Set<String> selected = config.targetedModules(model);
         for (Map.Entry<String, Module> entry : modules.entrySet()) {
             LoraLayer layer = entry.getValue() instanceof AdaptableLayer<?> adaptable ? LoraLayers.of(adaptable) : null;
-            boolean targeted = entry.getValue() instanceof AdaptableLayer<?> && config.targets(entry.getKey());
+            boolean targeted = entry.getValue() instanceof AdaptableLayer<?> && selected.contains(entry.getKey());
             if (layer == null) {
                 if (targeted) {
                     return false;

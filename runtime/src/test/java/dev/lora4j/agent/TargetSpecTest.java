@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.io.PeftConfigException;
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.lora.internal.TargetInjector;
+import dev.lora4j.testing.LayeredModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,6 +51,39 @@ class TargetSpecTest {
         assertEquals(8.0, config.alpha());
         assertEquals(List.of("query", "value"), config.targetModules());
         assertEquals(Map.of("value", 2), config.rankPattern());
+    }
+
+    /**
+     * PEFT's layer selection in a spec, applied as Lora.wrap applies it when the agent adapts a model;
+     * the module lists are written by hand from PEFT 0.20's rule (see LayerSelectionTest).
+     */
+    @Test
+    void aSpecSelectsLayersByPeftsRule() {
+        TargetSpec allLinear = TargetSpec.parse("""
+                {"lora4j_model_classes": ["com.acme.Encoder"], "target_modules": "all-linear",
+                 "exclude_modules": "encoder\\\\.layers\\\\.0\\\\..*", "rank_pattern": {"dense": 2}}
+                """, "lora.json");
+        LayeredModel model = new LayeredModel(2, "lm_head");
+        List<String> expected = List.of("encoder.layers.1.query", "encoder.layers.1.value", "encoder.layers.1.dense", "pooler");
+        assertEquals(expected, List.copyOf(allLinear.config().targetedModules(model)));
+        LoraModel<LayeredModel> lora = TargetInjector.inject(model, allLinear.config(), "lora.json");
+        assertEquals(expected, List.copyOf(lora.layers().keySet()));
+        assertEquals(2, lora.layers().get("encoder.layers.1.dense").adapter(LoraModel.DEFAULT_ADAPTER).spec().rank());
+
+        TargetSpec layers = TargetSpec.parse("""
+                {"lora4j_model_classes": ["com.acme.Encoder"], "target_modules": ["query"],
+                 "layers_to_transform": 1, "layers_pattern": ["blocks", "layers"]}
+                """, "lora.json");
+        assertEquals(List.of(1), layers.config().layersToTransform());
+        assertEquals(List.of("encoder.layers.1.query"), List.copyOf(layers.config().targetedModules(new LayeredModel(2))));
+
+        assertEquals("lora.json: field 'layers_to_transform' must be a layer index or a list of them (integers >= 0), got -1",
+                error("{\"lora4j_model_classes\": [\"com.acme.A\"], \"target_modules\": [\"q\"], \"layers_to_transform\": -1}"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TargetInjector.inject(
+                new LayeredModel(2), layers.config().toBuilder().layersToTransform(5).build(), "lora.json, new LayeredModel"));
+        assertTrue(e.getMessage().startsWith("lora.json, new LayeredModel: no module matches target_modules [query] with"
+                + " layers_to_transform [5] (layers_pattern [blocks, layers]): layers_to_transform [5] names no layer of the"
+                + " modules target_modules selects, whose layer indices are [0, 1]"), e.getMessage());
     }
 
     @Test

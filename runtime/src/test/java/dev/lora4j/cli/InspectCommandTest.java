@@ -131,6 +131,20 @@ class InspectCommandTest {
     }
 
     @Test
+    void layerSelectionFieldsAreShownWhenSet() throws Exception {
+        Path dir = tmp.resolve("layers");
+        Files.createDirectories(dir);
+        Files.copy(MergeCommandTest.fixture().resolve("adapter_model.safetensors"), dir.resolve("adapter_model.safetensors"));
+        Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16,"
+                + " \"target_modules\": [\"q_lin\", \"v_lin\"], \"modules_to_save\": [\"classifier\", \"pre_classifier\"],"
+                + " \"exclude_modules\": \".*\\\\.k_lin\", \"layers_to_transform\": [0, 1, 2, 3, 4, 5], \"layers_pattern\": \"layer\"}");
+        CliRun run = CliRun.of("inspect", dir.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("exclude_modules \".*\\.k_lin\", layers_to_transform [0, 1, 2, 3, 4, 5],"
+                + " layers_pattern [layer]"), run.out());
+    }
+
+    @Test
     void aDirectoryWithoutAnAdapterIsBadInput() throws Exception {
         CliRun run = CliRun.of("inspect", tmp.toString());
         assertEquals(ExitCodes.BAD_INPUT, run.exitCode());

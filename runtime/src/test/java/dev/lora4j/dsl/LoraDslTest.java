@@ -19,6 +19,7 @@ import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
+import dev.lora4j.testing.LayeredModel;
 import dev.lora4j.train.MetricGoal;
 import dev.lora4j.train.NonFinitePolicy;
 import dev.lora4j.train.ScheduleFactory;
@@ -149,6 +150,51 @@ class LoraDslTest {
         assertEquals(List.of("c"), regex.toConfig().targetModules());
         IllegalArgumentException both = assertThrows(IllegalArgumentException.class, () -> regex.setTargetRegex("d"));
         assertTrue(both.getMessage().startsWith("give targets(...) or targetRegex, not both"), both.getMessage());
+    }
+
+    /** PEFT's layer selection in a block: the same config as the builder's, and one kind of targets and of exclusions. */
+    @Test
+    void aLoraBlockSelectsLayersAsTheBuilderDoes() {
+        LoraConfig fromBlock = LoraDsl.loraConfig(spec -> {
+            spec.targets("query", "value");
+            spec.layersToTransform(0);
+            spec.layersToTransform(2);
+            spec.layersPattern("layers");
+            spec.setExcludeRegex(".*\\.2\\.value");
+            spec.rankPattern("value", 2);
+        });
+        LoraConfig fromBuilder = LoraConfig.builder().targetModules("query", "value").layersToTransform(0, 2)
+                .layersPattern("layers").excludeRegex(".*\\.2\\.value").rankPattern("value", 2).build();
+        assertEquals(fromBuilder.toString(), fromBlock.toString());
+        assertEquals(List.of(0, 2), fromBlock.layersToTransform());
+        assertEquals(List.of("layers"), fromBlock.layersPattern());
+        assertEquals(".*\\.2\\.value", fromBlock.excludeRegex());
+
+        LayeredModel model = new LayeredModel(3, "lm_head");
+        LoraModel<LayeredModel> lora = LoraDsl.lora(model, spec -> {
+            spec.allLinear();
+            spec.exclude("dense", "pooler");
+        });
+        assertEquals(LayeredModel.blockPaths(new int[] {0, 1, 2}, "query", "value"), List.copyOf(lora.layers().keySet()));
+        assertTrue(lora.config(LoraModel.DEFAULT_ADAPTER).targetsAllLinear());
+
+        LoraSpec spec = new LoraSpec();
+        spec.allLinear();
+        assertTrue(spec.isAllLinear());
+        assertEquals("give allLinear() or targets(...), not both; all-linear is set",
+                assertThrows(IllegalArgumentException.class, () -> spec.targets("q")).getMessage());
+        assertEquals("give allLinear() or targetRegex, not both; all-linear is set",
+                assertThrows(IllegalArgumentException.class, () -> spec.setTargetRegex("q")).getMessage());
+        LoraSpec named = new LoraSpec();
+        named.targets("q");
+        assertEquals("give allLinear() or targets(...), not both; targets are [q]",
+                assertThrows(IllegalArgumentException.class, named::allLinear).getMessage());
+        named.exclude("x");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> named.setExcludeRegex("y")).getMessage()
+                .startsWith("give exclude(...) or excludeRegex, not both"));
+        named.layersPattern("blocks");
+        assertTrue(assertThrows(IllegalArgumentException.class, named::toConfig).getMessage()
+                .startsWith("layers_pattern [blocks] is set without layers_to_transform"));
     }
 
     @Test

@@ -82,10 +82,22 @@ class PeftConfigConverterTest {
         return Stream.of(
                 Arguments.of("",
                         "lora.json: field 'target_modules' is missing: list the layers to adapt (e.g. [\"query\", \"value\"]) or give a regex over module paths"),
-                Arguments.of(", \"target_modules\": \"all-linear\"",
-                        "lora.json: field 'target_modules' \"all-linear\" is not supported by lora4j; list the layer names or give a regex"),
-                Arguments.of(", \"target_modules\": [\"q\"], \"exclude_modules\": \"x.*\"",
-                        "lora.json: field 'exclude_modules' as a regex is not supported by lora4j; give a list of module names"),
+                Arguments.of(", \"target_modules\": \"all-linear\", \"task_type\": \"SEQ_CLS\"",
+                        "lora.json: field 'task_type' \"SEQ_CLS\" with target_modules \"all-linear\" leaves out a score or"
+                                + " classifier head by PEFT's rule, which lora4j applies to adapter files only; put the head in"
+                                + " modules_to_save and drop task_type"),
+                Arguments.of(", \"target_modules\": \"all-linear\", \"layers_to_transform\": 0",
+                        "lora.json: field 'layers_to_transform' cannot be used when target_modules is \"all-linear\" (PEFT"
+                                + " refuses it too); list the module names, or put the layers in the regex"),
+                Arguments.of(", \"target_modules\": \"q.*\", \"layers_pattern\": \"layers\"",
+                        "lora.json: field 'layers_pattern' cannot be used when target_modules is a regex string (PEFT refuses it too)"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"layers_pattern\": [\"layers\"]",
+                        "lora.json: field 'layers_pattern' is set without layers_to_transform; it only says where the layer"
+                                + " index is (PEFT refuses it alone too)"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"layers_to_transform\": [0], \"layers_pattern\": [\"h\", \"\"]",
+                        "lora.json: field 'layers_pattern' holds an empty name, which finds no layer index in any module path"),
+                Arguments.of(", \"target_modules\": [\"q\"], \"layers_to_transform\": [0, -2]",
+                        "lora.json: field 'layers_to_transform' must be a layer index or a list of them (integers >= 0), got [0,-2]"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"lora_bias\": true",
                         "lora.json: field 'lora_bias' is set, but a bias on lora_B is not supported by lora4j"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"target_parameters\": [\"w\"]",
@@ -103,10 +115,30 @@ class PeftConfigConverterTest {
     }
 
     @Test
-    void layersToTransformIsRefusedWithARegexToUseInstead() {
-        String message = refusal(", \"target_modules\": [\"q\"], \"layers_to_transform\": [0, 1]");
-        assertTrue(message.startsWith("lora.json: field 'layers_to_transform' is not supported by lora4j"), message);
-        assertFalse(message.contains("\n"));
+    void layerSelectionFieldsCarryOver() {
+        LoraConfig config = convert(", \"target_modules\": [\"query\", \"\"], \"layers_to_transform\": [0, 1],"
+                + " \"layers_pattern\": \"layers\", \"exclude_modules\": \".*\\\\.1\\\\.query\"");
+        assertEquals(List.of("query"), config.targetModules(), "a blank name selects nothing in PEFT: dropped");
+        assertEquals(List.of(0, 1), config.layersToTransform());
+        assertEquals(List.of("layers"), config.layersPattern());
+        assertEquals(".*\\.1\\.query", config.excludeRegex());
+        assertTrue(config.targets("m.layers.0.query"));
+        assertFalse(config.targets("m.layers.1.query"), "excluded by the regex");
+        assertFalse(config.targets("m.layers.2.query"), "not in layers_to_transform");
+        LoraConfig single = convert(", \"target_modules\": [\"q\"], \"layers_to_transform\": 2, \"layers_pattern\": [\"h\", \"layers\"]");
+        assertEquals(List.of(2), single.layersToTransform(), "a single index is a list of one, as PEFT reads it");
+        assertEquals(List.of("h", "layers"), single.layersPattern());
+        assertEquals(List.of(), convert(", \"target_modules\": [\"q\"], \"layers_to_transform\": [0], \"layers_pattern\": \"\"")
+                .layersPattern(), "an empty layers_pattern is PEFT's default");
+    }
+
+    @Test
+    void allLinearCarriesOverInAnyCase() {
+        LoraConfig config = convert(", \"target_modules\": \"all-linear\", \"exclude_modules\": [\"pooler\"]");
+        assertTrue(config.targetsAllLinear());
+        assertEquals(List.of("pooler"), config.excludeModules());
+        assertTrue(convert(", \"target_modules\": \"ALL-Linear\"").targetsAllLinear(), "PEFT compares target_modules.lower()");
+        assertTrue(convert(", \"target_modules\": \"all-linear\", \"task_type\": \"CAUSAL_LM\"").targetsAllLinear());
     }
 
     @Test

@@ -131,6 +131,17 @@ class FineTuneRunnerTest {
                 line.chars().filter(c -> c == '|').count(), "a seven-column Markdown row: " + line));
     }
 
+    /** "all-linear" as the targets: every Linear of the model but the head, which trains in full (modules_to_save). */
+    @Test
+    void allLinearTargetsEveryLinearButTheHead() {
+        FineTuneOptions options = job.defaults(FineTuneMode.LORA).toBuilder().targets(List.of("all-linear")).build();
+        RecordingJob.Model model = new RecordingJob.Model();
+        TrainableParts<RecordingJob.Model> parts = TrainableParts.apply(model, options, job.head(), AdapterFactory.standard());
+        assertNotNull(parts.lora());
+        assertEquals(List.of("query", "key", "value"), List.copyOf(parts.lora().layers().keySet()));
+        assertTrue(parts.lora().config(LoraModel.DEFAULT_ADAPTER).targetsAllLinear());
+    }
+
     @Test
     void adaptersAttachedAtConstructionAreTakenOverOnlyWhenTheyAreWhatTheOptionsAskFor() {
         FineTuneOptions options = job.defaults(FineTuneMode.LORA); // r=8, alpha=16 on query and value, agent

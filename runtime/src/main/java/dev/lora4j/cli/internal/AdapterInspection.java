@@ -162,6 +162,13 @@ public final class AdapterInspection {
         out.append("         target_modules ").append(config.targetModules().map(Object::toString).orElse(NOT_SET))
                 .append(", modules_to_save ").append(config.modulesToSave().isEmpty() ? "(none)" : config.modulesToSave())
                 .append('\n');
+        if (config.excludeModules().isPresent() || !config.layersToTransform().isEmpty()) {
+            out.append("         exclude_modules ").append(config.excludeModules().map(Object::toString).orElse(NOT_SET))
+                    .append(", layers_to_transform ").append(config.layersToTransform().isEmpty() ? NOT_SET
+                            : config.layersToTransform().toString())
+                    .append(", layers_pattern ").append(config.layersPattern().isEmpty() ? NOT_SET
+                            : config.layersPattern().toString()).append('\n');
+        }
         if (!config.rankPattern().isEmpty() || !config.alphaPattern().isEmpty()) {
             out.append("         rank_pattern ").append(config.rankPattern())
                     .append(", alpha_pattern ").append(config.alphaPattern()).append('\n');

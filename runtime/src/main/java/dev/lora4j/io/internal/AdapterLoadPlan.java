@@ -29,8 +29,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * factor values, the {@code modules_to_save} values and the biases. Building a plan never modifies
  * the model; a mismatch is an {@link AdapterException} naming the tensor.
  *
- * <p>Rules: the layers are those PEFT's matching of {@code target_modules} selects in the model (for
- * {@code "all-linear"} or absent targets: the modules the file names). Every such layer must be a
+ * <p>Rules: the layers are those PEFT's matching selects in the model ({@code target_modules} with
+ * {@code exclude_modules}, {@code layers_to_transform}, {@code layers_pattern}; {@code "all-linear"}
+ * expanded to the model's Linear layers but its output layer; for absent targets, the modules the
+ * file names). Every such layer must be a
  * Linear, Embedding or Conv2d with both factors in the file, shaped {@code A [r, in]}, {@code B [out,
  * r]} (embeddings {@code [r, vocabulary]}, {@code [dim, r]}; convolutions {@code [r, in, kh, kw]},
  * {@code [out, r/groups, 1, 1]}) with {@code r} from {@code rank_pattern} or {@code r}. With {@code
@@ -137,12 +139,16 @@ public final class AdapterLoadPlan {
                 });
             }
             Set<String> targeted = targets();
+            if (targeted.isEmpty() && peft.targetModules().isPresent()) {
+                String why = peft.whyNothingTargeted(modules);
+                throw error(PeftAdapterConfig.FILE_NAME + " target_modules " + peft.targetModules().get()
+                        + " select no module of the model" + (why == null ? "" : ": " + why));
+            }
             for (AdapterTensors.Pair pair : tensors.pairs().values()) {
                 checkPairModule(pair, targeted);
             }
             if (targeted.isEmpty()) {
-                throw error(PeftAdapterConfig.FILE_NAME + " target_modules "
-                        + peft.targetModules().map(Object::toString).orElse("null") + " select no module of the model");
+                throw error(PeftAdapterConfig.FILE_NAME + " target_modules null select no module of the model");
             }
             Map<String, AdapterSpec> specs = new LinkedHashMap<>();
             Map<String, INDArray[]> factors = new LinkedHashMap<>();
@@ -211,13 +217,14 @@ public final class AdapterLoadPlan {
 
         /** The layers PEFT would adapt, in model order. */
         private Set<String> targets() {
-            boolean fromFile = peft.targetModules().isEmpty() || peft.targetModules().get().isAllLinear();
+            boolean fromFile = peft.targetModules().isEmpty();
+            Set<String> byConfig = fromFile ? Set.of() : peft.targetedModules(modules);
             Set<String> out = new LinkedHashSet<>();
             for (String path : modules.keySet()) {
                 if (path.isEmpty()) {
                     continue;
                 }
-                boolean selected = fromFile ? tensors.pairs().containsKey(path) : peft.targets(path);
+                boolean selected = fromFile ? tensors.pairs().containsKey(path) : byConfig.contains(path);
                 if (selected) {
                     Module module = modules.get(path);
                     if (!(module instanceof AdaptableLayer<?>)) {

@@ -10,6 +10,7 @@ import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.TargetModules;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.nn.Module;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -26,21 +27,30 @@ import java.util.Set;
  */
 public final class PeftConfigMapping {
 
+    /** Fields whose null, when computed, means something: never filled in from the original file. */
+    private static final Set<String> SELECTION_FIELDS =
+            Set.of("target_modules", "exclude_modules", "layers_to_transform", "layers_pattern");
+
     private PeftConfigMapping() {}
 
     /**
      * The {@code adapter_config.json} for an adapter with configuration {@code config} that sits
-     * on {@code layers} (specs by module path) in a model whose module paths are {@code modules}.
-     * When PEFT's matching of the configured targets would select other layers (PEFT skips modules
-     * inside {@code modules_to_save}, for instance), the exact module paths are written instead;
-     * when a layer's rank or alpha differs from what the patterns give, an exact-path entry is put
-     * first in {@code rank_pattern}/{@code alpha_pattern}.
+     * on {@code layers} (specs by module path) in a model whose modules are {@code modules} (its
+     * {@code namedModules()}). The targets are written as configured (a list with {@code
+     * layers_to_transform}/{@code layers_pattern}, or a regex; {@code exclude_modules} as a list or
+     * a regex). {@code "all-linear"} is written as PEFT writes it once it has expanded it on a model:
+     * the list of the layers it selected (exact module paths), with no {@code exclude_modules}. When
+     * PEFT's matching of the configured targets would select other layers (the adapters were
+     * attached by hand, for instance), the exact module paths are written instead, without {@code
+     * exclude_modules}, {@code layers_to_transform} or {@code layers_pattern}; when a layer's rank or
+     * alpha differs from what the patterns give, an exact-path entry is put first in {@code
+     * rank_pattern}/{@code alpha_pattern}.
      *
      * @throws IllegalArgumentException when the layers do not agree on DoRA (PEFT's {@code use_dora}
      *     is one setting per adapter), naming a layer of each kind
      * @throws IllegalStateException if no such config can be written (never expected)
      */
-    public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSpec> layers, Set<String> modules,
+    public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSpec> layers, Map<String, Module> modules,
             AdapterSaveOptions options) {
         boolean dora = layers.isEmpty() ? config.dora() : layers.values().iterator().next().dora();
         for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
@@ -51,12 +61,19 @@ public final class PeftConfigMapping {
                         + " it cannot be saved as a PEFT adapter");
             }
         }
-        TargetModules targets = config.targetRegex() != null
-                ? TargetModules.regex(config.targetRegex())
-                : TargetModules.names(config.targetModules());
+        TargetModules targets = config.targetsAllLinear()
+                ? TargetModules.names(new ArrayList<>(layers.keySet()))
+                : config.targetRegex() != null
+                        ? TargetModules.regex(config.targetRegex())
+                        : TargetModules.names(config.targetModules());
+        TargetModules exclude = config.targetsAllLinear() ? null
+                : config.excludeRegex() != null ? TargetModules.regex(config.excludeRegex())
+                : config.excludeModules().isEmpty() ? null : TargetModules.names(config.excludeModules());
         PeftAdapterConfig peft = PeftAdapterConfig.lora(config.rank(), config.alpha(), targets)
                 .withLoraDropout(config.dropout())
-                .withExcludeModules(config.excludeModules().isEmpty() ? null : TargetModules.names(config.excludeModules()))
+                .withExcludeModules(exclude)
+                .withLayersToTransform(config.layersToTransform())
+                .withLayersPattern(config.layersPattern())
                 .withModulesToSave(config.modulesToSave().isEmpty() ? null : config.modulesToSave())
                 .withRankPattern(config.rankPattern())
                 .withAlphaPattern(config.alphaPattern())
@@ -70,7 +87,9 @@ public final class PeftConfigMapping {
                 .withInferenceMode(true);
         if (!targeted(peft, modules).equals(layers.keySet())) {
             peft = peft.withTargetModules(TargetModules.names(new ArrayList<>(layers.keySet())))
-                    .withExcludeModules(null);
+                    .withExcludeModules(null)
+                    .withLayersPattern(List.of())
+                    .withLayersToTransform(List.of());
             if (!targeted(peft, modules).equals(layers.keySet())) {
                 throw new IllegalStateException("cannot write target_modules that select exactly " + layers.keySet()
                         + "; PEFT would select " + targeted(peft, modules));
@@ -106,7 +125,8 @@ public final class PeftConfigMapping {
     /**
      * Fills the fields that {@code computed} leaves missing or null from the config the adapter
      * was loaded from (task_type, base_model_name_or_path, peft_version, fields unknown to
-     * lora4j), so that a load followed by a save drops nothing.
+     * lora4j), so that a load followed by a save drops nothing; the selection fields are computed,
+     * never filled in.
      */
     private static PeftAdapterConfig keepOriginFields(PeftAdapterConfig computed, String origin) {
         if (origin == null) {
@@ -118,28 +138,26 @@ public final class PeftConfigMapping {
         for (Iterator<Map.Entry<String, JsonNode>> it = original.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> field = it.next();
             JsonNode now = written.get(field.getKey());
-            if (now == null || now.isNull()) {
+            if ((now == null || now.isNull()) && !SELECTION_FIELDS.contains(field.getKey())) {
                 out = out.withField(field.getKey(), field.getValue());
             }
         }
         return out;
     }
 
-    /** The module paths PEFT would adapt under {@code peft}. */
-    public static Set<String> targeted(PeftAdapterConfig peft, Set<String> modules) {
-        Set<String> out = new LinkedHashSet<>();
-        for (String path : modules) {
-            if (!path.isEmpty() && peft.targets(path)) {
-                out.add(path);
-            }
-        }
-        return out;
+    /** The module paths PEFT would adapt under {@code peft} in a model whose modules are {@code modules}. */
+    public static Set<String> targeted(PeftAdapterConfig peft, Map<String, Module> modules) {
+        return peft.targetedModules(modules);
     }
 
     /**
      * The lora4j configuration of an adapter read from {@code peft} whose layers are {@code
-     * layers}. Targets are PEFT's when lora4j can express them (a list or a regex, an exclusion
-     * list, no {@code layers_to_transform}, not {@code "all-linear"}), else the exact module paths.
+     * layers}. Targets are PEFT's whenever lora4j's config selects what the file selects: a list
+     * (with {@code layers_to_transform} and {@code layers_pattern}), a regex or {@code
+     * "all-linear"}, {@code exclude_modules} as a list or a regex; else (no {@code target_modules},
+     * only blank names, a blank {@code layers_pattern} entry, or {@code "all-linear"} under {@code
+     * task_type} {@code SEQ_CLS}, whose head rule a {@link LoraConfig} does not carry) the exact
+     * module paths.
      *
      * @throws AdapterException for PEFT features lora4j does not implement (LoRA bias, target parameters)
      */
@@ -147,28 +165,48 @@ public final class PeftConfigMapping {
         unsupported(peft);
         LoraConfig.Builder b = directFields(peft, peft.loraInit().orElse(LoraInit.KAIMING_UNIFORM))
                 .peftOrigin(peft.toJsonString());
-        Optional<TargetModules> targets = peft.targetModules();
-        Optional<TargetModules> exclude = peft.excludeModules();
-        boolean expressible = targets.isPresent() && !targets.get().isAllLinear()
-                && (exclude.isEmpty() || !exclude.get().isRegex())
-                && peft.layersToTransform().isEmpty();
-        // a blank list entry selects nothing (PEFT compares it with whole names and ".name" suffixes,
-        // and module paths are never blank), so dropping it changes no selection; LoraConfig refuses it
-        List<String> targetNames = expressible && !targets.get().isRegex() ? nonBlank(targets.get().names()) : List.of();
-        if (expressible && !targets.get().isRegex() && targetNames.isEmpty()) {
-            expressible = false;
-        }
-        if (expressible) {
-            if (targets.get().isRegex()) {
-                b.targetRegex(targets.get().regex());
-            } else {
-                b.targetModules(targetNames.toArray(String[]::new));
-            }
-            exclude.ifPresent(e -> b.excludeModules(nonBlank(e.names()).toArray(String[]::new)));
-        } else {
+        if (!selectionFields(peft, b)) {
             b.targetModules(new ArrayList<>(layers).toArray(String[]::new));
         }
         return b.build();
+    }
+
+    /**
+     * Sets {@code b}'s targets, exclusions and layer selection from {@code peft} and answers true when
+     * the result selects exactly what PEFT selects in every model; false (leaving {@code b}'s targets
+     * to the caller) when lora4j cannot say it the same way. A blank list entry selects nothing in
+     * PEFT (it compares it with whole names and {@code ".name"} suffixes, and module paths are never
+     * blank), so dropping it changes no selection; {@link LoraConfig} refuses it.
+     */
+    public static boolean selectionFields(PeftAdapterConfig peft, LoraConfig.Builder b) {
+        Optional<TargetModules> targets = peft.targetModules();
+        if (targets.isEmpty() || peft.layersPattern().stream().anyMatch(String::isBlank)) {
+            return false;
+        }
+        if (targets.get().isAllLinear()) {
+            if (peft.isSequenceClassification()) {
+                return false;
+            }
+            b.targetAllLinear();
+        } else if (targets.get().isRegex()) {
+            b.targetRegex(targets.get().regex());
+        } else {
+            List<String> names = nonBlank(targets.get().names());
+            if (names.isEmpty()) {
+                return false;
+            }
+            b.targetModules(names.toArray(String[]::new));
+            b.layersToTransform(peft.layersToTransform().stream().mapToInt(Integer::intValue).toArray());
+            b.layersPattern(peft.layersPattern().toArray(String[]::new));
+        }
+        peft.excludeModules().ifPresent(e -> {
+            if (e.isRegex()) {
+                b.excludeRegex(e.regex());
+            } else {
+                b.excludeModules(nonBlank(e.names()).toArray(String[]::new));
+            }
+        });
+        return true;
     }
 
     private static List<String> nonBlank(List<String> names) {

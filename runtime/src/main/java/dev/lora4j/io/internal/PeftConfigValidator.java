@@ -3,7 +3,7 @@ package dev.lora4j.io.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.io.PeftConfigException;
-import dev.lora4j.io.TargetModules;
+import dev.lora4j.lora.internal.TargetSelection;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -94,6 +94,7 @@ public final class PeftConfigValidator {
             regex("layers_pattern", ".*?\\." + p + "\\.(\\d+)\\.", p);
         }
         layers();
+        layerRules();
         JsonNode init = value("init_lora_weights");
         if (init != null && !init.isBoolean() && !init.isTextual()) {
             throw fail("init_lora_weights", "must be true, false or a string such as \"gaussian\", got " + init);
@@ -125,7 +126,7 @@ public final class PeftConfigValidator {
             return;
         }
         if (v.isTextual()) {
-            if (!v.textValue().equals(TargetModules.ALL_LINEAR)) {
+            if (!(field.equals("target_modules") && TargetSelection.isAllLinear(v.textValue()))) {
                 regex(field, v.textValue(), v.textValue());
             }
             return;
@@ -176,6 +177,33 @@ public final class PeftConfigValidator {
             if (!item.isIntegralNumber() || !item.canConvertToInt() || item.intValue() < 0) {
                 throw fail("layers_to_transform", "must be a layer index or a list of them (integers >= 0), got " + v);
             }
+        }
+    }
+
+    /**
+     * PEFT's {@code LoraConfig.__post_init__} rules: {@code layers_to_transform} and {@code
+     * layers_pattern} only with {@code target_modules} as a list, and {@code layers_pattern} only
+     * with {@code layers_to_transform}.
+     */
+    private void layerRules() {
+        JsonNode targets = value("target_modules");
+        JsonNode layers = value("layers_to_transform");
+        JsonNode pattern = value("layers_pattern");
+        if (targets != null && targets.isTextual()) {
+            String form = TargetSelection.isAllLinear(targets.textValue()) ? "\"" + targets.textValue() + "\""
+                    : "a regex string";
+            if (layers != null) {
+                throw fail("layers_to_transform", "cannot be used when target_modules is " + form
+                        + " (PEFT refuses it too); list the module names, or put the layers in the regex");
+            }
+            if (pattern != null) {
+                throw fail("layers_pattern", "cannot be used when target_modules is " + form + " (PEFT refuses it too)");
+            }
+        }
+        boolean patternGiven = pattern != null && !(pattern.isContainerNode() ? pattern.isEmpty() : pattern.textValue().isEmpty());
+        if (patternGiven && layers == null) {
+            throw fail("layers_pattern", "is set without layers_to_transform; it only says where the layer index is"
+                    + " (PEFT refuses it alone too)");
         }
     }
 

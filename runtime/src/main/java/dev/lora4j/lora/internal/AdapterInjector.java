@@ -36,16 +36,14 @@ public final class AdapterInjector {
     public static Map<String, LoraLayer> inject(Module root, String adapterName, LoraConfig config) {
         Random random = config.seed() == null ? Init.random() : new dev.lora4j.nn.CheckpointableRandom(config.seed());
         Map<String, Module> modules = root.namedModules();
+        TargetSelection selection = TargetSelection.of(config);
         Map<String, LoraLayer> adapted = new LinkedHashMap<>();
-        for (Map.Entry<String, Module> entry : modules.entrySet()) {
-            String path = entry.getKey();
-            if (path.isEmpty() || !config.targets(path)) {
-                continue;
-            }
-            adapted.put(path, attach(entry.getValue(), path, adapterName, config.specFor(path), random));
+        for (String path : selection.select(modules)) {
+            adapted.put(path, attach(modules.get(path), path, adapterName, config.specFor(path), random));
         }
         if (adapted.isEmpty()) {
-            throw new IllegalArgumentException("no module matches " + config.describeTargets()
+            String why = selection.whyNothing(modules);
+            throw new IllegalArgumentException("no module matches " + config.describeTargets() + (why == null ? "" : ": " + why)
                     + "; the model's modules are " + describe(modules));
         }
         return adapted;

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * PEFT's rules for selecting modules by name (as of PEFT 0.20), the one place lora4j applies them:
@@ -80,26 +81,39 @@ public final class ModuleNames {
 
     /**
      * Whether {@code module} sits in one of the layers {@code layers} (PEFT's {@code
-     * layers_to_transform}): the layer index is the first number segment following a segment
-     * named by one of {@code layersPattern} (any segment when that is empty) and a further dot, as
-     * in {@code model.layers.12.mlp}. A name without such a segment is not selected.
+     * layers_to_transform}): its {@link #layerIndex} is one of them. A name without a layer index is
+     * not selected.
      */
     public static boolean inLayers(String module, List<Integer> layers, List<String> layersPattern) {
-        Integer index = null;
-        if (layersPattern.isEmpty()) {
-            index = leadingIndex(compiled(".*?\\.[^.]*\\.(\\d+)\\."), module);
-        } else {
-            for (String p : layersPattern) {
-                index = leadingIndex(compiled(".*?\\." + p + "\\.(\\d+)\\."), module);
-                if (index != null) {
-                    break;
-                }
-            }
-        }
+        @Nullable Integer index = layerIndex(module, layersPattern);
         return index != null && layers.contains(index);
     }
 
-    private static Integer leadingIndex(Pattern pattern, String module) {
+    /**
+     * The layer index PEFT reads from {@code module} for {@code layers_to_transform}, or {@code
+     * null}: the first number segment that follows a segment named by one of {@code layersPattern}
+     * (tried in order; each is a regex for one segment) or, when that is empty, any segment, that
+     * segment being preceded by at least one other segment and followed by a further one. So {@code
+     * model.layers.12.mlp} is layer 12, {@code model.layers.1.experts.0.w} layer 1, and {@code
+     * layers.0.query} (the list at the top) has no index, as in PEFT ({@code re.match(r".*?\.[^.]*\.(\d+)\.",
+     * key)}, or {@code rf".*?\.{pattern}\.(\d+)\."}).
+     *
+     * @throws BoundedRegex.TooExpensive when a pattern backtracks catastrophically
+     */
+    public static @Nullable Integer layerIndex(String module, List<String> layersPattern) {
+        if (layersPattern.isEmpty()) {
+            return leadingIndex(compiled(".*?\\.[^.]*\\.(\\d+)\\."), module);
+        }
+        for (String p : layersPattern) {
+            Integer index = leadingIndex(compiled(".*?\\." + p + "\\.(\\d+)\\."), module);
+            if (index != null) {
+                return index;
+            }
+        }
+        return null;
+    }
+
+    private static @Nullable Integer leadingIndex(Pattern pattern, String module) {
         Matcher m = BoundedRegex.lookingAt(pattern, module, "layers_pattern regex '" + pattern + "'");
         if (m == null) {
             return null;
