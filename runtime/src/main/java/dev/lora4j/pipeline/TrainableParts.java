@@ -45,7 +45,7 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
     /**
      * Sets {@code model} up for {@code options}: with {@link FineTuneOptions#agent()}, the adapters
      * the agent attached at construction are taken over when they are exactly what the options ask
-     * for (same modules, rank and alpha); otherwise any such adapters come off and {@code factory}
+     * for (same modules, rank, alpha and DoRA or not); otherwise any such adapters come off and {@code factory}
      * puts the options' on.
      *
      * @param head the modules that train in full next to the adapters, or alone
@@ -102,7 +102,8 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
                 return false;
             }
             AdapterSpec wanted = config.specFor(entry.getKey());
-            if (adapter.spec().rank() != wanted.rank() || adapter.spec().alpha() != wanted.alpha()) {
+            if (adapter.spec().rank() != wanted.rank() || adapter.spec().alpha() != wanted.alpha()
+                    || adapter.spec().dora() != wanted.dora()) {
                 return false;
             }
             any = true;

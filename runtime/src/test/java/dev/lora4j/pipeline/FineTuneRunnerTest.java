@@ -1,6 +1,7 @@
 package dev.lora4j.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -160,6 +161,11 @@ class FineTuneRunnerTest {
         assertEquals(8, LoraLayers.of(otherRank.query).adapter(LoraModel.DEFAULT_ADAPTER).spec().rank(),
                 "the constructor's rank-4 adapters came off and the options' rank-8 ones went on");
 
+        RecordingJob.Model dora = withAgentStyleAdapters(8, 16, true);
+        assertEquals("LoraConfig", TrainableParts.apply(dora, options, job.head(), AdapterFactory.standard()).by(),
+                "@LoRA(dora = true) adapters are not the LoRA the options ask for");
+        assertFalse(LoraLayers.of(dora.query).adapter(LoraModel.DEFAULT_ADAPTER).spec().dora());
+
         RecordingJob.Model plain = new RecordingJob.Model();
         TrainableParts<RecordingJob.Model> headOnly = TrainableParts.apply(plain,
                 options.toBuilder().mode(FineTuneMode.HEAD_ONLY).build(), job.head(), AdapterFactory.standard());
@@ -173,8 +179,12 @@ class FineTuneRunnerTest {
 
     /** What the agent does at construction for {@code @LoRA(rank, alpha)} on query and value. */
     private static RecordingJob.Model withAgentStyleAdapters(int rank, double alpha) {
+        return withAgentStyleAdapters(rank, alpha, false);
+    }
+
+    private static RecordingJob.Model withAgentStyleAdapters(int rank, double alpha, boolean dora) {
         RecordingJob.Model model = new RecordingJob.Model();
-        AdapterSpec spec = new AdapterSpec(rank, alpha, 0.0, false, LoraInit.KAIMING_UNIFORM);
+        AdapterSpec spec = new AdapterSpec(rank, alpha, 0.0, false, LoraInit.KAIMING_UNIFORM, dora);
         LoraLayers.attach(model.query).addAdapter(LoraModel.DEFAULT_ADAPTER, spec, new Random(1));
         LoraLayers.attach(model.value).addAdapter(LoraModel.DEFAULT_ADAPTER, spec, new Random(2));
         return model;
