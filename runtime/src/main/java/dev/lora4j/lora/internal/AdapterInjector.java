@@ -27,7 +27,8 @@ public final class AdapterInjector {
 
     /**
      * Attaches adapter {@code adapterName} to every layer of {@code root} that {@code config}
-     * targets.
+     * targets. Every layer's adapter is made before any is attached, so an init that changes the
+     * base weights (PiSSA, OLoRA) refused on one layer has changed no other.
      *
      * @return the adapted layers by module path
      * @throws IllegalArgumentException when no module matches the targets (the message lists the
@@ -36,14 +37,20 @@ public final class AdapterInjector {
     public static Map<String, LoraLayer> inject(Module root, String adapterName, LoraConfig config) {
         Random random = config.seed() == null ? Init.random() : new dev.lora4j.nn.CheckpointableRandom(config.seed());
         Map<String, Module> modules = root.namedModules();
-        Map<String, LoraLayer> adapted = new LinkedHashMap<>();
+        Map<String, LoraAdapter> prepared = new LinkedHashMap<>();
         for (Map.Entry<String, Module> entry : modules.entrySet()) {
             String path = entry.getKey();
             if (path.isEmpty() || !config.targets(path)) {
                 continue;
             }
-            adapted.put(path, attach(entry.getValue(), path, adapterName, config.specFor(path), random));
+            prepared.put(path, prepare(entry.getValue(), path, adapterName, config.specFor(path), random));
         }
+        Map<String, LoraLayer> adapted = new LinkedHashMap<>();
+        prepared.forEach((path, adapter) -> {
+            LoraLayer lora = LoraLayers.of((AdaptableLayer<?>) modules.get(path));
+            lora.attach(adapter);
+            adapted.put(path, lora);
+        });
         if (adapted.isEmpty()) {
             throw new IllegalArgumentException("no module matches " + config.describeTargets()
                     + "; the model's modules are " + describe(modules));
@@ -89,7 +96,22 @@ public final class AdapterInjector {
                     + "): DoRA (use_dora) is implemented for Linear, Embedding and ungrouped Conv2d layers only;"
                     + " leave it out of the targets of a DoRA adapter");
         }
-        return lora.newAdapter(adapterName, spec, random);
+        if (spec.init().changesBaseWeight() && !lora.supportsBaseDecomposition()) {
+            if (lora.adapters().isEmpty()) {
+                adaptable.detachAdapters();
+            }
+            throw new IllegalArgumentException(where + " is a " + layer.getClass().getSimpleName() + " (" + layer
+                    + "): init " + spec.init() + " (init_lora_weights " + spec.peftInit() + ") is implemented for"
+                    + " Linear layers only, as in PEFT; leave it out of the targets or use another init");
+        }
+        try {
+            return lora.newAdapter(adapterName, spec, random);
+        } catch (IllegalArgumentException e) {
+            if (spec.init().changesBaseWeight()) {
+                throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            }
+            throw e;
+        }
     }
 
     private static String describe(Map<String, Module> modules) {
