@@ -5,8 +5,10 @@ import dev.lora4j.io.internal.AdapterLoadPlan;
 import dev.lora4j.io.internal.AdapterStateDict;
 import dev.lora4j.io.internal.FiniteCheck;
 import dev.lora4j.io.internal.PeftConfigMapping;
+import dev.lora4j.io.internal.PlainLoraConversion;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraAdapter;
+import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
@@ -91,6 +93,9 @@ public final class AdapterFiles {
             AdapterDirectoryWriter.Checkpoint checkpoint) throws IOException {
         PeftAdapterConfig config = peftConfig(model, adapter, options);
         Map<String, INDArray> tensors = AdapterStateDict.of(model, adapter);
+        if (options.convertToPlainLora()) {
+            tensors = PlainLoraConversion.tensors(model, adapter, tensors);
+        }
         for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
             String problem = FiniteCheck.problem(e.getValue());
             if (problem != null) {
@@ -101,13 +106,20 @@ public final class AdapterFiles {
         AdapterDirectoryWriter.write(dir, config, tensors, METADATA, checkpoint);
     }
 
-    /** The {@code adapter_config.json} {@link #save} writes for {@code adapter}. */
+    /**
+     * The {@code adapter_config.json} {@link #save} writes for {@code adapter} (with {@link
+     * AdapterSaveOptions#convertToPlainLora()}, that of the converted adapter: rank, alpha and
+     * patterns doubled, {@code init_lora_weights true}).
+     */
     public static PeftAdapterConfig peftConfig(LoraModel<?> model, String adapter, AdapterSaveOptions options) {
+        boolean convert = options.convertToPlainLora();
         Map<String, AdapterSpec> specs = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLayer> e : model.layers(adapter).entrySet()) {
-            specs.put(e.getKey(), e.getValue().adapter(adapter).spec());
+            AdapterSpec spec = e.getValue().adapter(adapter).spec();
+            specs.put(e.getKey(), convert ? PlainLoraConversion.spec(spec) : spec);
         }
-        return PeftConfigMapping.toPeft(model.config(adapter), specs, model.model().namedModules().keySet(), options);
+        LoraConfig config = convert ? PlainLoraConversion.config(model.config(adapter)) : model.config(adapter);
+        return PeftConfigMapping.toPeft(config, specs, model.model().namedModules().keySet(), options);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.lora4j.io;
 
+import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.internal.AdapterLoadPlan;
 import dev.lora4j.io.internal.BaseTensorMatcher;
 import dev.lora4j.io.internal.ChunkPipeline;
@@ -7,6 +8,7 @@ import dev.lora4j.io.internal.ComputedTensor;
 import dev.lora4j.io.internal.LowRankDelta;
 import dev.lora4j.io.internal.MergePlan;
 import dev.lora4j.io.internal.PeftConfigMapping;
+import dev.lora4j.io.internal.PeftJson;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -85,6 +87,13 @@ public final class CheckpointMerger {
     public static Result merge(Path base, Path adapterDir, Path out) throws IOException {
         PeftAdapterConfig config = PeftAdapterConfig.read(adapterDir.resolve(PeftAdapterConfig.FILE_NAME));
         PeftConfigMapping.unsupported(config);
+        if (config.loraInit().map(LoraInit::changesBaseWeight).orElse(false)) {
+            throw new AdapterException(config.source() + ": field 'init_lora_weights' "
+                    + PeftJson.write(config.get("init_lora_weights")) + ": a PiSSA/OLoRA adapter applies to the residual"
+                    + " base W - s·B0·A0, which the model-free merge does not compute; save it with"
+                    + " AdapterSaveOptions.withConvertToPlainLora(true) (PEFT's path_initial_model_for_weight_conversion)"
+                    + " and merge that, or load it into the model and merge there");
+        }
         try (SafetensorsFile adapter = SafetensorsFile.open(adapterDir.resolve(AdapterLoadPlan.WEIGHTS_FILE));
                 SafetensorsFile checkpoint = SafetensorsFile.open(base)) {
             MergePlan plan = MergePlan.of(config, adapter, checkpoint);

@@ -63,7 +63,7 @@ public final class PeftConfigMapping {
                 .withBias(config.bias())
                 .withUseRslora(config.rslora())
                 .withUseDora(dora)
-                .withInitLoraWeights(config.init())
+                .withInitLoraWeights(config.init(), config.pissaNiter())
                 .withField("fan_in_fan_out", BooleanNode.valueOf(config.fanInFanOut()))
                 .withTaskType(options.taskType())
                 .withBaseModelNameOrPath(options.baseModelNameOrPath())
@@ -177,7 +177,8 @@ public final class PeftConfigMapping {
 
     /**
      * A builder holding every field of {@code peft} that carries over one to one: rank, alpha,
-     * dropout, rsLoRA, DoRA, {@code init} (decided by the caller), fan-in-fan-out, bias, modules to save
+     * dropout, rsLoRA, DoRA, {@code init} (decided by the caller; with PISSA the iterations of
+     * {@code "pissa_niter_N"}), fan-in-fan-out, bias, modules to save
      * (duplicates dropped), rank and alpha patterns. Targets and exclusions are the caller's.
      */
     public static LoraConfig.Builder directFields(PeftAdapterConfig peft, LoraInit init) {
@@ -188,6 +189,7 @@ public final class PeftConfigMapping {
                 .rslora(peft.useRslora())
                 .dora(peft.useDora())
                 .init(init)
+                .pissaNiter(init == LoraInit.PISSA ? peft.pissaNiter() : -1)
                 .fanInFanOut(peft.fanInFanOut())
                 .bias(peft.bias())
                 .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new));
