@@ -126,6 +126,9 @@ class DecomposingInitFilesTest {
             AdapterFiles.save(lora, dir);
             JsonNode init = json(dir).get("init_lora_weights");
             assertEquals(e.getValue(), init.isBoolean() ? init.booleanValue() : init.textValue());
+            String inspected = dev.lora4j.cli.internal.AdapterInspection.folder(dir).get(0).text();
+            String shown = e.getValue() instanceof String text ? "\"" + text + "\"" : e.getValue().toString();
+            assertTrue(inspected.contains(", init_lora_weights " + shown + ", "), inspected);
             LoraConfig back = AdapterFiles.load(new Net(), dir).config("default");
             assertEquals(e.getKey().init(), back.init(), e.getValue().toString());
             assertEquals(e.getKey().pissaNiter(), back.pissaNiter(), e.getValue().toString());
