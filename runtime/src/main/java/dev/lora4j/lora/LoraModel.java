@@ -492,7 +492,11 @@ public final class LoraModel<M extends Module> {
         return config;
     }
 
-    /** Removes an adapter from every layer (unmerging it first where merged). */
+    /**
+     * Removes an adapter from every layer (unmerging it first where merged). A PiSSA or OLoRA
+     * adapter leaves the residual {@code W − s·B₀·A₀} in the base weights, as PEFT's {@code
+     * delete_adapter} does.
+     */
     public void deleteAdapter(String name) {
         config(name);
         for (LoraLayer layer : layers().values()) {
