@@ -171,6 +171,12 @@ class DecomposingInitFilesTest {
             LoraModel<Net> loaded = AdapterFiles.load(new Net(), dir);
             assertClose(expected, output(loaded.model()), config + " loaded onto the original base");
             assertClose(lora.model().up.weight().value(), loaded.model().up.weight().value(), "the same residual");
+            // loading the values into an adapter whose init left the base as it was would drop the residual
+            LoraModel<Net> plain = LoraModel.wrap(new Net(), LoraModel.DEFAULT_ADAPTER,
+                    config.toBuilder().init(LoraInit.GAUSSIAN).build());
+            RuntimeException e = assertThrows(RuntimeException.class, () -> AdapterFiles.load(plain, dir, "default"));
+            assertTrue(e.getMessage().contains("init_lora_weights " + config.init().name().toLowerCase(java.util.Locale.ROOT)
+                    + " (the model's: gaussian)"), e.getMessage());
         }
     }
 
