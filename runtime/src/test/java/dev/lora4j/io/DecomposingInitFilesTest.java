@@ -272,6 +272,12 @@ class DecomposingInitFilesTest {
         assertTrue(e.getMessage().endsWith("init olora needs a rank of at most min(out, in) = 6 for a weight [6, 12], got r=7"),
                 e.getMessage());
         assertEquals(new Net().up.weight().value(), other.up.weight().value(), "up keeps its weight");
+        LoraModel<Net> pissa = LoraModel.wrap(new Net(), LoraModel.DEFAULT_ADAPTER, config(LoraInit.PISSA).build());
+        pissa.addAdapter("other", config(LoraInit.GAUSSIAN).build());
+        e = assertThrows(IllegalArgumentException.class, () -> pissa.addWeightedAdapter(List.of("other", "default"),
+                List.of(1.0, 1.0), "sum", dev.lora4j.lora.CombinationType.CAT));
+        assertTrue(e.getMessage().startsWith("cannot combine adapter 'default' on up: it was initialised with"
+                + " init_lora_weights pissa"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> config(LoraInit.OLORA).pissaNiter(-2).build());
         IllegalArgumentException niter = assertThrows(IllegalArgumentException.class,
                 () -> config(LoraInit.PISSA).pissaNiter(3).init(LoraInit.OLORA).build());
