@@ -185,6 +185,33 @@ class BaseDecompositionInitTest {
         assertEquals(w, inOut.weight().value(), "a refused init changes nothing");
     }
 
+    /** A model whose layers carry {@code @LoRA(init = PISSA, pissaNiter = 3)} and a plain {@code @LoRA}. */
+    static final class Annotated extends dev.lora4j.nn.Module {
+        @dev.lora4j.api.LoRA(rank = 2, alpha = 4, init = LoraInit.PISSA, pissaNiter = 3)
+        final Linear fc = layer(DataType.DOUBLE, false);
+        @dev.lora4j.api.LoRA(rank = 2)
+        final Linear plain = layer(DataType.DOUBLE, false);
+    }
+
+    @Test
+    void theAnnotationAsksForPissa() throws Exception {
+        Annotated model = new Annotated();
+        INDArray w = model.fc.weight().value().dup();
+        LoraModel<Annotated> lora = dev.lora4j.Lora.inject(model);
+        AdapterSpec spec = lora.layers().get("fc").adapter("default").spec();
+        assertEquals(LoraInit.PISSA, spec.init());
+        assertEquals(3, spec.pissaNiter());
+        assertEquals("pissa_niter_3", spec.peftInit());
+        assertEquals(spec, AdapterSpec.of(Annotated.class.getDeclaredField("fc").getAnnotation(dev.lora4j.api.LoRA.class)));
+        assertTrue(w.sub(model.fc.weight().value()).amaxNumber().doubleValue() > 0.1, "fc holds the residual");
+        // one adapter with PiSSA on some layers only is not a PEFT adapter (init_lora_weights is one setting)
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> dev.lora4j.io.AdapterFiles.peftConfig(lora, "default", dev.lora4j.io.AdapterSaveOptions.defaults()));
+        assertEquals("the adapter has init_lora_weights pissa_niter_3 on fc but true on plain; PEFT's init_lora_weights"
+                + " is one setting for the whole adapter and PiSSA/OLoRA factors need their own residual, so it cannot"
+                + " be saved as a PEFT adapter", e.getMessage());
+    }
+
     private static void assertClose(double[][] expected, double[][] actual, double tol) {
         assertEquals(expected.length, actual.length);
         for (int i = 0; i < expected.length; i++) {

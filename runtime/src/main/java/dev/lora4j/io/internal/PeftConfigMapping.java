@@ -37,7 +37,7 @@ public final class PeftConfigMapping {
      * first in {@code rank_pattern}/{@code alpha_pattern}.
      *
      * @throws IllegalArgumentException when the layers do not agree on DoRA (PEFT's {@code use_dora}
-     *     is one setting per adapter), naming a layer of each kind
+     *     is one setting per adapter), or on a PiSSA/OLoRA init, naming a layer of each kind
      * @throws IllegalStateException if no such config can be written (never expected)
      */
     public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSpec> layers, Set<String> modules,
@@ -51,6 +51,7 @@ public final class PeftConfigMapping {
                         + " it cannot be saved as a PEFT adapter");
             }
         }
+        checkOneInit(layers);
         TargetModules targets = config.targetRegex() != null
                 ? TargetModules.regex(config.targetRegex())
                 : TargetModules.names(config.targetModules());
@@ -101,6 +102,28 @@ public final class PeftConfigMapping {
             }
         }
         return keepOriginFields(peft, config.peftOrigin());
+    }
+
+    /**
+     * PEFT's {@code init_lora_weights} is one setting per adapter, and PiSSA/OLoRA factors apply to
+     * the residual of their own init: when a layer's init changes the base weight, every layer must
+     * have that init (others differ harmlessly: the saved factors replace their init on loading).
+     */
+    private static void checkOneInit(Map<String, AdapterSpec> layers) {
+        if (layers.isEmpty()) {
+            return;
+        }
+        Map.Entry<String, AdapterSpec> first = layers.entrySet().iterator().next();
+        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+            AdapterSpec spec = e.getValue();
+            boolean decomposing = spec.init().changesBaseWeight() || first.getValue().init().changesBaseWeight();
+            if (decomposing && !spec.peftInit().equals(first.getValue().peftInit())) {
+                throw new IllegalArgumentException("the adapter has init_lora_weights " + first.getValue().peftInit()
+                        + " on " + first.getKey() + " but " + spec.peftInit() + " on " + e.getKey() + "; PEFT's"
+                        + " init_lora_weights is one setting for the whole adapter and PiSSA/OLoRA factors need their"
+                        + " own residual, so it cannot be saved as a PEFT adapter");
+            }
+        }
     }
 
     /**
