@@ -39,6 +39,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Base weights are never written. Each directory is replaced all-or-nothing (see {@link
  * #save(LoraModel, Path)}).
  *
+ * <p><b>PiSSA and OLoRA.</b> An adapter with {@code init_lora_weights "pissa"}, {@code
+ * "pissa_niter_N"} or {@code "olora"} was trained on the residual base {@code W − s·B₀·A₀} its init
+ * left in the model. Saved as it is, its factors mean "on that residual", and loading it onto the
+ * original base recomputes the init on each Linear layer, leaves the residual in the base weight and
+ * then sets the saved factors, as PEFT's {@code load_adapter} does (exact for {@code "pissa"} and
+ * {@code "olora"}; a randomized {@code "pissa_niter_N"} residual is not the training run's). Saved
+ * with {@link AdapterSaveOptions#convertToPlainLora()}, it is PEFT's conversion to a plain LoRA
+ * adapter of rank {@code 2r} for the original base (see {@link AdapterSaveOptions}).
+ *
  * <p>Loading is all-or-nothing: the config and every tensor are checked against the model and read
  * into memory before anything changes; any mismatch (a module the model lacks or that is not a
  * Linear/Embedding/Conv2d, a wrong shape or rank, a missing tensor, a tensor that fits nothing, an integer
