@@ -22,7 +22,8 @@ import org.jspecify.annotations.Nullable;
  * rank or alpha patterns, which lora4j writes exactly), {@code rank_pattern} and {@code
  * alpha_pattern} alike, and {@code init_lora_weights true}. That file loads onto the unmodified
  * base (no decomposition), combines with other adapters, and merges with the model-free {@code
- * lora4j merge}.
+ * lora4j merge} (which also merges an unconverted {@code "pissa"}/{@code "olora"} adapter, recomputing
+ * {@code B₀·A₀}, but not a {@code "pissa_niter_N"} one).
  *
  * @param baseModelNameOrPath {@code base_model_name_or_path}, e.g. {@code distilbert-base-uncased}
  * @param taskType {@code task_type}, e.g. {@code SEQ_CLS} or {@code CAUSAL_LM}

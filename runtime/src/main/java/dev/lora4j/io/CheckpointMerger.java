@@ -1,15 +1,15 @@
 package dev.lora4j.io;
 
-import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.internal.AdapterLoadPlan;
 import dev.lora4j.io.internal.BaseTensorMatcher;
+import dev.lora4j.io.internal.CheckpointDecomposition;
 import dev.lora4j.io.internal.ChunkPipeline;
 import dev.lora4j.io.internal.ComputedTensor;
 import dev.lora4j.io.internal.LowRankDelta;
 import dev.lora4j.io.internal.MergePlan;
 import dev.lora4j.io.internal.PeftConfigMapping;
-import dev.lora4j.io.internal.PeftJson;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +28,13 @@ import org.jspecify.annotations.Nullable;
  *       kh, kw]}, as PEFT's {@code get_delta_weight} (adapters on grouped convolutions are refused,
  *       as PEFT refuses to merge them); for a DoRA adapter ({@code use_dora}) {@code
  *       W' = (m / ‖W + s·B·A‖) ⊙ (W + s·B·A)} with the norm per output feature, as PEFT's {@code
- *       merge_and_unload()} computes it (the weight is then read twice: once for the norms). The sum is computed in
+ *       merge_and_unload()} computes it (the weight is then read twice: once for the norms); for a
+ *       PiSSA/OLoRA adapter ({@code init_lora_weights "pissa"} or {@code "olora"}), whose factors
+ *       apply to the residual {@code W − s·B₀·A₀}, {@code W + s·(B·A − B₀·A₀)} with {@code B₀·A₀}
+ *       recomputed from {@code W} as PEFT's {@code load_adapter} does ({@link
+ *       dev.lora4j.io.internal.CheckpointDecomposition}; {@code "pissa_niter_N"}, whose randomized
+ *       SVD cannot be recomputed, is refused: merge its conversion, {@link
+ *       AdapterSaveOptions#convertToPlainLora()}). The sum is computed in
  *       float32 (float64 for an F64 weight) and written back in the weight's dtype, F16 and BF16
  *       rounded to nearest even;
  *   <li>each other adapter tensor ({@code modules_to_save} parameters, biases) replacing the base
@@ -87,13 +93,6 @@ public final class CheckpointMerger {
     public static Result merge(Path base, Path adapterDir, Path out) throws IOException {
         PeftAdapterConfig config = PeftAdapterConfig.read(adapterDir.resolve(PeftAdapterConfig.FILE_NAME));
         PeftConfigMapping.unsupported(config);
-        if (config.loraInit().map(LoraInit::changesBaseWeight).orElse(false)) {
-            throw new AdapterException(config.source() + ": field 'init_lora_weights' "
-                    + PeftJson.write(config.get("init_lora_weights")) + ": a PiSSA/OLoRA adapter applies to the residual"
-                    + " base W - s·B0·A0, which the model-free merge does not compute; save it with"
-                    + " AdapterSaveOptions.withConvertToPlainLora(true) (PEFT's path_initial_model_for_weight_conversion)"
-                    + " and merge that, or load it into the model and merge there");
-        }
         try (SafetensorsFile adapter = SafetensorsFile.open(adapterDir.resolve(AdapterLoadPlan.WEIGHTS_FILE));
                 SafetensorsFile checkpoint = SafetensorsFile.open(base)) {
             MergePlan plan = MergePlan.of(config, adapter, checkpoint);
@@ -144,7 +143,17 @@ public final class CheckpointMerger {
         if (update != null) {
             TensorInfo a = update.pair().a();
             TensorInfo b = update.pair().b();
-            LowRankDelta delta = LowRankDelta.of(a, adapter.rawBytes(a.name()), b, adapter.rawBytes(b.name()),
+            ByteBuffer aBytes = adapter.rawBytes(a.name());
+            ByteBuffer bBytes = adapter.rawBytes(b.name());
+            if (update.decomposition() != null) {
+                CheckpointDecomposition.Factors f = CheckpointDecomposition.of(update, t, checkpoint.rawBytes(t.name()),
+                        a, aBytes, b, bBytes);
+                a = f.a();
+                aBytes = f.aBytes();
+                b = f.b();
+                bBytes = f.bBytes();
+            }
+            LowRankDelta delta = LowRankDelta.of(a, aBytes, b, bBytes,
                     update.transposed(), update.scaling(), ComputedTensor.inDouble(t.dtype()));
             TensorInfo m = update.pair().magnitude();
             if (update.dora() && m != null) {

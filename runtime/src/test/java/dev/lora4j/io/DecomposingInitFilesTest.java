@@ -220,31 +220,46 @@ class DecomposingInitFilesTest {
         }
     }
 
-    @Test
-    void checkpointMergerRefusesAPissaAdapterAndMergesItsConversion() throws Exception {
-        LoraModel<Net> lora = trained(config(LoraInit.PISSA).build());
-        Path dir = Files.createTempDirectory(tmp, "pissa");
-        AdapterFiles.save(lora, dir);
+    /** The base checkpoint of {@link Net}, unmodified, as a safetensors file. */
+    private Path baseCheckpoint() throws Exception {
         Map<String, INDArray> base = new LinkedHashMap<>();
         new Net().namedParameters().forEach((name, p) -> base.put(name, p.value().dup()));
-        Path baseFile = tmp.resolve("base.safetensors");
+        Path baseFile = Files.createTempDirectory(tmp, "base").resolve("base.safetensors");
         SafetensorsWriter.write(baseFile, base, Map.of("format", "pt"));
-        AdapterException e = assertThrows(AdapterException.class,
-                () -> CheckpointMerger.merge(baseFile, dir, tmp.resolve("merged.safetensors")));
-        assertTrue(e.getMessage().contains("field 'init_lora_weights' \"pissa\": a PiSSA/OLoRA adapter applies to the"
-                + " residual base"), e.getMessage());
-        assertFalse(Files.exists(tmp.resolve("merged.safetensors")));
+        return baseFile;
+    }
 
-        Path converted = Files.createTempDirectory(tmp, "converted");
-        AdapterFiles.save(lora, converted, AdapterSaveOptions.defaults().withConvertToPlainLora(true));
-        CheckpointMerger.merge(baseFile, converted, tmp.resolve("merged.safetensors"));
-        lora.merge();
-        try (SafetensorsFile merged = SafetensorsFile.open(tmp.resolve("merged.safetensors"))) {
-            for (String name : List.of("up.weight", "down.weight")) {
-                assertClose(lora.model().namedParameters().get(name).value(), merged.read(name),
-                        name + ": model-free merge of the converted adapter vs the in-model merge");
+    @Test
+    void checkpointMergerRecomputesTheResidualAndMergesTheConversionAlike() throws Exception {
+        Path baseFile = baseCheckpoint();
+        for (LoraConfig config : List.of(config(LoraInit.PISSA).build(), config(LoraInit.OLORA).build(),
+                config(LoraInit.PISSA).rslora(true).dora(true).rankPattern("down", 2).build())) {
+            LoraModel<Net> lora = trained(config);
+            Path dir = Files.createTempDirectory(tmp, "saved");
+            AdapterFiles.save(lora, dir);
+            Path converted = Files.createTempDirectory(tmp, "converted");
+            AdapterFiles.save(lora, converted, AdapterSaveOptions.defaults().withConvertToPlainLora(true));
+            lora.merge();
+            for (Path adapter : List.of(dir, converted)) {
+                Path out = adapter.resolve("merged.safetensors");
+                CheckpointMerger.merge(baseFile, adapter, out);
+                try (SafetensorsFile merged = SafetensorsFile.open(out)) {
+                    for (String name : List.of("up.weight", "down.weight")) {
+                        assertClose(lora.model().namedParameters().get(name).value(), merged.read(name), config + " "
+                                + adapter.getFileName() + " " + name + ": model-free merge vs the in-model merge");
+                    }
+                }
             }
         }
+        // a randomized SVD's residual cannot be recomputed: refused, nothing written
+        LoraModel<Net> niter = trained(config(LoraInit.PISSA).pissaNiter(2).build());
+        Path dir = Files.createTempDirectory(tmp, "niter");
+        AdapterFiles.save(niter, dir);
+        AdapterException e = assertThrows(AdapterException.class,
+                () -> CheckpointMerger.merge(baseFile, dir, dir.resolve("merged.safetensors")));
+        assertTrue(e.getMessage().contains("adapter_config.json init_lora_weights \"pissa_niter_2\": the adapter applies"
+                + " to the residual of a randomized SVD"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("merged.safetensors")));
     }
 
     @Test
