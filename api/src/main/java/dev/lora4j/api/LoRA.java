@@ -53,6 +53,16 @@ public @interface LoRA {
     /** How the adapter matrices start. */
     LoraInit init() default LoraInit.KAIMING_UNIFORM;
 
+    /** Sentinel for {@link #pissaNiter()}: PiSSA with the exact SVD. */
+    int PISSA_EXACT = -1;
+
+    /**
+     * With {@code init = PISSA}: the number of subspace iterations of the randomized SVD (PEFT's
+     * {@code init_lora_weights="pissa_niter_N"}), at least 0; {@link #PISSA_EXACT} (the default) for
+     * the exact SVD ({@code "pissa"}). Any other value with another {@link #init()} is an error.
+     */
+    int pissaNiter() default PISSA_EXACT;
+
     /** The adapter's name; {@code "default"} unless several adapters share a layer. */
     String adapter() default "default";
 }

@@ -13,5 +13,31 @@ public enum LoraInit {
      * Both A and B random, so the adapter changes the output from the start (PEFT's
      * {@code init_lora_weights=False}); meant for tests of merging and saving.
      */
-    RANDOM
+    RANDOM,
+    /**
+     * PiSSA (PEFT's {@code init_lora_weights="pissa"}, arXiv 2404.02948): with the singular value
+     * decomposition {@code W = U·S·Vᵀ} of the base weight and {@code s} the adapter's scaling, {@code
+     * A = diag(√(S_r/s))·V_rᵀ} and {@code B = U_r·diag(√(S_r/s))} from the {@code r} largest singular
+     * values, and the base weight becomes the residual {@code W − s·B·A}, so the layer's output is
+     * unchanged at the start. The SVD is exact unless a number of subspace iterations is given
+     * ({@code pissa_niter_N}: a randomized SVD, as PEFT's {@code torch.svd_lowrank}). Linear layers
+     * only; the base weight is changed.
+     */
+    PISSA,
+    /**
+     * OLoRA (PEFT's {@code init_lora_weights="olora"}, arXiv 2406.01775): with the QR decomposition
+     * {@code W = Q·R} of the base weight, {@code B} the first {@code r} columns of {@code Q}, {@code A}
+     * the first {@code r} rows of {@code R}, and the base weight becomes the residual {@code W −
+     * s·B·A}, so the layer's output is unchanged at the start. Linear layers only (not
+     * fan-in-fan-out ones); the base weight is changed.
+     */
+    OLORA;
+
+    /**
+     * Whether this initialisation moves part of the base weight into the adapter and leaves the
+     * residual in the base ({@link #PISSA}, {@link #OLORA}).
+     */
+    public boolean changesBaseWeight() {
+        return this == PISSA || this == OLORA;
+    }
 }

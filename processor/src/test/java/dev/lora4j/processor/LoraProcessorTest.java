@@ -86,6 +86,20 @@ class LoraProcessorTest {
         assertThat(compile(model("  @LoRA(dropout = 0.999) Linear q;"))).succeededWithoutWarnings();
     }
 
+    @Test
+    void pissaNiter() {
+        assertSingleError("  @LoRA(init = dev.lora4j.api.LoraInit.PISSA, pissaNiter = -2) Linear q;",
+                "@LoRA on com.x.Model#q: pissaNiter must be -1 (PiSSA with the exact SVD) or a number of subspace"
+                        + " iterations of at least 0, got -2");
+        assertSingleError("  @LoRA(init = dev.lora4j.api.LoraInit.OLORA, pissaNiter = 4) Linear q;",
+                "@LoRA on com.x.Model#q: pissaNiter = 4 needs init = LoraInit.PISSA (it sets the iterations of"
+                        + " PiSSA's randomized SVD), got init = LoraInit.OLORA");
+        assertSingleError("  @LoRA(pissaNiter = 0) Linear q;", "got init = LoraInit.KAIMING_UNIFORM");
+        assertThat(compile(model("  @LoRA(init = dev.lora4j.api.LoraInit.PISSA, pissaNiter = 0) Linear q;")))
+                .succeededWithoutWarnings();
+        assertThat(compile(model("  @LoRA(init = dev.lora4j.api.LoraInit.PISSA) Linear q;"))).succeededWithoutWarnings();
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
         "int", "java.lang.String", "dev.lora4j.nn.Module", "java.util.List", "java.util.List<java.lang.String>",
@@ -191,6 +205,8 @@ class LoraProcessorTest {
                 "        adapter = \"task-a_2\") Linear value;",
                 "  @LoRA(dora = true) Embedding tokens;",
                 "  @LoRA(rank = 4, dora = true) Linear output;",
+                "  @LoRA(rank = 2, init = LoraInit.PISSA, pissaNiter = 4) Linear pissa;",
+                "  @LoRA(rank = 2, init = LoraInit.OLORA) Linear olora;",
                 "  @LoRA Linear[] heads;",
                 "  @LoRA List<Linear> layers = new ArrayList<>();",
                 "  @LoRA Collection<? extends Linear> more;",

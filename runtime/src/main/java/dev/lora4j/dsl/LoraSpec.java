@@ -85,13 +85,26 @@ public final class LoraSpec {
         config.dora(dora);
     }
 
-    /** How A and B start. */
+    /** How A and B start; {@code PISSA} and {@code OLORA} change the base weights (see {@link LoraInit}). */
     public LoraInit getInit() {
         return config.init();
     }
 
     public void setInit(LoraInit init) {
         config.init(Objects.requireNonNull(init, "init"));
+    }
+
+    /**
+     * PiSSA's randomized-SVD subspace iterations ({@code pissa_niter_N}), {@code -1} for the exact
+     * SVD; see {@link LoraConfig.Builder#pissaNiter}. Setting a value of at least 0 sets {@code init}
+     * to {@code PISSA}.
+     */
+    public int getPissaNiter() {
+        return config.pissaNiter();
+    }
+
+    public void setPissaNiter(int niter) {
+        config.pissaNiter(niter);
     }
 
     /** Which biases train. */

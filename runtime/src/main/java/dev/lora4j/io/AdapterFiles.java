@@ -5,8 +5,10 @@ import dev.lora4j.io.internal.AdapterLoadPlan;
 import dev.lora4j.io.internal.AdapterStateDict;
 import dev.lora4j.io.internal.FiniteCheck;
 import dev.lora4j.io.internal.PeftConfigMapping;
+import dev.lora4j.io.internal.PlainLoraConversion;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.LoraAdapter;
+import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
@@ -36,6 +38,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * with {@code "use_dora": true} in the config.
  * Base weights are never written. Each directory is replaced all-or-nothing (see {@link
  * #save(LoraModel, Path)}).
+ *
+ * <p><b>PiSSA and OLoRA.</b> An adapter with {@code init_lora_weights "pissa"}, {@code
+ * "pissa_niter_N"} or {@code "olora"} was trained on the residual base {@code W − s·B₀·A₀} its init
+ * left in the model. Saved as it is, its factors mean "on that residual", and loading it onto the
+ * original base recomputes the init on each Linear layer, leaves the residual in the base weight and
+ * then sets the saved factors, as PEFT's {@code load_adapter} does (exact for {@code "pissa"} and
+ * {@code "olora"}; a randomized {@code "pissa_niter_N"} residual is not the training run's). Saved
+ * with {@link AdapterSaveOptions#convertToPlainLora()}, it is PEFT's conversion to a plain LoRA
+ * adapter of rank {@code 2r} for the original base (see {@link AdapterSaveOptions}).
  *
  * <p>Loading is all-or-nothing: the config and every tensor are checked against the model and read
  * into memory before anything changes; any mismatch (a module the model lacks or that is not a
@@ -91,6 +102,9 @@ public final class AdapterFiles {
             AdapterDirectoryWriter.Checkpoint checkpoint) throws IOException {
         PeftAdapterConfig config = peftConfig(model, adapter, options);
         Map<String, INDArray> tensors = AdapterStateDict.of(model, adapter);
+        if (options.convertToPlainLora()) {
+            tensors = PlainLoraConversion.tensors(model, adapter, tensors);
+        }
         for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
             String problem = FiniteCheck.problem(e.getValue());
             if (problem != null) {
@@ -101,13 +115,20 @@ public final class AdapterFiles {
         AdapterDirectoryWriter.write(dir, config, tensors, METADATA, checkpoint);
     }
 
-    /** The {@code adapter_config.json} {@link #save} writes for {@code adapter}. */
+    /**
+     * The {@code adapter_config.json} {@link #save} writes for {@code adapter} (with {@link
+     * AdapterSaveOptions#convertToPlainLora()}, that of the converted adapter: rank, alpha and
+     * patterns doubled, {@code init_lora_weights true}).
+     */
     public static PeftAdapterConfig peftConfig(LoraModel<?> model, String adapter, AdapterSaveOptions options) {
+        boolean convert = options.convertToPlainLora();
         Map<String, AdapterSpec> specs = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLayer> e : model.layers(adapter).entrySet()) {
-            specs.put(e.getKey(), e.getValue().adapter(adapter).spec());
+            AdapterSpec spec = e.getValue().adapter(adapter).spec();
+            specs.put(e.getKey(), convert ? PlainLoraConversion.spec(spec) : spec);
         }
-        return PeftConfigMapping.toPeft(model.config(adapter), specs, model.model().namedModules(), options);
+        LoraConfig config = convert ? PlainLoraConversion.config(model.config(adapter)) : model.config(adapter);
+        return PeftConfigMapping.toPeft(config, specs, model.model().namedModules(), options);
     }
 
     /**

@@ -2,12 +2,14 @@ package dev.lora4j.io;
 
 import dev.lora4j.io.internal.AdapterLoadPlan;
 import dev.lora4j.io.internal.BaseTensorMatcher;
+import dev.lora4j.io.internal.CheckpointDecomposition;
 import dev.lora4j.io.internal.ChunkPipeline;
 import dev.lora4j.io.internal.ComputedTensor;
 import dev.lora4j.io.internal.LowRankDelta;
 import dev.lora4j.io.internal.MergePlan;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +28,13 @@ import org.jspecify.annotations.Nullable;
  *       kh, kw]}, as PEFT's {@code get_delta_weight} (adapters on grouped convolutions are refused,
  *       as PEFT refuses to merge them); for a DoRA adapter ({@code use_dora}) {@code
  *       W' = (m / ‖W + s·B·A‖) ⊙ (W + s·B·A)} with the norm per output feature, as PEFT's {@code
- *       merge_and_unload()} computes it (the weight is then read twice: once for the norms). The sum is computed in
+ *       merge_and_unload()} computes it (the weight is then read twice: once for the norms); for a
+ *       PiSSA/OLoRA adapter ({@code init_lora_weights "pissa"} or {@code "olora"}), whose factors
+ *       apply to the residual {@code W − s·B₀·A₀}, {@code W + s·(B·A − B₀·A₀)} with {@code B₀·A₀}
+ *       recomputed from {@code W} as PEFT's {@code load_adapter} does ({@link
+ *       dev.lora4j.io.internal.CheckpointDecomposition}; {@code "pissa_niter_N"}, whose randomized
+ *       SVD cannot be recomputed, is refused: merge its conversion, {@link
+ *       AdapterSaveOptions#convertToPlainLora()}). The sum is computed in
  *       float32 (float64 for an F64 weight) and written back in the weight's dtype, F16 and BF16
  *       rounded to nearest even;
  *   <li>each other adapter tensor ({@code modules_to_save} parameters, biases) replacing the base
@@ -135,7 +143,17 @@ public final class CheckpointMerger {
         if (update != null) {
             TensorInfo a = update.pair().a();
             TensorInfo b = update.pair().b();
-            LowRankDelta delta = LowRankDelta.of(a, adapter.rawBytes(a.name()), b, adapter.rawBytes(b.name()),
+            ByteBuffer aBytes = adapter.rawBytes(a.name());
+            ByteBuffer bBytes = adapter.rawBytes(b.name());
+            if (update.decomposition() != null) {
+                CheckpointDecomposition.Factors f = CheckpointDecomposition.of(update, t, checkpoint.rawBytes(t.name()),
+                        a, aBytes, b, bBytes);
+                a = f.a();
+                aBytes = f.aBytes();
+                b = f.b();
+                bBytes = f.bBytes();
+            }
+            LowRankDelta delta = LowRankDelta.of(a, aBytes, b, bBytes,
                     update.transposed(), update.scaling(), ComputedTensor.inDouble(t.dtype()));
             TensorInfo m = update.pair().magnitude();
             if (update.dora() && m != null) {

@@ -15,6 +15,7 @@ import dev.lora4j.io.internal.PeftJson;
 import dev.lora4j.io.internal.PeftConfigValidator;
 import dev.lora4j.io.internal.StrictJsonObjects;
 import dev.lora4j.io.internal.TensorBytes;
+import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.internal.BoundedRegex;
 import dev.lora4j.lora.internal.ModuleNames;
 import dev.lora4j.lora.internal.TargetSelection;
@@ -32,6 +33,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -61,6 +64,8 @@ public final class PeftAdapterConfig {
     public static final long MAX_FILE_BYTES = StrictJsonObjects.MAX_FILE_BYTES;
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+    /** PEFT's fast-SVD PiSSA value, {@code pissa_niter_N}. */
+    private static final Pattern PISSA_NITER = Pattern.compile("pissa_niter_([0-9]+)");
 
     private final ObjectNode json;
     private final String source;
@@ -258,8 +263,10 @@ public final class PeftAdapterConfig {
     }
 
     /**
-     * {@code init_lora_weights} as a lora4j initialisation: true → KAIMING_UNIFORM, "gaussian" →
-     * GAUSSIAN, false → RANDOM; empty for the other PEFT schemes (PiSSA, OLoRA, LoftQ, ...).
+     * {@code init_lora_weights} as a lora4j initialisation, read as PEFT reads it: true →
+     * KAIMING_UNIFORM, false → RANDOM, "gaussian" → GAUSSIAN and "olora" → OLORA (both in any
+     * case), "pissa" and "pissa_niter_N" → PISSA (see {@link #pissaNiter()}); empty for the other
+     * PEFT schemes (CorDA, LoftQ, EVA, ...) and for a "pissa..." value PEFT would fail on.
      */
     public Optional<LoraInit> loraInit() {
         Object v = initLoraWeights();
@@ -269,7 +276,34 @@ public final class PeftAdapterConfig {
         if (Boolean.FALSE.equals(v)) {
             return Optional.of(LoraInit.RANDOM);
         }
-        return "gaussian".equals(v) ? Optional.of(LoraInit.GAUSSIAN) : Optional.empty();
+        String text = (String) v;
+        if ("gaussian".equalsIgnoreCase(text)) {
+            return Optional.of(LoraInit.GAUSSIAN);
+        }
+        if ("olora".equalsIgnoreCase(text)) {
+            return Optional.of(LoraInit.OLORA);
+        }
+        return "pissa".equals(text) || PISSA_NITER.matcher(text).matches() ? Optional.of(LoraInit.PISSA) : Optional.empty();
+    }
+
+    /**
+     * The subspace iterations {@code N} of {@code init_lora_weights = "pissa_niter_N"} (PEFT's fast
+     * SVD, {@code torch.svd_lowrank(W, r, niter=N)}), or {@code -1} for any other value, {@code
+     * "pissa"} (the exact SVD) included.
+     */
+    public int pissaNiter() {
+        Object v = initLoraWeights();
+        if (v instanceof String text) {
+            Matcher m = PISSA_NITER.matcher(text);
+            if (m.matches()) {
+                try {
+                    return Integer.parseInt(m.group(1));
+                } catch (NumberFormatException e) {
+                    return -1; // more iterations than an int holds: loraInit() is empty too
+                }
+            }
+        }
+        return -1;
     }
 
     /** {@code task_type}, e.g. {@code "SEQ_CLS"} or {@code "CAUSAL_LM"}. */
@@ -517,16 +551,23 @@ public final class PeftAdapterConfig {
         return withField("use_dora", NODES.booleanNode(dora));
     }
 
-    /** A copy with {@code init_lora_weights}: KAIMING_UNIFORM → true, GAUSSIAN → "gaussian", RANDOM → false. */
+    /**
+     * A copy with {@code init_lora_weights}: KAIMING_UNIFORM → true, GAUSSIAN → "gaussian", RANDOM →
+     * false, OLORA → "olora", PISSA → "pissa" (the exact SVD).
+     */
     public PeftAdapterConfig withInitLoraWeights(LoraInit init) {
-        switch (init) {
-            case GAUSSIAN:
-                return withField("init_lora_weights", TextNode.valueOf("gaussian"));
-            case RANDOM:
-                return withField("init_lora_weights", NODES.booleanNode(false));
-            default:
-                return withField("init_lora_weights", NODES.booleanNode(true));
-        }
+        return withInitLoraWeights(init, -1);
+    }
+
+    /**
+     * A copy with {@code init_lora_weights} as {@link #withInitLoraWeights(LoraInit)}, PISSA with
+     * {@code pissaNiter} at least 0 as {@code "pissa_niter_<pissaNiter>"}.
+     *
+     * @throws IllegalArgumentException for {@code pissaNiter} below -1, or at least 0 with another init
+     */
+    public PeftAdapterConfig withInitLoraWeights(LoraInit init, int pissaNiter) {
+        Object value = new AdapterSpec(1, 1, 0, false, init, false, pissaNiter).peftInit();
+        return withField("init_lora_weights", value instanceof Boolean b ? NODES.booleanNode(b) : TextNode.valueOf((String) value));
     }
 
     /** A copy with {@code task_type} ({@code null} for none). */

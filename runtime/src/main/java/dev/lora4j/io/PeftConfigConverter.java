@@ -32,8 +32,11 @@ import dev.lora4j.lora.LoraConfig;
  *   <tr><td>{@code use_rslora}</td><td>{@link LoraConfig#rslora()}</td></tr>
  *   <tr><td>{@code use_dora}</td><td>{@link LoraConfig#dora()} (DoRA is implemented for Linear, Embedding and ungrouped Conv2d layers;
  *       loading an adapter refuses any other target)</td></tr>
- *   <tr><td>{@code init_lora_weights}: true, false, {@code "gaussian"}</td>
- *       <td>{@link LoraInit#KAIMING_UNIFORM}, {@link LoraInit#RANDOM}, {@link LoraInit#GAUSSIAN}; other schemes refused</td></tr>
+ *   <tr><td>{@code init_lora_weights}: true, false, {@code "gaussian"}, {@code "pissa"}, {@code "pissa_niter_N"},
+ *       {@code "olora"}</td>
+ *       <td>{@link LoraInit#KAIMING_UNIFORM}, {@link LoraInit#RANDOM}, {@link LoraInit#GAUSSIAN}, {@link LoraInit#PISSA}
+ *       (with {@link LoraConfig#pissaNiter()} {@code N}), {@link LoraInit#OLORA}; other schemes (CorDA, LoftQ, EVA, ...)
+ *       refused</td></tr>
  *   <tr><td>{@code fan_in_fan_out}</td><td>{@link LoraConfig#fanInFanOut()}</td></tr>
  *   <tr><td>{@code lora_bias}, {@code target_parameters}</td>
  *       <td>refused when set (lora4j does not implement them)</td></tr>
@@ -79,7 +82,8 @@ public final class PeftConfigConverter {
 
     private static LoraInit init(PeftAdapterConfig peft) {
         return peft.loraInit().orElseThrow(() -> fail(peft, "init_lora_weights",
-                PeftJson.write(peft.get("init_lora_weights")) + " is not supported by lora4j; use true, false or \"gaussian\""));
+                PeftJson.write(peft.get("init_lora_weights")) + " is not supported by lora4j; use true, false,"
+                        + " \"gaussian\", \"pissa\", \"pissa_niter_N\" or \"olora\""));
     }
 
     private static void refuseUnsupported(PeftAdapterConfig peft) {

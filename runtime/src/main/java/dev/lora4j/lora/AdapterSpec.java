@@ -14,12 +14,21 @@ import dev.lora4j.api.LoraInit;
  * @param dora whether the adapter is a DoRA adapter (PEFT's {@code use_dora}): besides A and B it
  *     has a trainable magnitude vector {@code m [out]} and computes with the weight {@code m ⊙ (W +
  *     s·B·A) / ‖W + s·B·A‖}, the norm taken per output feature (see {@link LoraLinear})
+ * @param pissaNiter with {@link LoraInit#PISSA}: the subspace iterations of the randomized SVD
+ *     (PEFT's {@code pissa_niter_N}), at least 0, or {@link LoRA#PISSA_EXACT} ({@code -1}) for the
+ *     exact SVD; {@code -1} with every other init
  */
-public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init, boolean dora) {
+public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init, boolean dora,
+        int pissaNiter) {
 
     /** A plain LoRA spec (no DoRA). */
     public AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init) {
         this(rank, alpha, dropout, rslora, init, false);
+    }
+
+    /** A spec whose PiSSA, if any, uses the exact SVD. */
+    public AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init, boolean dora) {
+        this(rank, alpha, dropout, rslora, init, dora, LoRA.PISSA_EXACT);
     }
 
     /** Validates every field; the message names the field and the value. */
@@ -36,6 +45,33 @@ public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora
         if (init == null) {
             throw new IllegalArgumentException("LoRA init must be set");
         }
+        checkPissaNiter(init, pissaNiter);
+    }
+
+    /**
+     * Checks that {@code pissaNiter} is {@code -1} or at least 0, and at least 0 only with PiSSA.
+     *
+     * @throws IllegalArgumentException naming the value
+     */
+    static void checkPissaNiter(LoraInit init, int pissaNiter) {
+        if (pissaNiter < LoRA.PISSA_EXACT) {
+            throw new IllegalArgumentException("LoRA pissaNiter must be -1 (PiSSA with the exact SVD) or a number of"
+                    + " subspace iterations of at least 0, got " + pissaNiter);
+        }
+        if (pissaNiter >= 0 && init != LoraInit.PISSA) {
+            throw new IllegalArgumentException("LoRA pissaNiter = " + pissaNiter + " needs init PISSA, got " + init);
+        }
+    }
+
+    /** PEFT's {@code init_lora_weights} value: true, false, "gaussian", "pissa", "pissa_niter_N" or "olora". */
+    public Object peftInit() {
+        return switch (init) {
+            case KAIMING_UNIFORM -> Boolean.TRUE;
+            case RANDOM -> Boolean.FALSE;
+            case GAUSSIAN -> "gaussian";
+            case OLORA -> "olora";
+            case PISSA -> pissaNiter == LoRA.PISSA_EXACT ? "pissa" : "pissa_niter_" + pissaNiter;
+        };
     }
 
     /** The multiplier of {@code B·A}: {@code alpha/r}, or {@code alpha/√r} with rsLoRA. */
@@ -45,13 +81,13 @@ public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora
 
     /** This spec with DoRA off. */
     public AdapterSpec withoutDora() {
-        return new AdapterSpec(rank, alpha, dropout, rslora, init, false);
+        return new AdapterSpec(rank, alpha, dropout, rslora, init, false, pissaNiter);
     }
 
     /** The spec an annotation describes (alpha defaults to the rank). */
     public static AdapterSpec of(LoRA annotation) {
         double alpha = Double.isNaN(annotation.alpha()) ? annotation.rank() : annotation.alpha();
         return new AdapterSpec(annotation.rank(), alpha, annotation.dropout(), annotation.rslora(), annotation.init(),
-                annotation.dora());
+                annotation.dora(), annotation.pissaNiter());
     }
 }

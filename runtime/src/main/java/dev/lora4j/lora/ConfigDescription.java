@@ -40,6 +40,7 @@ final class ConfigDescription {
                 .rslora(first.rslora())
                 .dora(first.dora())
                 .init(first.init())
+                .pissaNiter(first.pissaNiter())
                 .targetModules(namesSelectExactly ? names : specs.keySet().toArray(String[]::new));
         specs.forEach((path, spec) -> {
             if (spec.rank() != first.rank()) {

@@ -1,6 +1,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.api.BiasMode;
+import dev.lora4j.api.LoRA;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.lora.internal.ModuleNames;
 import dev.lora4j.lora.internal.TargetSelection;
@@ -51,6 +52,7 @@ public final class LoraConfig {
     private final boolean rslora;
     private final boolean dora;
     private final LoraInit init;
+    private final int pissaNiter;
     private final List<String> targetModules;
     private final @Nullable String targetRegex;
     private final boolean allLinear;
@@ -73,6 +75,7 @@ public final class LoraConfig {
         this.rslora = b.rslora;
         this.dora = b.dora;
         this.init = b.init;
+        this.pissaNiter = b.pissaNiter;
         this.targetModules = List.copyOf(b.targetModules);
         this.targetRegex = b.targetRegex;
         this.allLinear = b.allLinear;
@@ -103,6 +106,7 @@ public final class LoraConfig {
         b.rslora = rslora;
         b.dora = dora;
         b.init = init;
+        b.pissaNiter = pissaNiter;
         b.targetModules = new ArrayList<>(targetModules);
         b.targetRegex = targetRegex;
         b.allLinear = allLinear;
@@ -159,7 +163,7 @@ public final class LoraConfig {
     public AdapterSpec specFor(String path) {
         return new AdapterSpec(rankPattern.getOrDefault(ModuleNames.patternKey(rankPattern.keySet(), path), rank),
                 alphaPattern.getOrDefault(ModuleNames.patternKey(alphaPattern.keySet(), path), alpha),
-                dropout, rslora, init, dora);
+                dropout, rslora, init, dora, pissaNiter);
     }
 
     /**
@@ -199,6 +203,14 @@ public final class LoraConfig {
 
     public LoraInit init() {
         return init;
+    }
+
+    /**
+     * With {@link LoraInit#PISSA}: the subspace iterations of the randomized SVD (PEFT's {@code
+     * pissa_niter_N}), or {@code -1} for the exact SVD ({@code "pissa"}); {@code -1} otherwise.
+     */
+    public int pissaNiter() {
+        return pissaNiter;
     }
 
     /** The target suffixes ({@code target_modules} as a list); empty with a regex or {@code "all-linear"}. */
@@ -287,7 +299,8 @@ public final class LoraConfig {
     @Override
     public String toString() {
         return "LoraConfig{r=" + rank + ", alpha=" + alpha + ", dropout=" + dropout + ", rslora=" + rslora
-                + (dora ? ", dora=true" : "") + ", init=" + init + ", " + describeTargets() + ", rankPattern=" + rankPattern()
+                + (dora ? ", dora=true" : "") + ", init=" + init + (pissaNiter >= 0 ? ", pissaNiter=" + pissaNiter : "")
+                + ", " + describeTargets() + ", rankPattern=" + rankPattern()
                 + ", alphaPattern=" + alphaPattern() + ", fanInFanOut=" + fanInFanOut + ", bias=" + bias.peftName()
                 + ", modulesToSave=" + modulesToSave + "}";
     }
@@ -300,6 +313,7 @@ public final class LoraConfig {
         private boolean rslora;
         private boolean dora;
         private LoraInit init = LoraInit.KAIMING_UNIFORM;
+        private int pissaNiter = LoRA.PISSA_EXACT;
         private List<String> targetModules = new ArrayList<>();
         private @Nullable String targetRegex;
         private boolean allLinear;
@@ -351,9 +365,28 @@ public final class LoraConfig {
             return this;
         }
 
-        /** How A and B start. */
+        /**
+         * How A and B start. {@link LoraInit#PISSA} and {@link LoraInit#OLORA} also change the base
+         * weights of the adapted layers (to the residual {@code W − s·B·A}): see {@link LoraInit}
+         * and, for saving, {@code AdapterSaveOptions#relativeToOriginalBase}.
+         */
         public Builder init(LoraInit init) {
             this.init = init;
+            return this;
+        }
+
+        /**
+         * PiSSA with a randomized SVD of {@code niter} subspace iterations (PEFT's {@code
+         * init_lora_weights="pissa_niter_N"}): sets the init to {@link LoraInit#PISSA}; {@code -1}
+         * goes back to the exact SVD. Faster on large weights; A and B then differ from the exact
+         * PiSSA's by the approximation (the residual is still {@code W − s·B·A}, so the output is
+         * unchanged at the start).
+         */
+        public Builder pissaNiter(int niter) {
+            this.pissaNiter = niter;
+            if (niter >= 0) {
+                this.init = LoraInit.PISSA;
+            }
             return this;
         }
 
@@ -507,6 +540,11 @@ public final class LoraConfig {
             return init;
         }
 
+        /** The PiSSA subspace iterations set so far ({@code -1}: exact SVD). */
+        public int pissaNiter() {
+            return pissaNiter;
+        }
+
         /** The target suffixes set so far (empty with a regex or all-linear). */
         public List<String> targetModules() {
             return Collections.unmodifiableList(targetModules);
@@ -575,7 +613,7 @@ public final class LoraConfig {
         /** Validates and builds; an error names the field and the value. */
         public LoraConfig build() {
             double effectiveAlpha = Double.isNaN(alpha) ? rank : alpha;
-            new AdapterSpec(rank, effectiveAlpha, dropout, rslora, init);
+            new AdapterSpec(rank, effectiveAlpha, dropout, rslora, init, dora, pissaNiter);
             rankPattern.forEach((key, r) -> {
                 checkPattern("rank_pattern", key);
                 if (r == null || r < 1) {

@@ -68,6 +68,16 @@ public abstract class LoraLayer implements LayerAdapters {
     public abstract String bName();
 
     /**
+     * Whether adapters initialised from the base weight ({@link dev.lora4j.api.LoraInit#PISSA},
+     * {@link dev.lora4j.api.LoraInit#OLORA}) can sit on this layer; those that cannot are refused
+     * when created. PEFT implements them for Linear layers only (its Conv2d refuses them, its
+     * Embedding silently falls back to the default init).
+     */
+    public boolean supportsBaseDecomposition() {
+        return false;
+    }
+
+    /**
      * Whether DoRA adapters can sit on this layer; those that cannot are refused when created.
      * Layers that can override this and {@link #outputsAreColumns()}.
      */
@@ -123,25 +133,55 @@ public abstract class LoraLayer implements LayerAdapters {
             throw new IllegalArgumentException("DoRA (use_dora) is implemented for Linear, Embedding and ungrouped"
                     + " Conv2d layers only, not for " + describeBase());
         }
+        boolean decomposing = spec.init().changesBaseWeight();
+        if (decomposing && !supportsBaseDecomposition()) {
+            throw new IllegalArgumentException("init " + spec.init() + " (init_lora_weights " + spec.peftInit()
+                    + ") is implemented for Linear layers only, as in PEFT, not for " + describeBase()
+                    + "; leave this layer out of the adapter's targets or use another init");
+        }
         Parameter[] factors = createFactors(spec, random);
         if (!spec.dora()) {
-            return new LoraAdapter(name, spec, factors[0], factors[1], null, random);
+            return new LoraAdapter(name, spec, factors[0], factors[1], null, random, decomposing);
         }
-        // PEFT initialises the magnitude to ‖W + s·B·A‖ with the new factors (‖W‖ when B starts at zero)
+        // PEFT initialises the magnitude to ‖W + s·B·A‖ with the new factors (‖W‖ when B starts at zero),
+        // W being the residual when the init moves part of the base weight into the factors
         LoraAdapter plain = new LoraAdapter(name, spec.withoutDora(), factors[0], factors[1], null, random);
-        Parameter magnitude = new Parameter(doraWeightNorm(plain).reshape(magnitudeShape()));
-        return new LoraAdapter(name, spec, factors[0], factors[1], magnitude, random);
+        INDArray norm;
+        if (decomposing) {
+            INDArray w = baseWeight().value();
+            INDArray delta = deltaWeight(plain).castTo(w.dataType());
+            norm = DoraWeights.norms(w.sub(delta).addi(delta), outputsAreColumns());
+        } else {
+            norm = doraWeightNorm(plain);
+        }
+        Parameter magnitude = new Parameter(norm.reshape(magnitudeShape()));
+        return new LoraAdapter(name, spec, factors[0], factors[1], magnitude, random, decomposing);
     }
 
     /**
      * Attaches an adapter made by {@link #newAdapter} on this layer, publishing it to every thread
      * at once; it joins the active set only through {@link #setActive}, except that the first
      * adapter becomes active at once.
+     *
+     * <p>An adapter initialised with PiSSA or OLoRA first turns the base weight into the residual
+     * {@code W − s·B₀·A₀} of its initial factors (as PEFT's {@code pissa_init}/{@code olora_init}), so
+     * that with those factors the output is unchanged; when the factors were given other values
+     * before attaching (a saved adapter being loaded, as PEFT's {@code load_adapter} recomputes the
+     * init and then loads the saved factors), the layer computes with {@code W − s·B₀·A₀ + s·B·A}.
+     * The base weight changes in place: do not attach such an adapter while other threads run the
+     * model. Deleting the adapter later leaves the residual in the base weight, as in PEFT.
      */
     public synchronized void attach(LoraAdapter adapter) {
         String name = adapter.name();
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
+        }
+        INDArray[] initial = adapter.initialFactors();
+        if (initial != null) {
+            INDArray w = baseWeight().value();
+            LoraAdapter start = new LoraAdapter(name, adapter.spec().withoutDora(), new Parameter(initial[0]),
+                    new Parameter(initial[1]), null, adapter.dropoutRandom());
+            w.subi(deltaWeight(start).castTo(w.dataType()));
         }
         boolean on = active.isEmpty() || active.contains(name);
         adapter.setTrainable(on);

@@ -2,13 +2,16 @@ package dev.lora4j.lora;
 
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.internal.Gemm;
+import dev.lora4j.lora.internal.BaseDecomposition;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Parameter;
 import java.util.List;
 import java.util.Random;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -91,11 +94,44 @@ public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput
                 a = Init.kaimingUniform(random, in, r, in);
                 b = Init.kaimingUniform(random, r, out, r);
             }
+            case PISSA, OLORA -> {
+                INDArray[] ab = decompose(spec, random);
+                a = ab[0];
+                b = ab[1];
+            }
             default -> throw new IllegalArgumentException("unknown init " + spec.init());
         }
         return new Parameter[] {
             new Parameter(DataTypes.match(a, base.weight())), new Parameter(DataTypes.match(b, base.weight()))
         };
+    }
+
+    /** Adapters initialised from the weight (PiSSA, OLoRA) can sit on a linear layer. */
+    @Override
+    public boolean supportsBaseDecomposition() {
+        return true;
+    }
+
+    /**
+     * PiSSA's or OLoRA's {@code {A, B}} from the base weight in PyTorch's {@code [out, in]} layout
+     * (see {@link BaseDecomposition}); {@link #attach} leaves the residual in the base weight. PEFT
+     * transposes a fan-in-fan-out weight for PiSSA but not for OLoRA (its factors would not fit), so
+     * OLoRA on such a layer is refused.
+     */
+    private INDArray[] decompose(AdapterSpec spec, Random random) {
+        if (spec.init() == LoraInit.OLORA && base.isFanInFanOut()) {
+            throw new IllegalArgumentException("init OLORA (init_lora_weights \"olora\") is not supported on a"
+                    + " fan-in-fan-out layer (" + base + "): PEFT's olora_init does not transpose the weight");
+        }
+        INDArray w = base.weight().value().castTo(DataType.DOUBLE);
+        double[][] outIn = (base.isFanInFanOut() ? w.transpose() : w).toDoubleMatrix();
+        double[][][] ab;
+        try {
+            ab = BaseDecomposition.factors(outIn, spec, random);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(base + ": " + e.getMessage(), e);
+        }
+        return new INDArray[] {Nd4j.create(ab[0]), Nd4j.create(ab[1])};
     }
 
     @Override

@@ -328,6 +328,10 @@ public final class LoraModel<M extends Module> {
         if (has.dora() != given.dora()) {
             differences.add("use_dora " + given.dora() + " (the model's: " + has.dora() + ")");
         }
+        // PiSSA/OLoRA factors apply to the residual their own init left in the base
+        if ((has.init().changesBaseWeight() || given.init().changesBaseWeight()) && !has.peftInit().equals(given.peftInit())) {
+            differences.add("init_lora_weights " + given.peftInit() + " (the model's: " + has.peftInit() + ")");
+        }
         if (!differences.isEmpty()) {
             throw new IllegalArgumentException(path + ": the values are for " + String.join(", ", differences)
                     + ", which adapter '" + name + "' there does not have; load them under another name to keep both");
@@ -492,7 +496,11 @@ public final class LoraModel<M extends Module> {
         return config;
     }
 
-    /** Removes an adapter from every layer (unmerging it first where merged). */
+    /**
+     * Removes an adapter from every layer (unmerging it first where merged). A PiSSA or OLoRA
+     * adapter leaves the residual {@code W − s·B₀·A₀} in the base weights, as PEFT's {@code
+     * delete_adapter} does.
+     */
     public void deleteAdapter(String name) {
         config(name);
         for (LoraLayer layer : layers().values()) {

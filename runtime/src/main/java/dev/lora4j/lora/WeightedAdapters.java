@@ -60,6 +60,14 @@ final class WeightedAdapters {
                             + entry.getKey() + ": it is a DoRA adapter, whose magnitude vector does not combine"
                             + " linearly; merge it instead");
                 }
+                if (adapter != null && adapter.spec().init().changesBaseWeight()) {
+                    // PEFT would give the combination the same init and decompose the base weight again
+                    throw new IllegalArgumentException("cannot combine adapter '" + adapter.name() + "' on "
+                            + entry.getKey() + ": it was initialised with init_lora_weights " + adapter.spec().peftInit()
+                            + ", and its factors apply to the residual that init left in the base weight; save it"
+                            + " converted to a plain LoRA adapter (AdapterSaveOptions.withConvertToPlainLora) and"
+                            + " combine the loaded conversion");
+                }
                 if (adapter != null) {
                     present.add(new Source(adapter, weights.get(i) * adapter.scaling()));
                     maxRank = Math.max(maxRank, adapter.spec().rank());

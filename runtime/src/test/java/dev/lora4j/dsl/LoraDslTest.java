@@ -106,6 +106,29 @@ class LoraDslTest {
     }
 
     @Test
+    void aLoraBlockTakesPissaWithItsIterations() {
+        LoraConfig config = LoraDsl.loraConfig(spec -> {
+            spec.setPissaNiter(16);
+            spec.targets("query");
+        });
+        assertEquals(LoraInit.PISSA, config.init());
+        assertEquals(16, config.pissaNiter());
+        assertEquals(LoraConfig.builder().pissaNiter(16).targetModules("query").build().toString(), config.toString());
+        LoraConfig olora = LoraDsl.loraConfig(spec -> {
+            spec.setInit(LoraInit.OLORA);
+            spec.targets("query");
+        });
+        assertEquals(-1, olora.pissaNiter());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraDsl.loraConfig(spec -> {
+            spec.setInit(LoraInit.OLORA);
+            spec.setPissaNiter(-3);
+            spec.targets("query");
+        }));
+        assertTrue(e.getMessage().contains("pissaNiter must be -1 (PiSSA with the exact SVD) or a number of subspace"
+                + " iterations of at least 0, got -3"), e.getMessage());
+    }
+
+    @Test
     void aLoraBlockDefaultsAlphaToTheRankAndTakesARegex() {
         LoraConfig config = LoraDsl.loraConfig(spec -> {
             spec.setRank(16);

@@ -102,8 +102,9 @@ class PeftConfigConverterTest {
                         "lora.json: field 'lora_bias' is set, but a bias on lora_B is not supported by lora4j"),
                 Arguments.of(", \"target_modules\": [\"q\"], \"target_parameters\": [\"w\"]",
                         "lora.json: field 'target_parameters' is set, but adapting parameters rather than layers is not supported by lora4j; use target_modules"),
-                Arguments.of(", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa\"",
-                        "lora.json: field 'init_lora_weights' \"pissa\" is not supported by lora4j; use true, false or \"gaussian\""),
+                Arguments.of(", \"target_modules\": [\"q\"], \"init_lora_weights\": \"loftq\"",
+                        "lora.json: field 'init_lora_weights' \"loftq\" is not supported by lora4j; use true, false, \"gaussian\","
+                                + " \"pissa\", \"pissa_niter_N\" or \"olora\""),
                 Arguments.of(", \"target_modules\": []",
                         "lora.json: target_modules is empty: name the layers to adapt, e.g. targetModules(\"q\", \"v\")"));
     }

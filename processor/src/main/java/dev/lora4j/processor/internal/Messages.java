@@ -33,6 +33,18 @@ public final class Messages {
         return on(where) + "dropout must be in [0, 1), got " + number(dropout);
     }
 
+    /** {@code pissaNiter} below {@code -1}. */
+    public static String pissaNiterNegative(String where, int niter) {
+        return on(where) + "pissaNiter must be -1 (PiSSA with the exact SVD) or a number of subspace iterations"
+                + " of at least 0, got " + niter;
+    }
+
+    /** {@code pissaNiter} set with an initialisation other than PiSSA. */
+    public static String pissaNiterWithoutPissa(String where, int niter, String init) {
+        return on(where) + "pissaNiter = " + niter + " needs init = LoraInit.PISSA (it sets the iterations of"
+                + " PiSSA's randomized SVD), got init = LoraInit." + init;
+    }
+
     /** The field's type holds no adaptable layer. */
     public static String typeNotAdaptable(String where, String type, List<String> layerTypes) {
         return on(where) + "field type " + type + " cannot be adapted; allowed are "

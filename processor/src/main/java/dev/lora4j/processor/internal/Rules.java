@@ -15,6 +15,7 @@ public final class Rules {
                 new RankRule(),
                 new AlphaRule(),
                 new DropoutRule(),
+                new PissaNiterRule(),
                 new AdapterNameRule());
     }
 }

@@ -157,6 +157,8 @@ public final class AdapterInspection {
                 .append(", lora_dropout ").append(number(config.loraDropout()))
                 .append(", use_rslora ").append(config.useRslora())
                 .append(", use_dora ").append(config.useDora())
+                .append(", init_lora_weights ").append(config.initLoraWeights() instanceof String init
+                        ? "\"" + init + "\"" : config.initLoraWeights())
                 .append(", bias ").append(config.bias().peftName())
                 .append(", fan_in_fan_out ").append(config.fanInFanOut()).append('\n');
         out.append("         target_modules ").append(config.targetModules().map(Object::toString).orElse(NOT_SET))

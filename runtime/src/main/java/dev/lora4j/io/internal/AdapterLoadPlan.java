@@ -1,5 +1,7 @@
 package dev.lora4j.io.internal;
 
+import dev.lora4j.api.LoRA;
+import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.SafetensorsFile;
@@ -172,7 +174,11 @@ public final class AdapterLoadPlan {
                 checkShape(pair.a(), shapes[0], path, module, r);
                 checkShape(pair.b(), shapes[1], path, module, r);
                 DataType type = baseWeight(module).dataType();
-                specs.put(path, new AdapterSpec(r, alpha, config.dropout(), config.rslora(), config.init(), config.dora()));
+                // PEFT's Embedding ignores PiSSA/OLoRA and starts from its default init, which the saved
+                // factors replace; on a Linear the init runs again and leaves its residual in the base
+                LoraInit init = embedding && config.init().changesBaseWeight() ? LoraInit.KAIMING_UNIFORM : config.init();
+                specs.put(path, new AdapterSpec(r, alpha, config.dropout(), config.rslora(), init, config.dora(),
+                        init == LoraInit.PISSA ? config.pissaNiter() : LoRA.PISSA_EXACT));
                 factors.put(path, config.dora()
                         ? new INDArray[] {values(pair.a(), type), values(pair.b(), type), magnitude(pair, path, module, type)}
                         : new INDArray[] {values(pair.a(), type), values(pair.b(), type)});

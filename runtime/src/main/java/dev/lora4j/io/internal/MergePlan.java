@@ -1,9 +1,11 @@
 package dev.lora4j.io.internal;
 
+import dev.lora4j.api.LoraInit;
 import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.TensorInfo;
+import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.internal.ModuleNames;
 import java.util.Arrays;
 import java.util.Collections;
@@ -11,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What merging an adapter into a base checkpoint does to each base tensor, decided and validated
@@ -33,8 +36,12 @@ public final class MergePlan {
      * @param transposed whether the weight is stored {@code [in, out]}: {@code W + s·(B·A)ᵀ}
      * @param dora whether the update is DoRA's: {@code (m / ‖W + s·ΔW‖) ⊙ (W + s·ΔW)} with {@code m}
      *     the pair's magnitude vector
+     * @param decomposition for a PiSSA/OLoRA adapter on a linear layer, the spec its init ran with
+     *     (the factors apply to the residual {@code W − s·B₀·A₀}, recomputed from the base weight);
+     *     {@code null} otherwise
      */
-    public record Update(AdapterTensors.Pair pair, double scaling, boolean transposed, boolean dora) {}
+    public record Update(AdapterTensors.Pair pair, double scaling, boolean transposed, boolean dora,
+            @Nullable AdapterSpec decomposition) {}
 
     private final Map<String, Update> updates;
     private final Map<String, String> replacements;
@@ -100,7 +107,8 @@ public final class MergePlan {
             requireFloat(pair.a(), label);
             requireFloat(pair.b(), label);
             checkDora(config, pair, out0, label);
-            updates.put(target, new Update(pair, config.scalingFor(module), transposed, config.useDora()));
+            updates.put(target, new Update(pair, config.scalingFor(module), transposed, config.useDora(),
+                    decomposition(config, pair, module, label)));
             merged.put(module, target);
         }
         for (TensorInfo other : tensors.others().values()) {
@@ -138,6 +146,39 @@ public final class MergePlan {
      * With {@code use_dora}: the module has a float magnitude vector, {@code [out]} or for a
      * convolution {@code [1, out, 1, 1]}, as PEFT saves it. Without it: no magnitude vector.
      */
+    /**
+     * The spec a PiSSA/OLoRA init ran with on {@code module}, or {@code null} when the adapter's init
+     * left the base weight unchanged there (another init, or an embedding, where PEFT uses its
+     * default init).
+     *
+     * @throws AdapterException for {@code "pissa_niter_N"} (its randomized SVD cannot be recomputed
+     *     as the training run had it) and for a convolution (PEFT has no PiSSA/OLoRA there)
+     */
+    private static @Nullable AdapterSpec decomposition(PeftAdapterConfig config, AdapterTensors.Pair pair, String module,
+            String label) {
+        LoraInit init = config.loraInit().orElse(LoraInit.KAIMING_UNIFORM);
+        if (!init.changesBaseWeight() || pair.embedding()) {
+            return null;
+        }
+        String field = label + ": " + PeftAdapterConfig.FILE_NAME + " init_lora_weights "
+                + PeftJson.write(config.get("init_lora_weights"));
+        if (config.pissaNiter() >= 0) {
+            throw new AdapterException(field + ": the adapter applies to the residual of a randomized SVD, which"
+                    + " cannot be recomputed as the training run had it; save it with"
+                    + " AdapterSaveOptions.withConvertToPlainLora(true) (PEFT's path_initial_model_for_weight_conversion)"
+                    + " and merge that");
+        }
+        if (pair.convolution()) {
+            throw new AdapterException(field + ": module '" + module + "' is a convolution, which PEFT's PiSSA/OLoRA"
+                    + " do not support");
+        }
+        if (init == LoraInit.OLORA && config.fanInFanOut()) {
+            throw new AdapterException(field + ": OLoRA on fan_in_fan_out weights is not supported (PEFT's olora_init"
+                    + " does not transpose them)");
+        }
+        return new AdapterSpec(config.rankFor(module), config.alphaFor(module), 0, config.useRslora(), init);
+    }
+
     private static void checkDora(PeftAdapterConfig config, AdapterTensors.Pair pair, long out, String label) {
         TensorInfo m = pair.magnitude();
         if (!config.useDora()) {

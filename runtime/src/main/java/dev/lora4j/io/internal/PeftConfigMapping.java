@@ -47,7 +47,7 @@ public final class PeftConfigMapping {
      * rank_pattern}/{@code alpha_pattern}.
      *
      * @throws IllegalArgumentException when the layers do not agree on DoRA (PEFT's {@code use_dora}
-     *     is one setting per adapter), naming a layer of each kind
+     *     is one setting per adapter), or on a PiSSA/OLoRA init, naming a layer of each kind
      * @throws IllegalStateException if no such config can be written (never expected)
      */
     public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSpec> layers, Map<String, Module> modules,
@@ -61,6 +61,7 @@ public final class PeftConfigMapping {
                         + " it cannot be saved as a PEFT adapter");
             }
         }
+        checkOneInit(layers);
         TargetModules targets = config.targetsAllLinear()
                 ? TargetModules.names(new ArrayList<>(layers.keySet()))
                 : config.targetRegex() != null
@@ -80,7 +81,7 @@ public final class PeftConfigMapping {
                 .withBias(config.bias())
                 .withUseRslora(config.rslora())
                 .withUseDora(dora)
-                .withInitLoraWeights(config.init())
+                .withInitLoraWeights(config.init(), config.pissaNiter())
                 .withField("fan_in_fan_out", BooleanNode.valueOf(config.fanInFanOut()))
                 .withTaskType(options.taskType())
                 .withBaseModelNameOrPath(options.baseModelNameOrPath())
@@ -120,6 +121,28 @@ public final class PeftConfigMapping {
             }
         }
         return keepOriginFields(peft, config.peftOrigin());
+    }
+
+    /**
+     * PEFT's {@code init_lora_weights} is one setting per adapter, and PiSSA/OLoRA factors apply to
+     * the residual of their own init: when a layer's init changes the base weight, every layer must
+     * have that init (others differ harmlessly: the saved factors replace their init on loading).
+     */
+    private static void checkOneInit(Map<String, AdapterSpec> layers) {
+        if (layers.isEmpty()) {
+            return;
+        }
+        Map.Entry<String, AdapterSpec> first = layers.entrySet().iterator().next();
+        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+            AdapterSpec spec = e.getValue();
+            boolean decomposing = spec.init().changesBaseWeight() || first.getValue().init().changesBaseWeight();
+            if (decomposing && !spec.peftInit().equals(first.getValue().peftInit())) {
+                throw new IllegalArgumentException("the adapter has init_lora_weights " + first.getValue().peftInit()
+                        + " on " + first.getKey() + " but " + spec.peftInit() + " on " + e.getKey() + "; PEFT's"
+                        + " init_lora_weights is one setting for the whole adapter and PiSSA/OLoRA factors need their"
+                        + " own residual, so it cannot be saved as a PEFT adapter");
+            }
+        }
     }
 
     /**
@@ -215,7 +238,8 @@ public final class PeftConfigMapping {
 
     /**
      * A builder holding every field of {@code peft} that carries over one to one: rank, alpha,
-     * dropout, rsLoRA, DoRA, {@code init} (decided by the caller), fan-in-fan-out, bias, modules to save
+     * dropout, rsLoRA, DoRA, {@code init} (decided by the caller; with PISSA the iterations of
+     * {@code "pissa_niter_N"}), fan-in-fan-out, bias, modules to save
      * (duplicates dropped), rank and alpha patterns. Targets and exclusions are the caller's.
      */
     public static LoraConfig.Builder directFields(PeftAdapterConfig peft, LoraInit init) {
@@ -226,6 +250,7 @@ public final class PeftConfigMapping {
                 .rslora(peft.useRslora())
                 .dora(peft.useDora())
                 .init(init)
+                .pissaNiter(init == LoraInit.PISSA ? peft.pissaNiter() : -1)
                 .fanInFanOut(peft.fanInFanOut())
                 .bias(peft.bias())
                 .modulesToSave(new LinkedHashSet<>(peft.modulesToSave()).toArray(String[]::new));

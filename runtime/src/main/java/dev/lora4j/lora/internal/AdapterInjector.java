@@ -27,7 +27,8 @@ public final class AdapterInjector {
 
     /**
      * Attaches adapter {@code adapterName} to every layer of {@code root} that {@code config}
-     * targets.
+     * targets. Every layer's adapter is made before any is attached, so an init that changes the
+     * base weights (PiSSA, OLoRA) refused on one layer has changed no other.
      *
      * @return the adapted layers by module path
      * @throws IllegalArgumentException when no module matches the targets (the message lists the
@@ -37,10 +38,16 @@ public final class AdapterInjector {
         Random random = config.seed() == null ? Init.random() : new dev.lora4j.nn.CheckpointableRandom(config.seed());
         Map<String, Module> modules = root.namedModules();
         TargetSelection selection = TargetSelection.of(config);
-        Map<String, LoraLayer> adapted = new LinkedHashMap<>();
+        Map<String, LoraAdapter> prepared = new LinkedHashMap<>();
         for (String path : selection.select(modules)) {
-            adapted.put(path, attach(modules.get(path), path, adapterName, config.specFor(path), random));
+            prepared.put(path, prepare(modules.get(path), path, adapterName, config.specFor(path), random));
         }
+        Map<String, LoraLayer> adapted = new LinkedHashMap<>();
+        prepared.forEach((path, adapter) -> {
+            LoraLayer lora = LoraLayers.of((AdaptableLayer<?>) modules.get(path));
+            lora.attach(adapter);
+            adapted.put(path, lora);
+        });
         if (adapted.isEmpty()) {
             String why = selection.whyNothing(modules);
             throw new IllegalArgumentException("no module matches " + config.describeTargets() + (why == null ? "" : ": " + why)
@@ -87,7 +94,22 @@ public final class AdapterInjector {
                     + "): DoRA (use_dora) is implemented for Linear, Embedding and ungrouped Conv2d layers only;"
                     + " leave it out of the targets of a DoRA adapter");
         }
-        return lora.newAdapter(adapterName, spec, random);
+        if (spec.init().changesBaseWeight() && !lora.supportsBaseDecomposition()) {
+            if (lora.adapters().isEmpty()) {
+                adaptable.detachAdapters();
+            }
+            throw new IllegalArgumentException(where + " is a " + layer.getClass().getSimpleName() + " (" + layer
+                    + "): init " + spec.init() + " (init_lora_weights " + spec.peftInit() + ") is implemented for"
+                    + " Linear layers only, as in PEFT; leave it out of the targets or use another init");
+        }
+        try {
+            return lora.newAdapter(adapterName, spec, random);
+        } catch (IllegalArgumentException e) {
+            if (spec.init().changesBaseWeight()) {
+                throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            }
+            throw e;
+        }
     }
 
     private static String describe(Map<String, Module> modules) {

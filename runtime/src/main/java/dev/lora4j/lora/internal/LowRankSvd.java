@@ -2,6 +2,7 @@ package dev.lora4j.lora.internal;
 
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Random;
 import java.util.stream.IntStream;
 
 /**
@@ -10,6 +11,12 @@ import java.util.stream.IntStream;
  * M}: QR factors {@code B = Qb·Rb} and {@code Aᵀ = Qa·Ra} (modified Gram–Schmidt, orthogonalised
  * twice) reduce it to the SVD of the {@code k × k} core {@code Rb·Raᵀ}, computed by one-sided
  * Jacobi rotations (Hestenes). Then {@code M = (Qb·Uc)·S·(Qa·Vc)ᵀ}. Cost {@code O((m + n)·k²)}.
+ *
+ * <p>The same machinery gives the exact thin SVD of a full matrix ({@link #of}: {@code W = I·W} or
+ * {@code W·I}, {@code k = min(m, n)}) and a randomized one ({@link #randomized}: Halko et al.'s
+ * subspace iteration, what {@code torch.svd_lowrank} computes). Singular vectors are unique only
+ * up to the sign of each pair {@code (uᵢ, vᵢ)}; this class's signs are those its Jacobi rotations
+ * give, not LAPACK's.
  */
 public final class LowRankSvd {
 
@@ -82,6 +89,58 @@ public final class LowRankSvd {
             }
         }
         return new LowRankSvd(multiply(qb, ucSorted), sSorted, multiply(qa, vcSorted));
+    }
+
+    /**
+     * The exact thin SVD of {@code w [m][n]}: {@code k = min(m, n)} singular values, descending.
+     * Cost {@code O(max(m, n)·k²)} plus Jacobi sweeps over a {@code k × k} core.
+     */
+    public static LowRankSvd of(double[][] w) {
+        int m = w.length;
+        int n = w[0].length;
+        return m <= n ? ofProduct(identity(m), w) : ofProduct(w, identity(n));
+    }
+
+    /**
+     * A randomized SVD of {@code w [m][n]} with {@code q} singular triplets, as {@code
+     * torch.svd_lowrank(w, q, niter)} computes it (Halko, Martinsson and Tropp 2009, Algorithms 4.4
+     * and 5.1): an orthonormal basis {@code Q [m][q]} of {@code w·Ω} for a standard normal {@code Ω
+     * [n][q]} drawn from {@code random}, refined by {@code niter} subspace iterations ({@code Q ←
+     * orth(w·orth(wᵀ·Q))}), then the exact SVD of {@code Q·(Qᵀ·w)}. No oversampling, as PEFT calls
+     * it ({@code q = r}). Exact when {@code w} has rank at most {@code q}; otherwise the error shrinks
+     * with the gap {@code σ_{q+1}/σ_q} raised to {@code 2·niter + 1}.
+     *
+     * @throws IllegalArgumentException when {@code q} is not in {@code [1, min(m, n)]} or {@code niter < 0}
+     */
+    public static LowRankSvd randomized(double[][] w, int q, int niter, Random random) {
+        int m = w.length;
+        int n = w[0].length;
+        if (q < 1 || q > Math.min(m, n)) {
+            throw new IllegalArgumentException("randomized SVD: q must be in [1, " + Math.min(m, n) + "], got " + q);
+        }
+        if (niter < 0) {
+            throw new IllegalArgumentException("randomized SVD: niter must be at least 0, got " + niter);
+        }
+        double[][] omega = new double[n][q];
+        for (double[] row : omega) {
+            for (int j = 0; j < q; j++) {
+                row[j] = random.nextGaussian();
+            }
+        }
+        double[][] basis = orthonormal(multiply(w, omega));
+        double[][] wt = transpose(w);
+        for (int i = 0; i < niter; i++) {
+            basis = orthonormal(multiply(w, orthonormal(multiply(wt, basis))));
+        }
+        return ofProduct(basis, multiply(transpose(basis), w));
+    }
+
+    /** The orthonormal factor of a thin QR of {@code x} (a zero column for a dependent one). */
+    private static double[][] orthonormal(double[][] x) {
+        int k = x[0].length;
+        double[][] q = new double[x.length][k];
+        qr(x, false, q, new double[k][k]);
+        return q;
     }
 
     /** The left singular vectors as columns, {@code [m][k]}. */
@@ -225,6 +284,16 @@ public final class LowRankSvd {
                 for (int j = 0; j < n; j++) {
                     out[i][j] += x * right[l][j];
                 }
+            }
+        }
+        return out;
+    }
+
+    private static double[][] transpose(double[][] m) {
+        double[][] out = new double[m[0].length][m.length];
+        for (int i = 0; i < m.length; i++) {
+            for (int j = 0; j < m[0].length; j++) {
+                out[j][i] = m[i][j];
             }
         }
         return out;
