@@ -222,7 +222,7 @@ class TargetSpecDoorIT {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class, Mismatch::new);
         String message = error.getMessage();
         assertTrue(message.startsWith("lora4j agent, "), message);
-        assertTrue(message.contains("third-party.json, new " + Mismatch.class.getName() + ": no module matches target regex"),
+        assertTrue(message.contains("third-party.json, new " + Mismatch.class.getName() + ": no module matches target_modules regex"),
                 message);
         assertTrue(message.endsWith("the model's modules are [fc (Linear), norm (LayerNorm)]"), message);
     }

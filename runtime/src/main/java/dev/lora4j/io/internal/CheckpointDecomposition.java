@@ -4,6 +4,7 @@ import dev.lora4j.io.DType;
 import dev.lora4j.io.TensorInfo;
 import dev.lora4j.lora.AdapterSpec;
 import dev.lora4j.lora.internal.BaseDecomposition;
+import dev.lora4j.lora.internal.LowRankSvd;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Random;
@@ -37,7 +38,7 @@ public final class CheckpointDecomposition {
             throw new IllegalArgumentException("the update of " + update.pair().module() + " is not a PiSSA/OLoRA one");
         }
         double[][] stored = matrix(weightBytes, weight);
-        double[][] outIn = update.transposed() ? transpose(stored) : stored;
+        double[][] outIn = update.transposed() ? LowRankSvd.transpose(stored) : stored;
         double[][][] initial = BaseDecomposition.factors(outIn, spec, new Random(0)); // exact: no randomness
         boolean narrow = weight.dtype() != DType.F64;
         double[][] a0 = narrow ? toFloat(initial[0]) : initial[0];
@@ -69,16 +70,6 @@ public final class CheckpointDecomposition {
         double[][] out = new double[rows][cols];
         for (int i = 0; i < rows; i++) {
             ElementCodec.decode(bytes, t.dtype(), i * cols, out[i], 0, cols);
-        }
-        return out;
-    }
-
-    private static double[][] transpose(double[][] m) {
-        double[][] out = new double[m[0].length][m.length];
-        for (int i = 0; i < m.length; i++) {
-            for (int j = 0; j < m[0].length; j++) {
-                out[j][i] = m[i][j];
-            }
         }
         return out;
     }

@@ -289,7 +289,8 @@ public final class LowRankSvd {
         return out;
     }
 
-    private static double[][] transpose(double[][] m) {
+    /** {@code m}ᵀ. */
+    public static double[][] transpose(double[][] m) {
         double[][] out = new double[m[0].length][m.length];
         for (int i = 0; i < m.length; i++) {
             for (int j = 0; j < m[0].length; j++) {
