@@ -14,10 +14,10 @@ import org.jspecify.annotations.Nullable;
  * FineTuneJob#defaults}); the {@code finetune} command and the DSL change only what the user sets.
  *
  * @param mode what trains
- * @param rank the adapters' rank (LORA)
- * @param alpha the adapters' alpha; the scaling is alpha / rank (LORA)
+ * @param rank the adapters' rank (LoRA and DoRA)
+ * @param alpha the adapters' alpha; the scaling is alpha / rank (LoRA and DoRA)
  * @param targets names of the modules to adapt, e.g. {@code query, value}, or just {@code all-linear}
- *     for every Linear layer but the output layer and the head (PEFT's shorthand) (LORA)
+ *     for every Linear layer but the output layer and the head (PEFT's shorthand) (LoRA and DoRA)
  * @param agent put the adapters on through the lora4j agent and the model's {@code @LoRA} fields
  *     where the job's model has them and the settings equal the annotations; otherwise through a
  *     {@code LoraConfig}
