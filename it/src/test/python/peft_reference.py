@@ -82,8 +82,8 @@ def refuse_what_is_not_implemented(config):
     if config.get("peft_type", "LORA") != "LORA":
         raise SystemExit(f"peft_type {config.get('peft_type')} is not LORA")
     unsupported = {
-        "fan_in_fan_out": False, "bias": "none", "lora_bias": False, "layers_to_transform": None,
-        "layers_pattern": None, "target_parameters": None, "trainable_token_indices": None,
+        "fan_in_fan_out": False, "bias": "none", "lora_bias": False, "target_parameters": None,
+        "trainable_token_indices": None,
     }
     for key, default in unsupported.items():
         value = config.get(key)
@@ -115,7 +115,32 @@ def is_target(config, key):
     targets = config.get("target_modules")
     if isinstance(targets, str):
         return re.fullmatch(targets, key) is not None  # other.match_target_against_key
-    return in_list(targets or [], key)
+    targets = targets or []
+    if key in targets:
+        return True  # a whole path in the list is taken whatever its layer
+    if not in_list(targets, key):
+        return False
+    wanted = config.get("layers_to_transform")
+    if wanted is None or wanted == []:
+        return True
+    index = layer_index(config, key)
+    if index is None:
+        return False  # a suffix match outside any numbered layer is dropped when layers are chosen
+    return index == wanted if isinstance(wanted, int) else index in wanted
+
+
+def layer_index(config, key):
+    """The layer a module path sits in, by PEFT's rule (tuners_utils.check_target_module_exists): the number
+    right after the first segment named by layers_pattern or, without a pattern, after the first segment
+    that is not the path's first, followed by a further segment; None when the path has no such number."""
+    patterns = config.get("layers_pattern")
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    for pattern in patterns or [r"[^.]*"]:
+        found = re.match(rf".*?\.{pattern}\.(\d+)\.", key)  # lazy: the first such number, not the last
+        if found:
+            return int(found.group(1))
+    return None
 
 
 def pattern_key(keys, key):

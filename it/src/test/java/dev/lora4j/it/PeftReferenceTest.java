@@ -26,6 +26,7 @@ import dev.lora4j.nn.Flatten;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Sequential;
+import dev.lora4j.nn.UnaryModule;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,8 +52,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * direction"): {@code it/src/test/python/peft_reference.py} re-implements PEFT's LoRA and DoRA
  * forward pass in PyTorch from PEFT's formulas (no PEFT needed), reads an adapter directory written
  * by {@link Lora#save} and a base checkpoint written by {@link ModelCheckpoint#save}, decides by
- * PEFT's rules which modules get which adapter (target_modules, modules_to_save, rank_pattern,
- * alpha_pattern, use_rslora, use_dora), and computes the logits, which must equal lora4j's on the
+ * PEFT's rules which modules get which adapter (target_modules, exclude_modules, layers_to_transform,
+ * layers_pattern, modules_to_save, rank_pattern, alpha_pattern, use_rslora, use_dora), and computes
+ * the logits, which must equal lora4j's on the
  * same inputs.
  *
  * <p>Each case builds a small model, wraps it, gives every adapter factor (and DoRA magnitude, and
@@ -184,6 +186,37 @@ class PeftReferenceTest {
 
     // ------------------------------------------------------------------ the models
 
+    @Test
+    void layersToTransformKeepsTheChosenLayersByPeftsLayerIndex() throws Exception {
+        Random random = new Random(9);
+        Deep deep = new Deep(random);
+        // suffix "fc" matches all three; the layer index (the number after the first non-leading segment) keeps 0 and 4
+        LoraConfig config = LoraConfig.builder().rank(2).alpha(4).targetModules("fc").layersToTransform(0, 4).seed(19)
+                .build();
+        LoraModel<Deep> lora = check("layers", deep, deep.describe(), features(random, 5, 6), config);
+        assertEquals(List.of("encoder.layers.0.fc", "encoder.layers.4.fc"), List.copyOf(lora.layers().keySet()));
+    }
+
+    @Test
+    void layersPatternNamesTheSegmentBeforeTheLayerIndex() throws Exception {
+        Random random = new Random(10);
+        Deep deep = new Deep(random);
+        LoraConfig config = LoraConfig.builder().rank(3).alpha(3).targetModules("fc").layersPattern("layers")
+                .layersToTransform(2).dora(true).seed(20).build();
+        LoraModel<Deep> lora = check("layers-pattern", deep, deep.describe(), features(random, 5, 6), config);
+        assertEquals(List.of("encoder.layers.2.fc"), List.copyOf(lora.layers().keySet()));
+    }
+
+    @Test
+    void allLinearIsSavedAsTheLayersItChose() throws Exception {
+        Random random = new Random(11);
+        Deep deep = new Deep(random);
+        LoraConfig config = LoraConfig.builder().rank(2).alpha(8).targetAllLinear().seed(21).build();
+        LoraModel<Deep> lora = check("all-linear", deep, deep.describe(), features(random, 5, 6), config);
+        assertEquals(List.of("encoder.layers.0.fc", "encoder.layers.2.fc", "encoder.layers.4.fc"),
+                List.copyOf(lora.layers().keySet()), "no output layer by PEFT's names here: every Linear");
+    }
+
     /** layers.0 Linear(6, 16), ReLU, layers.2 Linear(16, 12) without bias, ReLU, layers.4 Linear(12, 4). */
     private static Sequential mlp(Random random) {
         return new Sequential(new Linear(6, 16, true, random), Activation.relu(), new Linear(16, 12, false, random),
@@ -218,6 +251,46 @@ class PeftReferenceTest {
             ArrayNode layers = JSON.createArrayNode();
             layers.addObject().put("type", "embedding").put("module", "tokens");
             layers.addObject().put("type", "linear").put("module", "head");
+            return layers;
+        }
+    }
+
+    /** A Linear in a block of its own, so that its path has a layer index: {@code encoder.layers.<i>.fc}. */
+    static final class Block extends Module implements UnaryModule {
+        final Linear fc;
+
+        Block(Linear fc) {
+            this.fc = fc;
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return fc.forward(x);
+        }
+    }
+
+    /** encoder.layers.0.fc Linear(6, 16), ReLU, .2.fc Linear(16, 12) without bias, ReLU, .4.fc Linear(12, 4). */
+    static final class Deep extends Module {
+        final Sequential encoder;
+
+        Deep(Random random) {
+            encoder = new Sequential(new Block(new Linear(6, 16, true, random)), Activation.relu(),
+                    new Block(new Linear(16, 12, false, random)), Activation.relu(), new Block(new Linear(12, 4, true, random)));
+        }
+
+        Tensor forward(INDArray x) {
+            return encoder.forward(Tensor.constant(x));
+        }
+
+        ArrayNode describe() {
+            ArrayNode layers = JSON.createArrayNode();
+            for (int i = 0; i < 5; i++) {
+                if (i % 2 == 0) {
+                    layers.addObject().put("type", "linear").put("module", "encoder.layers." + i + ".fc");
+                } else {
+                    layers.addObject().put("type", "relu");
+                }
+            }
             return layers;
         }
     }
@@ -272,6 +345,7 @@ class PeftReferenceTest {
     private static INDArray forward(Module model, INDArray input) {
         model.eval();
         Tensor out = model instanceof TokenNet net ? net.forward(input)
+                : model instanceof Deep deep ? deep.forward(input)
                 : ((Sequential) model).forward(Tensor.constant(input));
         return out.value().dup();
     }
