@@ -9,8 +9,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.Lora;
+import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.ConvGeometry;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.io.AdapterFiles;
+import dev.lora4j.io.AdapterSaveOptions;
 import dev.lora4j.io.ModelCheckpoint;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.SafetensorsWriter;
@@ -217,6 +220,28 @@ class PeftReferenceTest {
                 List.copyOf(lora.layers().keySet()), "no output layer by PEFT's names here: every Linear");
     }
 
+    @Test
+    void pissaTrainedAndConvertedIsAPlainLoraAdapterForTheOriginalBase() throws Exception {
+        Random random = new Random(12);
+        Sequential mlp = mlp(random);
+        // PiSSA moves the principal part of W into A and B and leaves the residual in the model; the base file
+        // is the original W, so only the converted adapter (A' = [A; A0], B' = [B, -B0]) can reproduce the model
+        LoraConfig config = LoraConfig.builder().rank(2).alpha(4).init(LoraInit.PISSA)
+                .targetModules("layers.0", "layers.2").seed(22).build();
+        check("pissa", mlp, describe(mlp), features(random, 5, 6), config,
+                AdapterSaveOptions.defaults().withConvertToPlainLora(true));
+    }
+
+    @Test
+    void oloraTrainedAndConvertedIsAPlainLoraAdapterForTheOriginalBase() throws Exception {
+        Random random = new Random(13);
+        Sequential mlp = mlp(random);
+        LoraConfig config = LoraConfig.builder().rank(3).alpha(3).init(LoraInit.OLORA)
+                .targetModules("layers.2", "layers.4").seed(23).build();
+        check("olora", mlp, describe(mlp), features(random, 5, 6), config,
+                AdapterSaveOptions.defaults().withConvertToPlainLora(true));
+    }
+
     /** layers.0 Linear(6, 16), ReLU, layers.2 Linear(16, 12) without bias, ReLU, layers.4 Linear(12, 4). */
     private static Sequential mlp(Random random) {
         return new Sequential(new Linear(6, 16, true, random), Activation.relu(), new Linear(16, 12, false, random),
@@ -358,6 +383,15 @@ class PeftReferenceTest {
      */
     private <M extends Module> LoraModel<M> check(String name, M model, ArrayNode layers, INDArray input,
             LoraConfig config) throws Exception {
+        return check(name, model, layers, input, config, AdapterSaveOptions.defaults());
+    }
+
+    /**
+     * As above, the adapter saved with {@code save}; converted to a plain LoRA adapter (PiSSA, OLoRA),
+     * its rank is twice the trained one's, alpha too, so the scaling is the same.
+     */
+    private <M extends Module> LoraModel<M> check(String name, M model, ArrayNode layers, INDArray input,
+            LoraConfig config, AdapterSaveOptions save) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve(name));
         INDArray baseOutput = forward(model, input);
         ModelCheckpoint.save(model, dir.resolve("base.safetensors"));
@@ -384,7 +418,7 @@ class PeftReferenceTest {
         assertTrue(adapterEffect > 100 * TOLERANCE * scale(ours),
                 name + ": the adapters must change the output (they moved it by " + adapterEffect + ")");
 
-        Lora.save(lora, dir.resolve("adapter"));
+        AdapterFiles.save(lora, dir.resolve("adapter"), save);
         ObjectNode modelJson = JSON.createObjectNode();
         modelJson.set("layers", layers);
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("model.json").toFile(), modelJson);
@@ -408,7 +442,8 @@ class PeftReferenceTest {
         lora.layers().forEach((path, layer) -> {
             LoraAdapter adapter = layer.adapter("default");
             JsonNode entry = report.get("adapted").get(path);
-            assertEquals(adapter.spec().rank(), entry.get("r").intValue(), name + ": " + path + " rank");
+            assertEquals(adapter.spec().rank() * (save.convertToPlainLora() ? 2 : 1), entry.get("r").intValue(),
+                    name + ": " + path + " rank");
             assertEquals(adapter.scaling(), entry.get("scaling").doubleValue(), 1e-12, name + ": " + path + " scaling");
             assertEquals(adapter.isDora(), entry.get("dora").booleanValue(), name + ": " + path + " DoRA");
         });
