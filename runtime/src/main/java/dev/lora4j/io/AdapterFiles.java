@@ -6,7 +6,7 @@ import dev.lora4j.io.internal.AdapterStateDict;
 import dev.lora4j.io.internal.FiniteCheck;
 import dev.lora4j.io.internal.PeftConfigMapping;
 import dev.lora4j.io.internal.PlainLoraConversion;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
@@ -122,9 +122,9 @@ public final class AdapterFiles {
      */
     public static PeftAdapterConfig peftConfig(LoraModel<?> model, String adapter, AdapterSaveOptions options) {
         boolean convert = options.convertToPlainLora();
-        Map<String, AdapterSpec> specs = new LinkedHashMap<>();
+        Map<String, AdapterSettings> specs = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLayer> e : model.layers(adapter).entrySet()) {
-            AdapterSpec spec = e.getValue().adapter(adapter).spec();
+            AdapterSettings spec = e.getValue().adapter(adapter).spec();
             specs.put(e.getKey(), convert ? PlainLoraConversion.spec(spec) : spec);
         }
         LoraConfig config = convert ? PlainLoraConversion.config(model.config(adapter)) : model.config(adapter);

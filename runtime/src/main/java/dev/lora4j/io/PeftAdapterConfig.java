@@ -15,7 +15,7 @@ import dev.lora4j.io.internal.PeftJson;
 import dev.lora4j.io.internal.PeftConfigValidator;
 import dev.lora4j.io.internal.StrictJsonObjects;
 import dev.lora4j.io.internal.TensorBytes;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.internal.BoundedRegex;
 import dev.lora4j.lora.internal.ModuleNames;
 import dev.lora4j.lora.internal.TargetSelection;
@@ -566,7 +566,7 @@ public final class PeftAdapterConfig {
      * @throws IllegalArgumentException for {@code pissaNiter} below -1, or at least 0 with another init
      */
     public PeftAdapterConfig withInitLoraWeights(LoraInit init, int pissaNiter) {
-        Object value = new AdapterSpec(1, 1, 0, false, init, false, pissaNiter).peftInit();
+        Object value = new AdapterSettings(1, 1, 0, false, init, false, pissaNiter).peftInit();
         return withField("init_lora_weights", value instanceof Boolean b ? NODES.booleanNode(b) : TextNode.valueOf((String) value));
     }
 

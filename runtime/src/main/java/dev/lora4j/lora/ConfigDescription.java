@@ -18,7 +18,7 @@ final class ConfigDescription {
     private ConfigDescription() {}
 
     static Map<String, LoraConfig> describe(Map<String, LoraLayer> layers, Set<String> modulePaths) {
-        Map<String, Map<String, AdapterSpec>> byAdapter = new LinkedHashMap<>();
+        Map<String, Map<String, AdapterSettings>> byAdapter = new LinkedHashMap<>();
         layers.forEach((path, layer) -> layer.adapters().forEach((name, adapter) ->
                 byAdapter.computeIfAbsent(name, k -> new LinkedHashMap<>()).put(path, adapter.spec())));
         Map<String, LoraConfig> configs = new LinkedHashMap<>();
@@ -26,8 +26,8 @@ final class ConfigDescription {
         return configs;
     }
 
-    private static LoraConfig describeOne(Map<String, AdapterSpec> specs, Set<String> modulePaths) {
-        AdapterSpec first = specs.values().iterator().next();
+    private static LoraConfig describeOne(Map<String, AdapterSettings> specs, Set<String> modulePaths) {
+        AdapterSettings first = specs.values().iterator().next();
         String[] names = specs.keySet().stream().map(p -> p.substring(p.lastIndexOf('.') + 1)).distinct()
                 .toArray(String[]::new);
         LoraConfig byName = LoraConfig.builder().targetModules(names).build();

@@ -18,20 +18,20 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class LoraAdapter {
 
     private final String name;
-    private final AdapterSpec spec;
+    private final AdapterSettings spec;
     private final Parameter a;
     private final Parameter b;
     private final @Nullable Parameter magnitude;
     private final Random dropoutRandom;
     private final INDArray @Nullable [] initial;
 
-    LoraAdapter(String name, AdapterSpec spec, Parameter a, Parameter b, @Nullable Parameter magnitude,
+    LoraAdapter(String name, AdapterSettings spec, Parameter a, Parameter b, @Nullable Parameter magnitude,
             Random dropoutRandom) {
         this(name, spec, a, b, magnitude, dropoutRandom, false);
     }
 
     /** With {@code keepInitial}, copies of A's and B's values now are kept as {@link #initialFactors()}. */
-    LoraAdapter(String name, AdapterSpec spec, Parameter a, Parameter b, @Nullable Parameter magnitude,
+    LoraAdapter(String name, AdapterSettings spec, Parameter a, Parameter b, @Nullable Parameter magnitude,
             Random dropoutRandom, boolean keepInitial) {
         if (spec.dora() != (magnitude != null)) {
             throw new IllegalArgumentException("adapter '" + name + "': a DoRA adapter needs a magnitude vector and"
@@ -61,7 +61,7 @@ public final class LoraAdapter {
     }
 
     /** Rank, alpha, dropout, scaling mode, init and whether it is DoRA. */
-    public AdapterSpec spec() {
+    public AdapterSettings spec() {
         return spec;
     }
 

@@ -160,8 +160,8 @@ public final class LoraConfig {
     }
 
     /** The adapter spec for the module at {@code path}, after rank and alpha patterns (PEFT's pattern keys). */
-    public AdapterSpec specFor(String path) {
-        return new AdapterSpec(rankPattern.getOrDefault(ModuleNames.patternKey(rankPattern.keySet(), path), rank),
+    public AdapterSettings settingsFor(String path) {
+        return new AdapterSettings(rankPattern.getOrDefault(ModuleNames.patternKey(rankPattern.keySet(), path), rank),
                 alphaPattern.getOrDefault(ModuleNames.patternKey(alphaPattern.keySet(), path), alpha),
                 dropout, rslora, init, dora, pissaNiter);
     }
@@ -613,7 +613,7 @@ public final class LoraConfig {
         /** Validates and builds; an error names the field and the value. */
         public LoraConfig build() {
             double effectiveAlpha = Double.isNaN(alpha) ? rank : alpha;
-            new AdapterSpec(rank, effectiveAlpha, dropout, rslora, init, dora, pissaNiter);
+            new AdapterSettings(rank, effectiveAlpha, dropout, rslora, init, dora, pissaNiter);
             rankPattern.forEach((key, r) -> {
                 checkPattern("rank_pattern", key);
                 if (r == null || r < 1) {

@@ -64,7 +64,7 @@ public final class LoraEmbedding extends LoraLayer implements LayerAdapters.OnId
     }
 
     @Override
-    protected Parameter[] createFactors(AdapterSpec spec, Random random) {
+    protected Parameter[] createFactors(AdapterSettings spec, Random random) {
         long vocabulary = base.vocabulary();
         long dim = base.dim();
         int r = spec.rank();

@@ -56,7 +56,7 @@ public abstract class LoraLayer implements LayerAdapters {
     public abstract long[] bShape(int rank);
 
     /** New factors A and B for {@code spec}. */
-    protected abstract Parameter[] createFactors(AdapterSpec spec, Random random);
+    protected abstract Parameter[] createFactors(AdapterSettings spec, Random random);
 
     /** {@code s·ΔW} of one adapter in the base weight's layout. */
     public abstract INDArray deltaWeight(LoraAdapter adapter);
@@ -115,7 +115,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * Adds an adapter and makes it trainable; it joins the active set only through
      * {@link #setActive}, except that the first adapter becomes active at once.
      */
-    public LoraAdapter addAdapter(String name, AdapterSpec spec, Random random) {
+    public LoraAdapter addAdapter(String name, AdapterSettings spec, Random random) {
         LoraAdapter adapter = newAdapter(name, spec, random);
         attach(adapter);
         return adapter;
@@ -125,7 +125,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * Creates an adapter for this layer without attaching it: its factors can be given their final
      * values before {@link #attach} makes it visible to the forward pass.
      */
-    public LoraAdapter newAdapter(String name, AdapterSpec spec, Random random) {
+    public LoraAdapter newAdapter(String name, AdapterSettings spec, Random random) {
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
         }

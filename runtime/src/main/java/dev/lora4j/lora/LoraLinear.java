@@ -21,7 +21,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code A [r, in]} and {@code B [out, r]}. The update is never formed as a matrix in the
  * forward or backward pass; only merging forms {@code s·B·A}.
  *
- * <p><b>DoRA.</b> A DoRA adapter ({@link AdapterSpec#dora()}) also has a magnitude {@code m [out]}
+ * <p><b>DoRA.</b> A DoRA adapter ({@link AdapterSettings#dora()}) also has a magnitude {@code m [out]}
  * and stands for the weight {@code m ⊙ (W + s·B·A) / ‖W + s·B·A‖}, the norm taken per output
  * feature over the input dimension. Its forward is PEFT's {@code DoraLinearLayer}: with {@code g =
  * m / ‖W + s·B·A‖} (the norm recomputed from the current factors each pass and detached, so no
@@ -75,7 +75,7 @@ public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput
     }
 
     @Override
-    protected Parameter[] createFactors(AdapterSpec spec, Random random) {
+    protected Parameter[] createFactors(AdapterSettings spec, Random random) {
         long in = base.inFeatures();
         long out = base.outFeatures();
         int r = spec.rank();
@@ -118,7 +118,7 @@ public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput
      * transposes a fan-in-fan-out weight for PiSSA but not for OLoRA (its factors would not fit), so
      * OLoRA on such a layer is refused.
      */
-    private INDArray[] decompose(AdapterSpec spec, Random random) {
+    private INDArray[] decompose(AdapterSettings spec, Random random) {
         if (spec.init() == LoraInit.OLORA && base.isFanInFanOut()) {
             throw new IllegalArgumentException("init OLORA (init_lora_weights \"olora\") is not supported on a"
                     + " fan-in-fan-out layer (" + base + "): PEFT's olora_init does not transpose the weight");

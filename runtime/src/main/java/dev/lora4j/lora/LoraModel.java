@@ -76,7 +76,7 @@ public final class LoraModel<M extends Module> {
      * @throws IllegalArgumentException for a path that is not a Linear, Embedding or Conv2d of the model
      */
     public static <M extends Module> LoraModel<M> wrap(M model, String adapterName, LoraConfig config,
-            Map<String, AdapterSpec> layers) {
+            Map<String, AdapterSettings> layers) {
         checkName(adapterName);
         checkLayers(model.namedModules(), adapterName, layers);
         model.freeze();
@@ -195,7 +195,7 @@ public final class LoraModel<M extends Module> {
      * @throws IllegalArgumentException for an existing name, an empty map, or a path that is not a
      *     Linear, Embedding or Conv2d of the model
      */
-    public void addAdapter(String name, LoraConfig config, Map<String, AdapterSpec> layers) {
+    public void addAdapter(String name, LoraConfig config, Map<String, AdapterSettings> layers) {
         addAdapter(name, config, layers, Map.of());
     }
 
@@ -211,7 +211,7 @@ public final class LoraModel<M extends Module> {
      * @throws IllegalArgumentException as {@link #addAdapter(String, LoraConfig, Map)}, or for values
      *     of the wrong shape
      */
-    public synchronized void addAdapter(String name, LoraConfig config, Map<String, AdapterSpec> layers,
+    public synchronized void addAdapter(String name, LoraConfig config, Map<String, AdapterSettings> layers,
             Map<String, INDArray[]> values) {
         checkUsable();
         checkName(name);
@@ -262,7 +262,7 @@ public final class LoraModel<M extends Module> {
      *     misshapen value, or a module to save the new configuration drops
      * @throws IllegalStateException when the adapter is merged into the base weights
      */
-    public synchronized void replaceAdapterValues(String name, LoraConfig config, Map<String, AdapterSpec> layers,
+    public synchronized void replaceAdapterValues(String name, LoraConfig config, Map<String, AdapterSettings> layers,
             Map<String, INDArray[]> values) {
         checkUsable();
         config(name);
@@ -311,7 +311,7 @@ public final class LoraModel<M extends Module> {
         register(name, config, carrying.keySet());
     }
 
-    private static void checkSameSettings(String name, String path, AdapterSpec has, AdapterSpec given) {
+    private static void checkSameSettings(String name, String path, AdapterSettings has, AdapterSettings given) {
         List<String> differences = new ArrayList<>();
         if (has.rank() != given.rank()) {
             differences.add("r " + given.rank() + " (the model's: " + has.rank() + ")");
@@ -364,7 +364,7 @@ public final class LoraModel<M extends Module> {
         configs = Collections.unmodifiableMap(next);
     }
 
-    private static void checkLayers(Map<String, Module> modules, String name, Map<String, AdapterSpec> layers) {
+    private static void checkLayers(Map<String, Module> modules, String name, Map<String, AdapterSettings> layers) {
         if (layers.isEmpty()) {
             throw new IllegalArgumentException("adapter '" + name + "' needs at least one layer");
         }

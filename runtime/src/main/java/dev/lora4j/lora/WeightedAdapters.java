@@ -18,7 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
 final class WeightedAdapters {
 
     /** Per-layer specs and factors {@code {A, B}} (in each layer's dtype), and the new config. */
-    record Result(LoraConfig config, Map<String, AdapterSpec> specs, Map<String, INDArray[]> factors) {}
+    record Result(LoraConfig config, Map<String, AdapterSettings> specs, Map<String, INDArray[]> factors) {}
 
     private WeightedAdapters() {}
 
@@ -94,7 +94,7 @@ final class WeightedAdapters {
         }
         int targetRank = svdRank == 0 ? maxRank : svdRank;
         Map<String, INDArray[]> factors = new LinkedHashMap<>();
-        Map<String, AdapterSpec> specs = new LinkedHashMap<>();
+        Map<String, AdapterSettings> specs = new LinkedHashMap<>();
         sources.forEach((path, present) -> {
             INDArray[] ab = switch (combination) {
                 case LINEAR -> linear(present);
@@ -107,9 +107,9 @@ final class WeightedAdapters {
             factors.put(path, new INDArray[] {
                 ab[0].reshape('c', layer.aShape(rank)).castTo(type), ab[1].reshape('c', layer.bShape(rank)).castTo(type)
             });
-            specs.put(path, new AdapterSpec(rank, rank, first.dropout(), false, first.init()));
+            specs.put(path, new AdapterSettings(rank, rank, first.dropout(), false, first.init()));
         });
-        int r = specs.values().stream().mapToInt(AdapterSpec::rank).max().orElseThrow();
+        int r = specs.values().stream().mapToInt(AdapterSettings::rank).max().orElseThrow();
         LoraConfig.Builder config = LoraConfig.builder()
                 .rank(r).alpha(r).dropout(first.dropout()).rslora(false).init(first.init())
                 .fanInFanOut(first.fanInFanOut())

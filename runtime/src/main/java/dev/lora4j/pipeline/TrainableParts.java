@@ -3,7 +3,7 @@ package dev.lora4j.pipeline;
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.lora.AdapterFactory;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraLayers;
@@ -101,7 +101,7 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
             if (!targeted || adapter == null || layer.adapters().size() != 1) {
                 return false;
             }
-            AdapterSpec wanted = config.specFor(entry.getKey());
+            AdapterSettings wanted = config.settingsFor(entry.getKey());
             if (adapter.spec().rank() != wanted.rank() || adapter.spec().alpha() != wanted.alpha()
                     || adapter.spec().dora() != wanted.dora()) {
                 return false;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Parameter;
@@ -53,7 +53,7 @@ class AdapterFilesFixtureTest {
         assertEquals(adaptedPaths(), List.copyOf(lora.layers().keySet()));
         assertEquals(List.of("default"), lora.activeAdapters());
         for (LoraLayer layer : lora.layers().values()) {
-            AdapterSpec spec = layer.adapter("default").spec();
+            AdapterSettings spec = layer.adapter("default").spec();
             assertEquals(8, spec.rank());
             assertEquals(16.0, spec.alpha());
             assertEquals(2.0, spec.scaling());

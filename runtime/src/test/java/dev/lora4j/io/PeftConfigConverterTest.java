@@ -51,9 +51,9 @@ class PeftConfigConverterTest {
         assertTrue(config.fanInFanOut());
         assertFalse(config.targets("blocks.0.attention.value"), "excluded");
         assertTrue(config.targets("blocks.1.attention.value"));
-        assertEquals(2, config.specFor("blocks.0.attention.value").rank());
-        assertEquals(3, config.specFor("blocks.1.attention.query").rank());
-        assertEquals(4, config.specFor("blocks.0.attention.query").rank());
+        assertEquals(2, config.settingsFor("blocks.0.attention.value").rank());
+        assertEquals(3, config.settingsFor("blocks.1.attention.query").rank());
+        assertEquals(4, config.settingsFor("blocks.0.attention.query").rank());
     }
 
     @Test

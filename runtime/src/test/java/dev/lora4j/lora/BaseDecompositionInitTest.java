@@ -30,12 +30,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 class BaseDecompositionInitTest {
 
-    private static final List<AdapterSpec> SPECS = List.of(
-            new AdapterSpec(3, 6, 0, false, LoraInit.PISSA),
-            new AdapterSpec(3, 6, 0, false, LoraInit.PISSA, false, 2),
-            new AdapterSpec(2, 8, 0, true, LoraInit.PISSA),
-            new AdapterSpec(3, 6, 0, false, LoraInit.OLORA),
-            new AdapterSpec(2, 8, 0, true, LoraInit.OLORA));
+    private static final List<AdapterSettings> SPECS = List.of(
+            new AdapterSettings(3, 6, 0, false, LoraInit.PISSA),
+            new AdapterSettings(3, 6, 0, false, LoraInit.PISSA, false, 2),
+            new AdapterSettings(2, 8, 0, true, LoraInit.PISSA),
+            new AdapterSettings(3, 6, 0, false, LoraInit.OLORA),
+            new AdapterSettings(2, 8, 0, true, LoraInit.OLORA));
 
     /** A layer [out 6, in 5] (stored [5, 6] when fan-in-fan-out) with a bias. */
     private static Linear layer(DataType type, boolean fanInFanOut) {
@@ -50,7 +50,7 @@ class BaseDecompositionInitTest {
 
     @Test
     void outputIsUnchangedAtStepZero() {
-        for (AdapterSpec spec : SPECS) {
+        for (AdapterSettings spec : SPECS) {
             for (boolean fanInFanOut : new boolean[] {false, true}) {
                 if (fanInFanOut && spec.init() == LoraInit.OLORA) {
                     continue;
@@ -72,7 +72,7 @@ class BaseDecompositionInitTest {
 
     @Test
     void factorsAreTheDecompositionAndTheResidualIsLeftInTheBase() {
-        for (AdapterSpec spec : SPECS) {
+        for (AdapterSettings spec : SPECS) {
             for (boolean fanInFanOut : new boolean[] {false, true}) {
                 if (fanInFanOut && spec.init() == LoraInit.OLORA) {
                     continue;
@@ -107,7 +107,7 @@ class BaseDecompositionInitTest {
     @Test
     void loadedFactorsApplyToTheRecomputedResidual() {
         // PEFT's load_adapter reruns pissa_init on the original base and then loads the saved A and B
-        AdapterSpec spec = new AdapterSpec(3, 6, 0, false, LoraInit.PISSA);
+        AdapterSettings spec = new AdapterSettings(3, 6, 0, false, LoraInit.PISSA);
         Linear fresh = layer(DataType.DOUBLE, false);
         double[][] w = outIn(fresh.weight().value(), false);
         LoraLayer lora = LoraLayers.attach(fresh);
@@ -137,7 +137,7 @@ class BaseDecompositionInitTest {
             Tensor x = Tensor.constant(TestArrays.normal(3, 4, 5));
             INDArray before = layer.forward(x).value().dup();
             LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default",
-                    new AdapterSpec(3, 6, 0, false, init, true), new Random(2));
+                    new AdapterSettings(3, 6, 0, false, init, true), new Random(2));
             for (int o = 0; o < 6; o++) {
                 double norm = 0;
                 for (double v : w[o]) {
@@ -154,7 +154,7 @@ class BaseDecompositionInitTest {
         Linear layer = layer(DataType.DOUBLE, false);
         INDArray w = layer.weight().value().dup();
         LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default",
-                new AdapterSpec(3, 6, 0, false, LoraInit.GAUSSIAN), new Random(2));
+                new AdapterSettings(3, 6, 0, false, LoraInit.GAUSSIAN), new Random(2));
         assertNull(adapter.initialFactors());
         assertEquals(w, layer.weight().value());
     }
@@ -163,23 +163,23 @@ class BaseDecompositionInitTest {
     void refusesWherePeftDoesNotImplementIt() {
         Embedding embedding = new Embedding(new Parameter(TestArrays.normal(1, 10, 4)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraLayers.attach(embedding)
-                .addAdapter("default", new AdapterSpec(2, 2, 0, false, LoraInit.PISSA), new Random(1)));
+                .addAdapter("default", new AdapterSettings(2, 2, 0, false, LoraInit.PISSA), new Random(1)));
         assertTrue(e.getMessage().startsWith("init PISSA (init_lora_weights pissa) is implemented for Linear layers"
                 + " only, as in PEFT, not for Embedding"), e.getMessage());
         Conv2d conv = new Conv2d(3, 4, 3);
         e = assertThrows(IllegalArgumentException.class, () -> LoraLayers.attach(conv)
-                .addAdapter("default", new AdapterSpec(2, 2, 0, false, LoraInit.OLORA), new Random(1)));
+                .addAdapter("default", new AdapterSettings(2, 2, 0, false, LoraInit.OLORA), new Random(1)));
         assertTrue(e.getMessage().contains("init OLORA (init_lora_weights olora) is implemented for Linear layers only"),
                 e.getMessage());
         Linear inOut = layer(DataType.DOUBLE, true);
         INDArray w = inOut.weight().value().dup();
         e = assertThrows(IllegalArgumentException.class, () -> LoraLayers.attach(inOut)
-                .addAdapter("default", new AdapterSpec(2, 2, 0, false, LoraInit.OLORA), new Random(1)));
+                .addAdapter("default", new AdapterSettings(2, 2, 0, false, LoraInit.OLORA), new Random(1)));
         assertTrue(e.getMessage().startsWith("init OLORA (init_lora_weights \"olora\") is not supported on a"
                 + " fan-in-fan-out layer"), e.getMessage());
         Linear narrow = layer(DataType.DOUBLE, false);
         e = assertThrows(IllegalArgumentException.class, () -> LoraLayers.attach(narrow)
-                .addAdapter("default", new AdapterSpec(6, 6, 0, false, LoraInit.PISSA, false, 1), new Random(1)));
+                .addAdapter("default", new AdapterSettings(6, 6, 0, false, LoraInit.PISSA, false, 1), new Random(1)));
         assertTrue(e.getMessage().endsWith("init pissa_niter_1 needs a rank of at most min(out, in) = 5 for a weight"
                 + " [6, 5], got r=6"), e.getMessage());
         assertEquals(w, inOut.weight().value(), "a refused init changes nothing");
@@ -198,11 +198,11 @@ class BaseDecompositionInitTest {
         Annotated model = new Annotated();
         INDArray w = model.fc.weight().value().dup();
         LoraModel<Annotated> lora = dev.lora4j.Lora.inject(model);
-        AdapterSpec spec = lora.layers().get("fc").adapter("default").spec();
+        AdapterSettings spec = lora.layers().get("fc").adapter("default").spec();
         assertEquals(LoraInit.PISSA, spec.init());
         assertEquals(3, spec.pissaNiter());
         assertEquals("pissa_niter_3", spec.peftInit());
-        assertEquals(spec, AdapterSpec.of(Annotated.class.getDeclaredField("fc").getAnnotation(dev.lora4j.api.LoRA.class)));
+        assertEquals(spec, AdapterSettings.of(Annotated.class.getDeclaredField("fc").getAnnotation(dev.lora4j.api.LoRA.class)));
         assertTrue(w.sub(model.fc.weight().value()).amaxNumber().doubleValue() > 0.1, "fc holds the residual");
         // one adapter with PiSSA on some layers only is not a PEFT adapter (init_lora_weights is one setting)
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -47,9 +47,9 @@ class ConfigValidationTest {
 
     @Test
     void adapterSpecNamesTheField() {
-        rejects(() -> new AdapterSpec(0, 1, 0, false, LoraInit.GAUSSIAN), "LoRA rank must be at least 1, got 0");
-        rejects(() -> new AdapterSpec(1, Double.NaN, 0, false, LoraInit.GAUSSIAN), "LoRA alpha must be positive and finite, got NaN");
-        rejects(() -> new AdapterSpec(1, 1, 1.5, false, LoraInit.GAUSSIAN), "LoRA dropout must be in [0, 1), got 1.5");
+        rejects(() -> new AdapterSettings(0, 1, 0, false, LoraInit.GAUSSIAN), "LoRA rank must be at least 1, got 0");
+        rejects(() -> new AdapterSettings(1, Double.NaN, 0, false, LoraInit.GAUSSIAN), "LoRA alpha must be positive and finite, got NaN");
+        rejects(() -> new AdapterSettings(1, 1, 1.5, false, LoraInit.GAUSSIAN), "LoRA dropout must be in [0, 1), got 1.5");
     }
 
     @Test

@@ -38,8 +38,8 @@ class DoraTest {
 
     private static final double S = 6.0 / 3.0; // alpha 6, r 3
 
-    private static AdapterSpec dora(int r, double alpha, double dropout, LoraInit init) {
-        return new AdapterSpec(r, alpha, dropout, false, init, true);
+    private static AdapterSettings dora(int r, double alpha, double dropout, LoraInit init) {
+        return new AdapterSettings(r, alpha, dropout, false, init, true);
     }
 
     /** A float64 layer [out 6, in 5] with a bias (or [in, out] when fan-in-fan-out). */
@@ -113,7 +113,7 @@ class DoraTest {
     }
 
     /** Gives the adapter a nonzero B and a magnitude away from its initial value, so every term matters. */
-    private static LoraAdapter trainedLooking(LoraLinear lora, String name, AdapterSpec spec, long seed) {
+    private static LoraAdapter trainedLooking(LoraLinear lora, String name, AdapterSettings spec, long seed) {
         LoraAdapter adapter = lora.addAdapter(name, spec, new Random(seed));
         adapter.b().value().assign(TestArrays.normal(seed + 1, adapter.b().shape()).muli(0.5));
         adapter.magnitude().value().muli(TestArrays.uniform(seed + 2, 0.5, 1.5, adapter.magnitude().shape()));
@@ -218,7 +218,7 @@ class DoraTest {
     void trainingDropoutFeedsTheDroppedInputToBothDoraTerms() {
         // PEFT, with dropout active: result = x·Wᵀ + b + (g − 1)·(x̃·Wᵀ) + g·s·x̃·Aᵀ·Bᵀ = x·Wᵀ + b + x̃·(W' − W)ᵀ,
         // x̃ = dropout(x). A twin layer built from the same seeds draws the same mask.
-        AdapterSpec spec = dora(3, 6, 0.4, LoraInit.RANDOM);
+        AdapterSettings spec = dora(3, 6, 0.4, LoraInit.RANDOM);
         Linear layer = layer(false, true);
         Linear twin = layer(false, true);
         LoraAdapter adapter = trainedLooking(LoraLayers.attach(layer), "default", spec, 41);
@@ -253,7 +253,7 @@ class DoraTest {
         // PEFT: result = base(x) + s1·B1·A1·x (plain), then result += (g − 1)·(result − bias) + g·s2·B2·A2·x
         Linear layer = layer(false, true);
         LoraLinear lora = LoraLayers.attach(layer);
-        LoraAdapter plain = lora.addAdapter("plain", new AdapterSpec(2, 3, 0, false, LoraInit.RANDOM), new Random(51));
+        LoraAdapter plain = lora.addAdapter("plain", new AdapterSettings(2, 3, 0, false, LoraInit.RANDOM), new Random(51));
         LoraAdapter doraAdapter = trainedLooking(lora, "dora", dora(3, 6, 0, LoraInit.KAIMING_UNIFORM), 52);
         lora.setActive(List.of("plain", "dora"));
         INDArray x = TestArrays.normal(53, 4, 5);
@@ -406,7 +406,7 @@ class DoraTest {
         assertFalse(first.magnitude().isTrainable());
         assertTrue(second.magnitude().isTrainable());
         assertThrows(IllegalStateException.class,
-                () -> lora.addAdapter("plain", new AdapterSpec(2, 2, 0, false, LoraInit.RANDOM), new Random(3)).magnitude());
+                () -> lora.addAdapter("plain", new AdapterSettings(2, 2, 0, false, LoraInit.RANDOM), new Random(3)).magnitude());
     }
 
     // ---- merging --------------------------------------------------------------------------------
@@ -463,7 +463,7 @@ class DoraTest {
         INDArray original = layer.weight().value().dup();
         LoraLinear lora = LoraLayers.attach(layer);
         trainedLooking(lora, "a", dora(3, 6, 0, LoraInit.KAIMING_UNIFORM), 121);
-        lora.addAdapter("b", new AdapterSpec(2, 4, 0, false, LoraInit.RANDOM), new Random(122));
+        lora.addAdapter("b", new AdapterSettings(2, 4, 0, false, LoraInit.RANDOM), new Random(122));
         trainedLooking(lora, "c", dora(2, 3, 0, LoraInit.KAIMING_UNIFORM), 123);
         lora.setActive(List.of("a", "b", "c"));
         Tensor x = Tensor.constant(TestArrays.normal(124, 4, 5));
@@ -509,7 +509,7 @@ class DoraTest {
     void theConfigCarriesDoraToEveryLayerSpec() {
         LoraConfig config = LoraConfig.builder().rank(4).dora(true).targetModules("fc").rankPattern("fc", 2).build();
         assertTrue(config.dora());
-        assertTrue(config.specFor("fc").dora());
+        assertTrue(config.settingsFor("fc").dora());
         assertTrue(config.toBuilder().build().dora());
         assertFalse(LoraConfig.builder().targetModules("fc").build().dora(), "off by default, as in PEFT");
         LoraModel<Net> model = LoraModel.wrap(new Net(), LoraModel.DEFAULT_ADAPTER, config);
@@ -555,7 +555,7 @@ class DoraTest {
         return org.nd4j.linalg.factory.Nd4j.create(merged).reshape('c', shape);
     }
 
-    private static LoraAdapter trainedLookingConv(LoraConv2d lora, AdapterSpec spec, long seed) {
+    private static LoraAdapter trainedLookingConv(LoraConv2d lora, AdapterSettings spec, long seed) {
         LoraAdapter adapter = lora.addAdapter("default", spec, new Random(seed));
         adapter.b().value().assign(TestArrays.normal(seed + 1, adapter.b().shape()).muli(0.5));
         adapter.magnitude().value().muli(TestArrays.uniform(seed + 2, 0.5, 1.5, adapter.magnitude().shape()));
@@ -589,7 +589,7 @@ class DoraTest {
 
     @Test
     void convolutionTrainingDropoutFeedsTheDroppedInputToBothDoraTerms() {
-        AdapterSpec spec = dora(3, 6, 0.4, LoraInit.RANDOM);
+        AdapterSettings spec = dora(3, 6, 0.4, LoraInit.RANDOM);
         Conv2d conv = conv();
         Conv2d twin = conv();
         LoraAdapter adapter = trainedLookingConv(LoraLayers.attach(conv), spec, 191);
@@ -734,7 +734,7 @@ class DoraTest {
         assertTrue(lora.layers().get("fc").adapter("default").isDora());
         assertFalse(lora.layers().get("plain").adapter("default").isDora());
         assertTrue(model.namedParameters().get("fc.lora_magnitude_vector.default.weight").isTrainable());
-        assertTrue(AdapterSpec.of(field(Annotated.class, "fc").getAnnotation(LoRA.class)).dora());
+        assertTrue(AdapterSettings.of(field(Annotated.class, "fc").getAnnotation(LoRA.class)).dora());
         // one adapter with DoRA on some layers only is not a PEFT adapter (use_dora is one setting)
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> dev.lora4j.io.AdapterFiles.peftConfig(lora, "default", dev.lora4j.io.AdapterSaveOptions.defaults()));

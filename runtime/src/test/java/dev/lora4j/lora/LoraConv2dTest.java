@@ -48,7 +48,7 @@ class LoraConv2dTest {
     void factorsHavePeftShapesAndInitialisation() {
         Conv2d layer = conv(DataType.FLOAT, 6, 10, 3, ConvGeometry.of(2, 1), 1);
         LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default",
-                new AdapterSpec(4, 8, 0, false, LoraInit.KAIMING_UNIFORM), new Random(2));
+                new AdapterSettings(4, 8, 0, false, LoraInit.KAIMING_UNIFORM), new Random(2));
         assertArrayEquals(new long[] {4, 6, 3, 3}, adapter.a().shape(), "lora_A [r, in, kh, kw]");
         assertArrayEquals(new long[] {10, 4, 1, 1}, adapter.b().shape(), "lora_B [out, r, 1, 1]");
         double bound = 1 / Math.sqrt(6 * 3 * 3);
@@ -65,7 +65,7 @@ class LoraConv2dTest {
         Conv2d layer = conv(DataType.FLOAT, 3, 5, 3, ConvGeometry.of(1, 1), 3);
         Tensor x = Tensor.constant(randn(DataType.FLOAT, 4, 2, 3, 8, 8));
         INDArray before = layer.forward(x).value().dup();
-        LoraLayers.attach(layer).addAdapter("default", new AdapterSpec(2, 4, 0, false, LoraInit.KAIMING_UNIFORM), new Random(5));
+        LoraLayers.attach(layer).addAdapter("default", new AdapterSettings(2, 4, 0, false, LoraInit.KAIMING_UNIFORM), new Random(5));
         assertEquals(before, layer.forward(x).value());
     }
 
@@ -86,7 +86,7 @@ class LoraConv2dTest {
         ConvGeometry g = ConvGeometry.of(stride, padding, dilation, 1);
         Conv2d layer = conv(DataType.DOUBLE, in, out, k, g, 10L * k + stride);
         LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default",
-                new AdapterSpec(3, 6, 0, false, LoraInit.RANDOM), new Random(7));
+                new AdapterSettings(3, 6, 0, false, LoraInit.RANDOM), new Random(7));
         INDArray x = randn(DataType.DOUBLE, 8, 2, in, 9, 9);
         INDArray y = layer.forward(Tensor.constant(x)).value();
         INDArray base = NaiveConv.conv2d(x, layer.weight().value(), layer.bias().value(), g);
@@ -103,7 +103,7 @@ class LoraConv2dTest {
         Conv2d layer = conv(DataType.FLOAT, in, out, k, g, 20L * k + stride);
         INDArray original = layer.weight().value().dup();
         LoraConv2d lora = LoraLayers.attach(layer);
-        lora.addAdapter("default", new AdapterSpec(4, 8, 0, false, LoraInit.RANDOM), new Random(9));
+        lora.addAdapter("default", new AdapterSettings(4, 8, 0, false, LoraInit.RANDOM), new Random(9));
         Tensor x = Tensor.constant(randn(DataType.FLOAT, 11, 3, in, 10, 10));
         INDArray unmerged = layer.forward(x).value().dup();
         lora.merge(List.of("default"));
@@ -125,7 +125,7 @@ class LoraConv2dTest {
     @Test
     void deltaWeightIsPeftsGetDeltaWeight() {
         Conv2d kxk = conv(DataType.DOUBLE, 5, 7, 3, ConvGeometry.of(1, 1), 31);
-        LoraAdapter a3 = LoraLayers.attach(kxk).addAdapter("default", new AdapterSpec(4, 12, 0, false, LoraInit.RANDOM),
+        LoraAdapter a3 = LoraLayers.attach(kxk).addAdapter("default", new AdapterSettings(4, 12, 0, false, LoraInit.RANDOM),
                 new Random(3));
         INDArray aT = a3.a().value().permute(1, 0, 2, 3).dup('c');
         INDArray peft = NaiveConv.conv2d(aT, a3.b().value(), null, ConvGeometry.DEFAULT).permute(1, 0, 2, 3).mul(3.0);
@@ -134,7 +134,7 @@ class LoraConv2dTest {
         assertTrue(maxAbsDiff(peft, delta) < 1e-12);
 
         Conv2d pointwise = conv(DataType.DOUBLE, 5, 7, 1, ConvGeometry.DEFAULT, 33);
-        LoraAdapter a1 = LoraLayers.attach(pointwise).addAdapter("default", new AdapterSpec(4, 12, 0, false, LoraInit.RANDOM),
+        LoraAdapter a1 = LoraLayers.attach(pointwise).addAdapter("default", new AdapterSettings(4, 12, 0, false, LoraInit.RANDOM),
                 new Random(4));
         INDArray squeezed = a1.b().value().reshape(7, 4).mmul(a1.a().value().reshape(4, 5)).reshape(7, 5, 1, 1).mul(3.0);
         assertTrue(maxAbsDiff(squeezed, LoraLayers.of(pointwise).deltaWeight(a1)) < 1e-12);
@@ -146,9 +146,9 @@ class LoraConv2dTest {
         Conv2d layer = conv(DataType.DOUBLE, 4, 6, 3, g, 41);
         LoraConv2d lora = LoraLayers.attach(layer);
         assertThrows(IllegalArgumentException.class,
-                () -> lora.addAdapter("odd", new AdapterSpec(3, 3, 0, false, LoraInit.RANDOM), new Random(1)),
+                () -> lora.addAdapter("odd", new AdapterSettings(3, 3, 0, false, LoraInit.RANDOM), new Random(1)),
                 "the rank must be a multiple of the groups");
-        LoraAdapter adapter = lora.addAdapter("default", new AdapterSpec(4, 4, 0, false, LoraInit.RANDOM), new Random(2));
+        LoraAdapter adapter = lora.addAdapter("default", new AdapterSettings(4, 4, 0, false, LoraInit.RANDOM), new Random(2));
         assertArrayEquals(new long[] {4, 4, 3, 3}, adapter.a().shape(), "A has one group: [r, in, kh, kw]");
         assertArrayEquals(new long[] {6, 2, 1, 1}, adapter.b().shape(), "B has the base's groups: [out, r/groups, 1, 1]");
         INDArray x = randn(DataType.DOUBLE, 42, 2, 4, 6, 6);
@@ -168,7 +168,7 @@ class LoraConv2dTest {
         Conv2d layer = conv(DataType.DOUBLE, 3, 4, 3, ConvGeometry.of(2, 1, 1, 1), 51);
         layer.freeze();
         LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default",
-                new AdapterSpec(2, 4, 0, false, LoraInit.RANDOM), new Random(5));
+                new AdapterSettings(2, 4, 0, false, LoraInit.RANDOM), new Random(5));
         assertEquals(DataType.DOUBLE, adapter.a().dataType(), "factors take the base kernel's type");
         Tensor x = Tensor.variable(randn(DataType.DOUBLE, 52, 2, 3, 7, 7));
         GradientCheck.of(() -> layer.forward(x))
@@ -188,8 +188,8 @@ class LoraConv2dTest {
         ConvGeometry g = new ConvGeometry(2, 1, 1, 2, 1, 2, 2);
         Conv2d layer = conv(DataType.DOUBLE, 4, 6, 3, g, 71);
         LoraConv2d lora = LoraLayers.attach(layer);
-        LoraAdapter first = lora.addAdapter("first", new AdapterSpec(2, 3, 0, false, LoraInit.RANDOM), new Random(1));
-        LoraAdapter second = lora.addAdapter("second", new AdapterSpec(4, 2, 0, false, LoraInit.RANDOM), new Random(2));
+        LoraAdapter first = lora.addAdapter("first", new AdapterSettings(2, 3, 0, false, LoraInit.RANDOM), new Random(1));
+        LoraAdapter second = lora.addAdapter("second", new AdapterSettings(4, 2, 0, false, LoraInit.RANDOM), new Random(2));
         lora.setActive(List.of("first", "second"));
         layer.weight().setTrainable(true);
         layer.bias().setTrainable(true);
@@ -207,7 +207,7 @@ class LoraConv2dTest {
     @Test
     void dropoutActsOnTheInputOnlyInTraining() {
         Conv2d layer = conv(DataType.FLOAT, 3, 4, 3, ConvGeometry.of(1, 1), 61);
-        LoraLayers.attach(layer).addAdapter("default", new AdapterSpec(4, 4, 0.5, false, LoraInit.RANDOM), new Random(2));
+        LoraLayers.attach(layer).addAdapter("default", new AdapterSettings(4, 4, 0.5, false, LoraInit.RANDOM), new Random(2));
         Tensor x = Tensor.constant(randn(DataType.FLOAT, 62, 2, 3, 6, 6));
         layer.eval();
         INDArray eval = layer.forward(x).value().dup();

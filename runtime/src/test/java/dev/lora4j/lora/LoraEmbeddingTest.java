@@ -23,7 +23,7 @@ class LoraEmbeddingTest {
         Embedding table = new Embedding(10, 6, new Random(1));
         INDArray before = table.forward(IDS).value().dup();
         LoraAdapter adapter = LoraLayers.attach(table).addAdapter("default",
-                new AdapterSpec(4, 8, 0, false, LoraInit.KAIMING_UNIFORM), new Random(2));
+                new AdapterSettings(4, 8, 0, false, LoraInit.KAIMING_UNIFORM), new Random(2));
         assertArrayEquals(new long[] {4, 10}, adapter.a().shape(), "lora_embedding_A is [r, vocabulary]");
         assertArrayEquals(new long[] {6, 4}, adapter.b().shape(), "lora_embedding_B is [dim, r]");
         assertEquals(0.0, adapter.a().value().norm1Number().doubleValue(), "A starts at zero");
@@ -37,7 +37,7 @@ class LoraEmbeddingTest {
         INDArray w = Nd4j.randn(3L, new long[] {10, 6}).castTo(DataType.DOUBLE);
         Embedding table = new Embedding(new Parameter(w.dup()));
         LoraAdapter adapter = LoraLayers.attach(table).addAdapter("default",
-                new AdapterSpec(3, 6, 0, false, LoraInit.RANDOM), new Random(4));
+                new AdapterSettings(3, 6, 0, false, LoraInit.RANDOM), new Random(4));
         INDArray y = table.forward(IDS).value();
         INDArray delta = adapter.a().value().transpose().mmul(adapter.b().value().transpose()).mul(2.0); // [10, 6]
         for (int n = 0; n < 2; n++) {

@@ -31,7 +31,7 @@ class LoraLinearTest {
         Linear layer = new Linear(16, 12, true, new Random(1));
         Tensor x = Tensor.constant(randn(DataType.FLOAT, 5, 16));
         INDArray before = layer.forward(x).value().dup();
-        LoraLayers.attach(layer).addAdapter("default", new AdapterSpec(4, 8, 0, false, LoraInit.KAIMING_UNIFORM), RANDOM);
+        LoraLayers.attach(layer).addAdapter("default", new AdapterSettings(4, 8, 0, false, LoraInit.KAIMING_UNIFORM), RANDOM);
         INDArray after = layer.forward(x).value();
         assertEquals(before, after, "B = 0 must leave the output bitwise unchanged");
         LoraAdapter adapter = LoraLayers.of(layer).adapter("default");
@@ -43,7 +43,7 @@ class LoraLinearTest {
     void forwardIsBasePlusScaledLowRankUpdate() {
         // float64 and an independent triple loop: y = x·Wᵀ + b + (alpha/r)·x·Aᵀ·Bᵀ
         Linear layer = Linear.of(randn(DataType.DOUBLE, 6, 5), randn(DataType.DOUBLE, 6));
-        AdapterSpec spec = new AdapterSpec(3, 6, 0, false, LoraInit.RANDOM);
+        AdapterSettings spec = new AdapterSettings(3, 6, 0, false, LoraInit.RANDOM);
         LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default", spec, new Random(3));
         INDArray x = randn(DataType.DOUBLE, 4, 5);
         INDArray y = layer.forward(Tensor.constant(x)).value();
@@ -72,20 +72,20 @@ class LoraLinearTest {
 
     @Test
     void rsloraScalesByAlphaOverSqrtRank() {
-        assertEquals(16 / Math.sqrt(4), new AdapterSpec(4, 16, 0, true, LoraInit.KAIMING_UNIFORM).scaling(), 1e-15);
-        assertEquals(16 / 4.0, new AdapterSpec(4, 16, 0, false, LoraInit.KAIMING_UNIFORM).scaling(), 1e-15);
+        assertEquals(16 / Math.sqrt(4), new AdapterSettings(4, 16, 0, true, LoraInit.KAIMING_UNIFORM).scaling(), 1e-15);
+        assertEquals(16 / 4.0, new AdapterSettings(4, 16, 0, false, LoraInit.KAIMING_UNIFORM).scaling(), 1e-15);
     }
 
     @Test
     void kaimingInitBoundsAndGaussianInit() {
         Linear layer = new Linear(100, 50, true, new Random(1));
-        LoraAdapter k = LoraLayers.attach(layer).addAdapter("k", new AdapterSpec(8, 8, 0, false, LoraInit.KAIMING_UNIFORM), new Random(2));
+        LoraAdapter k = LoraLayers.attach(layer).addAdapter("k", new AdapterSettings(8, 8, 0, false, LoraInit.KAIMING_UNIFORM), new Random(2));
         assertArrayEquals(new long[] {8, 100}, k.a().shape());
         assertArrayEquals(new long[] {50, 8}, k.b().shape());
         double bound = 1 / Math.sqrt(100);
         assertTrue(k.a().value().amaxNumber().doubleValue() <= bound, "A within ±1/√in");
         assertTrue(k.a().value().amaxNumber().doubleValue() > 0.9 * bound, "A fills the range");
-        LoraAdapter g = LoraLayers.of(layer).addAdapter("g", new AdapterSpec(8, 8, 0, false, LoraInit.GAUSSIAN), new Random(3));
+        LoraAdapter g = LoraLayers.of(layer).addAdapter("g", new AdapterSettings(8, 8, 0, false, LoraInit.GAUSSIAN), new Random(3));
         double std = g.a().value().castTo(DataType.DOUBLE).stdNumber().doubleValue();
         assertEquals(1.0 / 8, std, 0.01, "gaussian A has std 1/r (800 samples, tolerance 0.01)");
         assertEquals(0.0, g.b().value().norm1Number().doubleValue());
@@ -96,7 +96,7 @@ class LoraLinearTest {
         Linear layer = new Linear(64, 48, true, new Random(5));
         INDArray original = layer.weight().value().dup();
         LoraLinear lora = LoraLayers.attach(layer);
-        lora.addAdapter("default", new AdapterSpec(8, 16, 0, false, LoraInit.RANDOM), new Random(6));
+        lora.addAdapter("default", new AdapterSettings(8, 16, 0, false, LoraInit.RANDOM), new Random(6));
         Tensor x = Tensor.constant(randn(DataType.FLOAT, 10, 64));
         INDArray unmerged = layer.forward(x).value().dup();
         lora.merge(List.of("default"));
@@ -116,7 +116,7 @@ class LoraLinearTest {
         Linear layer = new Linear(new Parameter(wInOut.dup()), null, true);
         assertEquals(7, layer.inFeatures());
         assertEquals(9, layer.outFeatures());
-        LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default", new AdapterSpec(2, 4, 0, false, LoraInit.RANDOM), new Random(9));
+        LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default", new AdapterSettings(2, 4, 0, false, LoraInit.RANDOM), new Random(9));
         assertArrayEquals(new long[] {2, 7}, adapter.a().shape(), "A is [r, in]");
         assertArrayEquals(new long[] {9, 2}, adapter.b().shape(), "B is [out, r]");
         Tensor x = Tensor.constant(randn(DataType.DOUBLE, 3, 7));
@@ -131,7 +131,7 @@ class LoraLinearTest {
     void onlyTheAdapterFactorsReceiveGradients() {
         Linear layer = new Linear(8, 4, true, new Random(1));
         layer.freeze();
-        LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default", new AdapterSpec(2, 2, 0, false, LoraInit.RANDOM), new Random(2));
+        LoraAdapter adapter = LoraLayers.attach(layer).addAdapter("default", new AdapterSettings(2, 2, 0, false, LoraInit.RANDOM), new Random(2));
         layer.forward(Tensor.constant(randn(DataType.FLOAT, 3, 8))).sum().backward();
         assertNull(layer.weight().grad(), "frozen weight has no gradient buffer");
         assertNull(layer.bias().grad(), "frozen bias has no gradient buffer");
@@ -142,7 +142,7 @@ class LoraLinearTest {
     @Test
     void dropoutActsOnTheInputOnlyInTraining() {
         Linear layer = new Linear(32, 16, true, new Random(1));
-        LoraLayers.attach(layer).addAdapter("default", new AdapterSpec(4, 4, 0.5, false, LoraInit.RANDOM), new Random(2));
+        LoraLayers.attach(layer).addAdapter("default", new AdapterSettings(4, 4, 0.5, false, LoraInit.RANDOM), new Random(2));
         Tensor x = Tensor.constant(randn(DataType.FLOAT, 6, 32));
         layer.eval();
         INDArray eval1 = layer.forward(x).value().dup();
@@ -162,8 +162,8 @@ class LoraLinearTest {
         Tensor x = Tensor.constant(randn(DataType.FLOAT, 2, 8));
         INDArray base = layer.forward(x).value().dup();
         LoraLinear lora = LoraLayers.attach(layer);
-        lora.addAdapter("a", new AdapterSpec(2, 2, 0, false, LoraInit.RANDOM), new Random(2));
-        lora.addAdapter("b", new AdapterSpec(4, 4, 0, false, LoraInit.RANDOM), new Random(3));
+        lora.addAdapter("a", new AdapterSettings(2, 2, 0, false, LoraInit.RANDOM), new Random(2));
+        lora.addAdapter("b", new AdapterSettings(4, 4, 0, false, LoraInit.RANDOM), new Random(3));
         assertEquals(List.of("a"), lora.active());
         assertNotEquals(base, layer.forward(x).value());
         lora.setDisabled(true);

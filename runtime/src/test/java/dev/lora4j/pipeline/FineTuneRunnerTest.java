@@ -22,7 +22,7 @@ import dev.lora4j.guice.Lora4j;
 import dev.lora4j.io.ModelCheckpoint;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.lora.AdapterFactory;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.MergeStrategy;
@@ -184,7 +184,7 @@ class FineTuneRunnerTest {
 
     private static RecordingJob.Model withAgentStyleAdapters(int rank, double alpha, boolean dora) {
         RecordingJob.Model model = new RecordingJob.Model();
-        AdapterSpec spec = new AdapterSpec(rank, alpha, 0.0, false, LoraInit.KAIMING_UNIFORM, dora);
+        AdapterSettings spec = new AdapterSettings(rank, alpha, 0.0, false, LoraInit.KAIMING_UNIFORM, dora);
         LoraLayers.attach(model.query).addAdapter(LoraModel.DEFAULT_ADAPTER, spec, new Random(1));
         LoraLayers.attach(model.value).addAdapter(LoraModel.DEFAULT_ADAPTER, spec, new Random(2));
         return model;

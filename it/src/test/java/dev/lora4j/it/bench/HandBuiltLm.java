@@ -3,7 +3,7 @@ package dev.lora4j.it.bench;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerNorm;
@@ -30,7 +30,7 @@ final class HandBuiltLm extends Module {
         final Linear output;
         private final int heads;
 
-        Attention(int dim, int heads, AdapterSpec spec, Random random) {
+        Attention(int dim, int heads, AdapterSettings spec, Random random) {
             this.query = new Linear(dim, dim);
             this.key = new Linear(dim, dim);
             this.value = new Linear(dim, dim);
@@ -55,7 +55,7 @@ final class HandBuiltLm extends Module {
         final Linear up;
         final Linear down;
 
-        Block(int dim, int heads, AdapterSpec spec, Random random) {
+        Block(int dim, int heads, AdapterSettings spec, Random random) {
             norm1 = new LayerNorm(dim);
             attention = new Attention(dim, heads, spec, random);
             norm2 = new LayerNorm(dim);
@@ -76,7 +76,7 @@ final class HandBuiltLm extends Module {
     final Linear head;
 
     HandBuiltLm(int vocabulary, int dim, int heads, int layers, int maxLength) {
-        AdapterSpec spec = new AdapterSpec(4, 8, 0, false, LoraInit.KAIMING_UNIFORM);
+        AdapterSettings spec = new AdapterSettings(4, 8, 0, false, LoraInit.KAIMING_UNIFORM);
         Random random = new Random(1);
         tokens = new Embedding(vocabulary, dim);
         positions = new Embedding(maxLength, dim);

@@ -6,7 +6,7 @@ import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.TensorInfo;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.AdaptableLayer;
@@ -53,12 +53,12 @@ public final class AdapterLoadPlan {
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
 
     private final LoraConfig config;
-    private final Map<String, AdapterSpec> specs;
+    private final Map<String, AdapterSettings> specs;
     private final Map<String, INDArray[]> factors;
     private final Map<String, Map<String, INDArray>> modulesToSave;
     private final Map<Parameter, INDArray> biases;
 
-    private AdapterLoadPlan(LoraConfig config, Map<String, AdapterSpec> specs, Map<String, INDArray[]> factors,
+    private AdapterLoadPlan(LoraConfig config, Map<String, AdapterSettings> specs, Map<String, INDArray[]> factors,
             Map<String, Map<String, INDArray>> modulesToSave, Map<Parameter, INDArray> biases) {
         this.config = config;
         this.specs = specs;
@@ -73,7 +73,7 @@ public final class AdapterLoadPlan {
     }
 
     /** The adapted layers' specs, by module path. */
-    public Map<String, AdapterSpec> specs() {
+    public Map<String, AdapterSettings> specs() {
         return specs;
     }
 
@@ -152,7 +152,7 @@ public final class AdapterLoadPlan {
             if (targeted.isEmpty()) {
                 throw error(PeftAdapterConfig.FILE_NAME + " target_modules null select no module of the model");
             }
-            Map<String, AdapterSpec> specs = new LinkedHashMap<>();
+            Map<String, AdapterSettings> specs = new LinkedHashMap<>();
             Map<String, INDArray[]> factors = new LinkedHashMap<>();
             LoraConfig config = PeftConfigMapping.fromPeft(peft, targeted);
             for (String path : targeted) {
@@ -177,7 +177,7 @@ public final class AdapterLoadPlan {
                 // PEFT's Embedding ignores PiSSA/OLoRA and starts from its default init, which the saved
                 // factors replace; on a Linear the init runs again and leaves its residual in the base
                 LoraInit init = embedding && config.init().changesBaseWeight() ? LoraInit.KAIMING_UNIFORM : config.init();
-                specs.put(path, new AdapterSpec(r, alpha, config.dropout(), config.rslora(), init, config.dora(),
+                specs.put(path, new AdapterSettings(r, alpha, config.dropout(), config.rslora(), init, config.dora(),
                         init == LoraInit.PISSA ? config.pissaNiter() : LoRA.PISSA_EXACT));
                 factors.put(path, config.dora()
                         ? new INDArray[] {values(pair.a(), type), values(pair.b(), type), magnitude(pair, path, module, type)}

@@ -2,7 +2,7 @@ package dev.lora4j.io.internal;
 
 import dev.lora4j.io.DType;
 import dev.lora4j.io.TensorInfo;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.internal.BaseDecomposition;
 import dev.lora4j.lora.internal.LowRankSvd;
 import java.nio.ByteBuffer;
@@ -33,7 +33,7 @@ public final class CheckpointDecomposition {
      */
     public static Factors of(MergePlan.Update update, TensorInfo weight, ByteBuffer weightBytes, TensorInfo a,
             ByteBuffer aBytes, TensorInfo b, ByteBuffer bBytes) {
-        AdapterSpec spec = update.decomposition();
+        AdapterSettings spec = update.decomposition();
         if (spec == null) {
             throw new IllegalArgumentException("the update of " + update.pair().module() + " is not a PiSSA/OLoRA one");
         }

@@ -5,7 +5,7 @@ import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.TensorInfo;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.internal.ModuleNames;
 import java.util.Arrays;
 import java.util.Collections;
@@ -41,7 +41,7 @@ public final class MergePlan {
      *     {@code null} otherwise
      */
     public record Update(AdapterTensors.Pair pair, double scaling, boolean transposed, boolean dora,
-            @Nullable AdapterSpec decomposition) {}
+            @Nullable AdapterSettings decomposition) {}
 
     private final Map<String, Update> updates;
     private final Map<String, String> replacements;
@@ -154,7 +154,7 @@ public final class MergePlan {
      * @throws AdapterException for {@code "pissa_niter_N"} (its randomized SVD cannot be recomputed
      *     as the training run had it) and for a convolution (PEFT has no PiSSA/OLoRA there)
      */
-    private static @Nullable AdapterSpec decomposition(PeftAdapterConfig config, AdapterTensors.Pair pair, String module,
+    private static @Nullable AdapterSettings decomposition(PeftAdapterConfig config, AdapterTensors.Pair pair, String module,
             String label) {
         LoraInit init = config.loraInit().orElse(LoraInit.KAIMING_UNIFORM);
         if (!init.changesBaseWeight() || pair.embedding()) {
@@ -176,7 +176,7 @@ public final class MergePlan {
             throw new AdapterException(field + ": OLoRA on fan_in_fan_out weights is not supported (PEFT's olora_init"
                     + " does not transpose them)");
         }
-        return new AdapterSpec(config.rankFor(module), config.alphaFor(module), 0, config.useRslora(), init);
+        return new AdapterSettings(config.rankFor(module), config.alphaFor(module), 0, config.useRslora(), init);
     }
 
     private static void checkDora(PeftAdapterConfig config, AdapterTensors.Pair pair, long out, String label) {

@@ -8,7 +8,7 @@ import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.AdapterSaveOptions;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.TargetModules;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.nn.Module;
 import java.util.ArrayList;
@@ -50,10 +50,10 @@ public final class PeftConfigMapping {
      *     is one setting per adapter), or on a PiSSA/OLoRA init, naming a layer of each kind
      * @throws IllegalStateException if no such config can be written (never expected)
      */
-    public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSpec> layers, Map<String, Module> modules,
+    public static PeftAdapterConfig toPeft(LoraConfig config, Map<String, AdapterSettings> layers, Map<String, Module> modules,
             AdapterSaveOptions options) {
         boolean dora = layers.isEmpty() ? config.dora() : layers.values().iterator().next().dora();
-        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+        for (Map.Entry<String, AdapterSettings> e : layers.entrySet()) {
             if (e.getValue().dora() != dora) {
                 String first = layers.keySet().iterator().next();
                 throw new IllegalArgumentException("the adapter has DoRA on " + (dora ? first : e.getKey()) + " but not on "
@@ -98,7 +98,7 @@ public final class PeftConfigMapping {
         }
         Map<String, Integer> ranks = new LinkedHashMap<>();
         Map<String, Double> alphas = new LinkedHashMap<>();
-        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+        for (Map.Entry<String, AdapterSettings> e : layers.entrySet()) {
             if (peft.rankFor(e.getKey()) != e.getValue().rank()) {
                 ranks.put(e.getKey(), e.getValue().rank());
             }
@@ -114,7 +114,7 @@ public final class PeftConfigMapping {
             config.alphaPattern().forEach(alphas::putIfAbsent);
             peft = peft.withAlphaPattern(alphas);
         }
-        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
+        for (Map.Entry<String, AdapterSettings> e : layers.entrySet()) {
             if (peft.rankFor(e.getKey()) != e.getValue().rank() || peft.alphaFor(e.getKey()) != e.getValue().alpha()) {
                 throw new IllegalStateException("cannot write rank_pattern/alpha_pattern giving " + e.getKey() + " r="
                         + e.getValue().rank() + ", alpha=" + e.getValue().alpha());
@@ -128,13 +128,13 @@ public final class PeftConfigMapping {
      * the residual of their own init: when a layer's init changes the base weight, every layer must
      * have that init (others differ harmlessly: the saved factors replace their init on loading).
      */
-    private static void checkOneInit(Map<String, AdapterSpec> layers) {
+    private static void checkOneInit(Map<String, AdapterSettings> layers) {
         if (layers.isEmpty()) {
             return;
         }
-        Map.Entry<String, AdapterSpec> first = layers.entrySet().iterator().next();
-        for (Map.Entry<String, AdapterSpec> e : layers.entrySet()) {
-            AdapterSpec spec = e.getValue();
+        Map.Entry<String, AdapterSettings> first = layers.entrySet().iterator().next();
+        for (Map.Entry<String, AdapterSettings> e : layers.entrySet()) {
+            AdapterSettings spec = e.getValue();
             boolean decomposing = spec.init().changesBaseWeight() || first.getValue().init().changesBaseWeight();
             if (decomposing && !spec.peftInit().equals(first.getValue().peftInit())) {
                 throw new IllegalArgumentException("the adapter has init_lora_weights " + first.getValue().peftInit()

@@ -1,7 +1,7 @@
 package dev.lora4j.io.internal;
 
 import dev.lora4j.api.LoraInit;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraEmbedding;
@@ -26,8 +26,8 @@ public final class PlainLoraConversion {
     private PlainLoraConversion() {}
 
     /** The converted spec of one layer: rank {@code 2r}, the same scaling, init {@code true}. */
-    public static AdapterSpec spec(AdapterSpec spec) {
-        return new AdapterSpec(2 * spec.rank(), convertedAlpha(spec.alpha(), spec.rslora()), spec.dropout(),
+    public static AdapterSettings spec(AdapterSettings spec) {
+        return new AdapterSettings(2 * spec.rank(), convertedAlpha(spec.alpha(), spec.rslora()), spec.dropout(),
                 spec.rslora(), LoraInit.KAIMING_UNIFORM, spec.dora());
     }
 

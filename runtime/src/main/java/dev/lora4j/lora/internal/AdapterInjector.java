@@ -1,6 +1,6 @@
 package dev.lora4j.lora.internal;
 
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraLayer;
@@ -40,7 +40,7 @@ public final class AdapterInjector {
         TargetSelection selection = TargetSelection.of(config);
         Map<String, LoraAdapter> prepared = new LinkedHashMap<>();
         for (String path : selection.select(modules)) {
-            prepared.put(path, prepare(modules.get(path), path, adapterName, config.specFor(path), random));
+            prepared.put(path, prepare(modules.get(path), path, adapterName, config.settingsFor(path), random));
         }
         Map<String, LoraLayer> adapted = new LinkedHashMap<>();
         prepared.forEach((path, adapter) -> {
@@ -63,7 +63,7 @@ public final class AdapterInjector {
      * @throws IllegalArgumentException when the layer cannot be adapted or already has an adapter
      *     of that name
      */
-    public static LoraLayer attach(Module layer, String where, String adapterName, AdapterSpec spec, Random random) {
+    public static LoraLayer attach(Module layer, String where, String adapterName, AdapterSettings spec, Random random) {
         LoraAdapter adapter = prepare(layer, where, adapterName, spec, random);
         LoraLayer lora = LoraLayers.of((AdaptableLayer<?>) layer);
         lora.attach(adapter);
@@ -77,7 +77,7 @@ public final class AdapterInjector {
      *
      * @throws IllegalArgumentException as {@link #attach}
      */
-    public static LoraAdapter prepare(Module layer, String where, String adapterName, AdapterSpec spec, Random random) {
+    public static LoraAdapter prepare(Module layer, String where, String adapterName, AdapterSettings spec, Random random) {
         if (!(layer instanceof AdaptableLayer<?> adaptable)) {
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getName()
                     + ", which cannot be adapted; LoRA applies to Linear, Embedding and Conv2d layers");

@@ -2,7 +2,7 @@ package dev.lora4j.lora.internal;
 
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.api.LoRA;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.nn.Init;
@@ -67,7 +67,7 @@ public final class AnnotationInjector {
         int attached = 0;
         for (Field field : ANNOTATED.get(owner.getClass())) {
             LoRA annotation = field.getAnnotation(LoRA.class);
-            AdapterSpec spec = spec(annotation, field);
+            AdapterSettings spec = spec(annotation, field);
             Object value = read(owner, field);
             List<Module> layers = layersIn(value, field);
             for (int i = 0; i < layers.size(); i++) {
@@ -97,9 +97,9 @@ public final class AnnotationInjector {
         return attached;
     }
 
-    private static AdapterSpec spec(LoRA annotation, Field field) {
+    private static AdapterSettings spec(LoRA annotation, Field field) {
         try {
-            return AdapterSpec.of(annotation);
+            return AdapterSettings.of(annotation);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("@LoRA on " + where(field) + ": " + e.getMessage(), e);
         }

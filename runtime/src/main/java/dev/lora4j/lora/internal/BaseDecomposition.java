@@ -1,7 +1,7 @@
 package dev.lora4j.lora.internal;
 
 import dev.lora4j.api.LoraInit;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import java.util.Random;
 
 /**
@@ -11,7 +11,7 @@ import java.util.Random;
  *
  * <ul>
  *   <li>PiSSA: with {@code W ≈ U·diag(S)·Vᵀ} ({@code r} triplets, largest first; the exact SVD, or
- *       {@link LowRankSvd#randomized} with {@link AdapterSpec#pissaNiter()} subspace iterations) and
+ *       {@link LowRankSvd#randomized} with {@link AdapterSettings#pissaNiter()} subspace iterations) and
  *       {@code S' = S/s}: {@code A = diag(√S')·Vᵀ [r][in]} and {@code B = U·diag(√S') [out][r]}, so
  *       {@code s·B·A = U·diag(S)·Vᵀ}.
  *   <li>OLoRA: with {@code W = Q·R} ({@link HouseholderQr}): {@code A = R[:r] [r][in]} and {@code B =
@@ -31,7 +31,7 @@ public final class BaseDecomposition {
      * @throws IllegalArgumentException when the rank exceeds {@code min(out, in)} (PEFT would make
      *     factors of the wrong shape) or the init does not decompose the base weight
      */
-    public static double[][][] factors(double[][] w, AdapterSpec spec, Random random) {
+    public static double[][][] factors(double[][] w, AdapterSettings spec, Random random) {
         int out = w.length;
         int in = w[0].length;
         int r = spec.rank();

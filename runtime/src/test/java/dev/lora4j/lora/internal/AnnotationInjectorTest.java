@@ -88,10 +88,10 @@ class AnnotationInjectorTest {
         assertEquals(3, config.rank());
         assertEquals(List.of("tokens", "blocks.0.q", "blocks.0.v", "blocks.1.q", "blocks.1.v", "heads.0", "heads.1"),
                 config.targetModules());
-        assertEquals(4, config.specFor("blocks.1.q").rank());
-        assertEquals(2, config.specFor("blocks.1.v").rank());
-        assertEquals(1, config.specFor("heads.1").rank());
-        assertEquals(8.0, config.specFor("blocks.0.q").alpha(), 1e-12);
+        assertEquals(4, config.settingsFor("blocks.1.q").rank());
+        assertEquals(2, config.settingsFor("blocks.1.v").rank());
+        assertEquals(1, config.settingsFor("heads.1").rank());
+        assertEquals(8.0, config.settingsFor("blocks.0.q").alpha(), 1e-12);
     }
 
     static final class Encoder extends Module {
@@ -104,7 +104,7 @@ class AnnotationInjectorTest {
         LoraModel<Encoder> lora = Lora.inject(new Encoder());
         LoraConfig config = lora.config("default");
         assertEquals(List.of("q", "v"), config.targetModules(), "q and v name every adapted layer and nothing else");
-        assertEquals(2, config.specFor("layer.2.v").rank(), "per-path ranks still apply");
+        assertEquals(2, config.settingsFor("layer.2.v").rank(), "per-path ranks still apply");
 
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("described");
         Lora.save(lora, dir);

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.api.LoraInit;
-import dev.lora4j.lora.AdapterSpec;
+import dev.lora4j.lora.AdapterSettings;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -65,7 +65,7 @@ class BaseDecompositionTest {
 
     @Test
     void oloraFactorsAreQsColumnsAndRsRowsUnscaled() {
-        AdapterSpec spec = new AdapterSpec(2, 8, 0, false, LoraInit.OLORA); // s = 4 does not enter A or B
+        AdapterSettings spec = new AdapterSettings(2, 8, 0, false, LoraInit.OLORA); // s = 4 does not enter A or B
         double[][][] ab = BaseDecomposition.factors(W, spec, new Random(1));
         assertClose(R2, ab[0], TOL);
         assertClose(Q2, ab[1], TOL);
@@ -95,8 +95,8 @@ class BaseDecompositionTest {
         double[][] u0 = orthonormalColumns(7, 5, 11);
         double[][] v0 = orthonormalColumns(6, 5, 12);
         double[][] w = fromSvd(u0, sigma, v0);
-        for (AdapterSpec spec : new AdapterSpec[] {
-            new AdapterSpec(3, 6, 0, false, LoraInit.PISSA), new AdapterSpec(3, 6, 0, true, LoraInit.PISSA)}) {
+        for (AdapterSettings spec : new AdapterSettings[] {
+            new AdapterSettings(3, 6, 0, false, LoraInit.PISSA), new AdapterSettings(3, 6, 0, true, LoraInit.PISSA)}) {
             double s = spec.scaling();
             double[][][] ab = BaseDecomposition.factors(w, spec, new Random(1));
             double[][] a = ab[0];
@@ -128,28 +128,28 @@ class BaseDecompositionTest {
     void randomizedPissaApproachesTheExactOneOnASpectralGap() {
         double[] sigma = {10, 8, 6, 0.06, 0.03, 0.01};
         double[][] w = fromSvd(orthonormalColumns(12, 6, 21), sigma, orthonormalColumns(9, 6, 22));
-        AdapterSpec exact = new AdapterSpec(3, 6, 0, false, LoraInit.PISSA);
+        AdapterSettings exact = new AdapterSettings(3, 6, 0, false, LoraInit.PISSA);
         double[][] reference = product(BaseDecomposition.factors(w, exact, new Random(1)), exact.scaling());
         double[] tolerance = {0.6, 1e-4, 1e-9, 1e-9, 1e-9};
         for (int niter : new int[] {0, 1, 2, 4}) {
-            AdapterSpec spec = new AdapterSpec(3, 6, 0, false, LoraInit.PISSA, false, niter);
+            AdapterSettings spec = new AdapterSettings(3, 6, 0, false, LoraInit.PISSA, false, niter);
             double[][] approx = product(BaseDecomposition.factors(w, spec, new Random(5)), spec.scaling());
             double error = maxAbsDiff(reference, approx);
             assertTrue(error < tolerance[niter], "niter " + niter + ": error " + error);
         }
         // exact when the rank is at most q
         double[][] rank3 = fromSvd(orthonormalColumns(8, 3, 31), new double[] {4, 2, 1}, orthonormalColumns(5, 3, 32));
-        AdapterSpec spec = new AdapterSpec(3, 3, 0, false, LoraInit.PISSA, false, 0);
+        AdapterSettings spec = new AdapterSettings(3, 3, 0, false, LoraInit.PISSA, false, 0);
         assertClose(rank3, product(BaseDecomposition.factors(rank3, spec, new Random(3)), 1.0), 1e-12);
     }
 
     @Test
     void refusesARankAboveTheSmallerDimension() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> BaseDecomposition.factors(W, new AdapterSpec(5, 5, 0, false, LoraInit.OLORA), new Random(1)));
+                () -> BaseDecomposition.factors(W, new AdapterSettings(5, 5, 0, false, LoraInit.OLORA), new Random(1)));
         assertEquals("init olora needs a rank of at most min(out, in) = 4 for a weight [6, 4], got r=5", e.getMessage());
         assertThrows(IllegalArgumentException.class,
-                () -> BaseDecomposition.factors(W, new AdapterSpec(5, 5, 0, false, LoraInit.PISSA, false, 2), new Random(1)));
+                () -> BaseDecomposition.factors(W, new AdapterSettings(5, 5, 0, false, LoraInit.PISSA, false, 2), new Random(1)));
     }
 
     // ---- helpers ----

@@ -92,8 +92,8 @@ class ModuleNamesTest {
             for (String path : PATHS) {
                 assertEquals(file.targets(path), memory.targets(path), path + " under " + file);
                 if (memory.targets(path)) {
-                    assertEquals(file.rankFor(path), memory.specFor(path).rank(), "rank of " + path);
-                    assertEquals(file.alphaFor(path), memory.specFor(path).alpha(), 0.0, "alpha of " + path);
+                    assertEquals(file.rankFor(path), memory.settingsFor(path).rank(), "rank of " + path);
+                    assertEquals(file.alphaFor(path), memory.settingsFor(path).alpha(), 0.0, "alpha of " + path);
                 }
             }
         }

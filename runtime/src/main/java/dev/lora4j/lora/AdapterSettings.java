@@ -18,21 +18,21 @@ import dev.lora4j.api.LoraInit;
  *     (PEFT's {@code pissa_niter_N}), at least 0, or {@link LoRA#PISSA_EXACT} ({@code -1}) for the
  *     exact SVD; {@code -1} with every other init
  */
-public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init, boolean dora,
+public record AdapterSettings(int rank, double alpha, double dropout, boolean rslora, LoraInit init, boolean dora,
         int pissaNiter) {
 
     /** A plain LoRA spec (no DoRA). */
-    public AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init) {
+    public AdapterSettings(int rank, double alpha, double dropout, boolean rslora, LoraInit init) {
         this(rank, alpha, dropout, rslora, init, false);
     }
 
     /** A spec whose PiSSA, if any, uses the exact SVD. */
-    public AdapterSpec(int rank, double alpha, double dropout, boolean rslora, LoraInit init, boolean dora) {
+    public AdapterSettings(int rank, double alpha, double dropout, boolean rslora, LoraInit init, boolean dora) {
         this(rank, alpha, dropout, rslora, init, dora, LoRA.PISSA_EXACT);
     }
 
     /** Validates every field; the message names the field and the value. */
-    public AdapterSpec {
+    public AdapterSettings {
         if (rank < 1) {
             throw new IllegalArgumentException("LoRA rank must be at least 1, got " + rank);
         }
@@ -80,14 +80,14 @@ public record AdapterSpec(int rank, double alpha, double dropout, boolean rslora
     }
 
     /** This spec with DoRA off. */
-    public AdapterSpec withoutDora() {
-        return new AdapterSpec(rank, alpha, dropout, rslora, init, false, pissaNiter);
+    public AdapterSettings withoutDora() {
+        return new AdapterSettings(rank, alpha, dropout, rslora, init, false, pissaNiter);
     }
 
     /** The spec an annotation describes (alpha defaults to the rank). */
-    public static AdapterSpec of(LoRA annotation) {
+    public static AdapterSettings of(LoRA annotation) {
         double alpha = Double.isNaN(annotation.alpha()) ? annotation.rank() : annotation.alpha();
-        return new AdapterSpec(annotation.rank(), alpha, annotation.dropout(), annotation.rslora(), annotation.init(),
+        return new AdapterSettings(annotation.rank(), alpha, annotation.dropout(), annotation.rslora(), annotation.init(),
                 annotation.dora(), annotation.pissaNiter());
     }
 }
