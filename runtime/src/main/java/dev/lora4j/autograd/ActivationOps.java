@@ -1,6 +1,8 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.GeluKernel;
+import dev.lora4j.autograd.internal.OneDnnKernels;
+import dev.lora4j.autograd.internal.Shapes;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
@@ -24,9 +26,9 @@ final class ActivationOps {
     }
 
     /**
-     * x·Φ(x) with the exact (erf) Φ: in float64 with ND4J's erf for float64 input, otherwise by
-     * {@link GeluKernel} in float32 (half-precision input computed in float32, the results rounded
-     * back).
+     * x·Φ(x) with the exact (erf) Φ: in float64 with ND4J's erf for float64 input, otherwise in
+     * float32 by oneDNN's GELU primitive ({@link OneDnnKernels}), or {@link GeluKernel} where oneDNN
+     * is not used (half-precision input computed in float32, the results rounded back).
      */
     static Tensor gelu(Tensor x) {
         if (x.dataType() == DataType.DOUBLE) {
@@ -34,10 +36,15 @@ final class ActivationOps {
         }
         INDArray v = Functional.as(x.value(), DataType.FLOAT);
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, v.shape());
-        GeluKernel.forward(v, out);
+        if (!OneDnnKernels.geluForward(v, out)) {
+            GeluKernel.forward(v, out);
+        }
         return Tensor.result(Functional.as(out, x.dataType()), g -> {
             INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, v.shape());
-            GeluKernel.backward(v, Functional.as(g, DataType.FLOAT), dx);
+            INDArray gFloat = Functional.as(g, DataType.FLOAT);
+            if (!OneDnnKernels.geluBackward(v, Shapes.plain(gFloat), dx)) {
+                GeluKernel.backward(v, gFloat, dx);
+            }
             x.accumulateGradient(Functional.as(dx, x.dataType()));
         }, x);
     }

@@ -29,8 +29,10 @@ final class AttentionOps {
         INDArray vh = heads(v.value(), heads);
         INDArray[] masks = Functional.attentionMasks(time, keys, q.dataType(), causal, keyMask);
         double scale = 1.0 / Math.sqrt(headDim);
-        INDArray probabilities = Gemm.product(qh, kh, false, true); // [batch, heads, time, keys], fresh
-        INDArray rows = SoftmaxOps.scaledMaskedSoftmaxRowsInPlace(probabilities, scale, masks);
+        // [batch, heads, time, keys]: the scaled scores, masked and normalised in place
+        INDArray probabilities = Nd4j.createUninitialized(q.dataType(), batch, heads, time, keys);
+        Gemm.into(qh, kh, probabilities, false, true, scale, 0.0);
+        INDArray rows = SoftmaxOps.scaledMaskedSoftmaxRowsInPlace(probabilities, 1.0, masks);
         INDArray context = Nd4j.createUninitialized(q.dataType(), batch, time, heads, headDim);
         Gemm.into(probabilities, vh, context.permute(0, 2, 1, 3), false, false, 1.0, 0.0);
         return Tensor.result(context.reshape(batch, time, features), g -> {
@@ -44,16 +46,17 @@ final class AttentionOps {
                 return;
             }
             INDArray dProbabilities = Gemm.product(gh, vh, false, true);
-            INDArray dScores = SoftmaxOps.softmaxGradient(Shapes.asRows(dProbabilities), rows).muli(scale)
+            // the scores' gradient before the scale, which the two products below apply
+            INDArray dScores = SoftmaxOps.softmaxGradient(Shapes.asRows(dProbabilities), rows)
                     .reshape(probabilities.shape());
             if (q.requiresGrad()) {
                 INDArray dq = Nd4j.createUninitialized(q.dataType(), batch, time, heads, headDim);
-                Gemm.into(dScores, kh, dq.permute(0, 2, 1, 3), false, false, 1.0, 0.0);
+                Gemm.into(dScores, kh, dq.permute(0, 2, 1, 3), false, false, scale, 0.0);
                 q.accumulateGradient(dq.reshape(batch, time, features));
             }
             if (k.requiresGrad()) {
                 INDArray dk = Nd4j.createUninitialized(k.dataType(), batch, keys, heads, headDim);
-                Gemm.into(dScores, qh, dk.permute(0, 2, 1, 3), true, false, 1.0, 0.0);
+                Gemm.into(dScores, qh, dk.permute(0, 2, 1, 3), true, false, scale, 0.0);
                 k.accumulateGradient(dk.reshape(batch, keys, features));
             }
         }, q, k, v);

@@ -4,6 +4,7 @@ import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.ExampleDropout;
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.LayerNormKernel;
+import dev.lora4j.autograd.internal.OneDnnKernels;
 import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.autograd.internal.UniformBlock;
@@ -206,9 +207,10 @@ public final class Functional {
 
     /**
      * Layer normalisation over the last dimension with a learned scale and shift ({@code beta} may
-     * be {@code null}), in one pass forward and one backward ({@link LayerNormKernel}): in float64
-     * for float64 input, in float32 otherwise (half-precision input is computed in float32 and the
-     * results rounded back).
+     * be {@code null}), in one pass forward and one backward: in float64 for float64 input
+     * ({@link LayerNormKernel}), in float32 otherwise, by oneDNN's primitives ({@link
+     * OneDnnKernels}) or where oneDNN is not used by {@link LayerNormKernel} (half-precision input is
+     * computed in float32 and the results rounded back).
      */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, double epsilon) {
         long[] shape = x.shape();
@@ -217,6 +219,12 @@ public final class Functional {
         }
         DataType work = x.dataType() == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
         INDArray rows = as(Shapes.asRows(x.value()), work);
+        if (work == DataType.FLOAT) {
+            Tensor viaOneDnn = layerNormOneDnn(x, Shapes.plain(rows), gamma, beta, epsilon);
+            if (viaOneDnn != null) {
+                return viaOneDnn;
+            }
+        }
         INDArray y = Nd4j.createUninitialized(work, rows.shape());
         LayerNormKernel kernel = LayerNormKernel.forward(rows, as(gamma.value(), work),
                 beta == null ? null : as(beta.value(), work), epsilon, y);
@@ -233,6 +241,44 @@ public final class Functional {
                 beta.accumulateGradient(Nd4j.createFromArray(dBeta).castTo(beta.dataType()).reshape(beta.shape()));
             }
             if (dx != null) {
+                x.accumulateGradient(as(dx, x.dataType()).reshape(shape));
+            }
+        };
+        Tensor[] inputs = beta == null ? new Tensor[] {x, gamma} : new Tensor[] {x, gamma, beta};
+        return Tensor.result(as(y, x.dataType()).reshape(shape), step, inputs);
+    }
+
+    /** {@link #layerNorm} in float32 by oneDNN's primitives, or {@code null} where oneDNN is not used. */
+    private static @Nullable Tensor layerNormOneDnn(Tensor x, INDArray rows, Tensor gamma, @Nullable Tensor beta,
+            double epsilon) {
+        long n = rows.size(0);
+        long width = rows.size(1);
+        INDArray scale = Shapes.plain(as(gamma.value(), DataType.FLOAT)).reshape(width);
+        INDArray shift = beta == null ? Nd4j.zeros(DataType.FLOAT, width)
+                : Shapes.plain(as(beta.value(), DataType.FLOAT)).reshape(width);
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, n, width);
+        INDArray mean = Nd4j.createUninitialized(DataType.FLOAT, n);
+        INDArray variance = Nd4j.createUninitialized(DataType.FLOAT, n);
+        if (!OneDnnKernels.layerNormForward(rows, scale, shift, epsilon, y, mean, variance)) {
+            return null;
+        }
+        long[] shape = x.shape();
+        BackwardFunction step = g -> {
+            INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, n, width);
+            INDArray dGamma = Nd4j.createUninitialized(DataType.FLOAT, width);
+            INDArray dBeta = Nd4j.createUninitialized(DataType.FLOAT, width);
+            INDArray gRows = Shapes.plain(as(Shapes.asRows(g), DataType.FLOAT));
+            if (!OneDnnKernels.layerNormBackward(rows, scale, shift, mean, variance, gRows, epsilon, dx, dGamma, dBeta)) {
+                throw new IllegalStateException("oneDNN's layer normalisation ran forward but not backward for "
+                        + Arrays.toString(shape));
+            }
+            if (gamma.requiresGrad()) {
+                gamma.accumulateGradient(as(dGamma, gamma.dataType()).reshape(gamma.shape()));
+            }
+            if (beta != null && beta.requiresGrad()) {
+                beta.accumulateGradient(as(dBeta, beta.dataType()).reshape(beta.shape()));
+            }
+            if (x.requiresGrad()) {
                 x.accumulateGradient(as(dx, x.dataType()).reshape(shape));
             }
         };

@@ -27,10 +27,7 @@ final class LoraLinearOp {
         }
         int n = a.length;
         INDArray rows = Shapes.asRows(x.value());
-        INDArray y = Gemm.product(rows, weight.value(), false, !weightIsInOut);
-        if (bias != null) {
-            y.addiRowVector(bias.value());
-        }
+        INDArray y = Gemm.linear(rows, weight.value(), bias == null ? null : bias.value(), !weightIsInOut);
         INDArray[] inputRows = new INDArray[n];
         INDArray[] hidden = new INDArray[n];
         for (int i = 0; i < n; i++) {

@@ -1,16 +1,28 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.autograd.internal.OneDnnKernels;
 import dev.lora4j.autograd.internal.Shapes;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
-/** Softmax and log-softmax over the last dimension, computed stably (max subtracted). */
+/**
+ * Softmax and log-softmax over the last dimension, computed stably (max subtracted); float32 softmax
+ * forward and backward by oneDNN's primitives where oneDNN is used ({@link OneDnnKernels}).
+ */
 final class SoftmaxOps {
 
     private SoftmaxOps() {}
 
     /** Softmax of each row of a matrix; a new array. */
     static INDArray softmaxRows(INDArray rows) {
+        if (rows.dataType() == DataType.FLOAT) {
+            INDArray y = Nd4j.createUninitialized(DataType.FLOAT, rows.shape());
+            if (OneDnnKernels.softmaxForward(Shapes.plain(rows), y)) {
+                return y;
+            }
+        }
         return normaliseShifted(rows.subColumnVector(rows.max(1)));
     }
 
@@ -25,6 +37,12 @@ final class SoftmaxOps {
      * {@code y ⊙ (gy − Σ gy ⊙ y)}; a new array.
      */
     static INDArray softmaxGradient(INDArray gy, INDArray y) {
+        if (y.dataType() == DataType.FLOAT && gy.dataType() == DataType.FLOAT) {
+            INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, y.shape());
+            if (OneDnnKernels.softmaxBackward(y, Shapes.plain(gy), dx)) {
+                return dx;
+            }
+        }
         INDArray dot = gy.mul(y).sum(1);
         return gy.subColumnVector(dot).muli(y);
     }
@@ -64,11 +82,16 @@ final class SoftmaxOps {
      * (plain, c-ordered); returns it as rows.
      */
     static INDArray scaledMaskedSoftmaxRowsInPlace(INDArray scores, double scale, INDArray... masks) {
-        scores.muli(scale);
+        if (scale != 1.0) {
+            scores.muli(scale);
+        }
         for (INDArray mask : masks) {
             scores.addi(mask);
         }
         INDArray rows = Shapes.asRows(scores);
+        if (rows.dataType() == DataType.FLOAT && OneDnnKernels.softmaxForward(rows, rows)) {
+            return rows;
+        }
         return normaliseShifted(rows.subiColumnVector(rows.max(1)));
     }
 

@@ -116,6 +116,60 @@ class GemmTest {
     }
 
     @Test
+    void linearAddsTheBiasToEveryRowForEachLayoutOfTheWeight() {
+        // a single row too: ND4J gives its size-1 dimension a stride oneDNN would refuse to run
+        for (int rows : new int[] {1, 7}) {
+            for (boolean transposeW : new boolean[] {false, true}) {
+                INDArray x = uniform(new long[] {rows, 12});
+                INDArray w = uniform(transposeW ? new long[] {5, 12} : new long[] {12, 5});
+                INDArray bias = uniform(new long[] {5});
+                double[][] expected = reference(x, w, false, transposeW);
+                for (double[] row : expected) {
+                    for (int j = 0; j < 5; j++) {
+                        row[j] += bias.getDouble(j);
+                    }
+                }
+                assertClose(expected, Gemm.linear(x, w, bias, transposeW), 13);
+                assertClose(reference(x, w, false, transposeW), Gemm.linear(x, w, null, transposeW), 12);
+            }
+        }
+        // a bias of another type than the product's is added in a pass of its own, with the same result
+        INDArray x = uniform(new long[] {3, 4});
+        INDArray w = uniform(new long[] {4, 2});
+        INDArray halfBias = uniform(new long[] {1, 2}).castTo(DataType.HALF);
+        double[][] expected = reference(x, w, false, false);
+        for (double[] row : expected) {
+            for (int j = 0; j < 2; j++) {
+                row[j] += halfBias.getDouble(0, j);
+            }
+        }
+        assertClose(expected, Gemm.linear(x, w, halfBias, false), 5);
+    }
+
+    @Test
+    void batchedProductsTakeAlphaAndBetaIntoPermutedOutputs() {
+        // attention's scaled scores and its scaled query and key gradients, written into head views
+        INDArray scores = uniform(new long[] {2, 3, 5, 7});
+        INDArray k = uniform(new long[] {2, 7, 3, 4}).permute(0, 2, 1, 3);
+        INDArray dq = uniform(new long[] {2, 5, 3, 4});
+        INDArray before = dq.dup();
+        INDArray heads = dq.permute(0, 2, 1, 3);
+        Gemm.into(scores, k, heads, false, false, 0.25, 0.5);
+        for (int b = 0; b < 2; b++) {
+            for (int h = 0; h < 3; h++) {
+                double[][] expected = reference(scores.get(NDArrayIndex.point(b), NDArrayIndex.point(h)),
+                        k.get(NDArrayIndex.point(b), NDArrayIndex.point(h)), false, false);
+                for (int t = 0; t < 5; t++) {
+                    for (int d = 0; d < 4; d++) {
+                        expected[t][d] = 0.25 * expected[t][d] + 0.5 * before.getDouble(b, t, h, d);
+                    }
+                }
+                assertClose(expected, heads.get(NDArrayIndex.point(b), NDArrayIndex.point(h)), 7);
+            }
+        }
+    }
+
+    @Test
     void float64GoesToNd4jExactly() {
         INDArray a = uniform(new long[] {4, 5}).castTo(DataType.DOUBLE);
         INDArray b = uniform(new long[] {5, 3}).castTo(DataType.DOUBLE);

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.FloatPointer;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -23,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * 207) that made every float32 product about 6× slower than oneDNN's (BENCHMARKS.md, "oneDNN
  * GEMMs"). The system property {@code lora4j.gemm=openblas} sends every product to ND4J, for
  * comparisons. Batched products (attention's heads) go to one oneDNN matmul primitive over the
- * whole batch ({@link BatchedMatmul}).
+ * whole batch, and so does a product with a bias ({@link Matmul}).
  *
  * <p>oneDNN runs on OpenMP, whose thread count is per thread; {@link #threads} records the split
  * {@code dev.lora4j.NativeThreads} asked of the calling thread, so that the products use the GEMM
@@ -34,7 +35,7 @@ public final class Gemm {
     private static final Logger LOG = LoggerFactory.getLogger(Gemm.class);
     private static final boolean ONEDNN = loadOneDnn();
     private static final ThreadLocal<int[]> THREADS = new ThreadLocal<>();
-    /** Batched products as one oneDNN matmul ({@link BatchedMatmul}); {@code -Dlora4j.gemm.batched=loop} for one sgemm per entry. */
+    /** Batched products as one oneDNN matmul ({@link Matmul}); {@code -Dlora4j.gemm.batched=loop} for one sgemm per entry. */
     private static final boolean BATCHED_MATMUL = !"loop".equals(System.getProperty("lora4j.gemm.batched"));
 
     private Gemm() {}
@@ -107,6 +108,44 @@ public final class Gemm {
         oneDnn(a, b, c, transposeA, transposeB, (float) alpha, (float) beta);
     }
 
+    /**
+     * {@code a·op(w) + bias} as a new c-ordered matrix (in the current workspace, if any), the bias
+     * added to every row: by the product's kernel as it writes the output where oneDNN is used, else
+     * in a pass of its own.
+     *
+     * @param bias {@code [n]} (any shape of n elements), or {@code null}
+     * @throws IllegalArgumentException when the shapes do not fit
+     */
+    public static INDArray linear(INDArray a, INDArray w, @Nullable INDArray bias, boolean transposeW) {
+        if (bias == null) {
+            return product(a, w, false, transposeW);
+        }
+        long[] shape = resultShape(a, w, false, transposeW);
+        if (a.rank() == 2 && Shapes.product(shape) > 0 && a.length() > 0 && bias.dataType() == DataType.FLOAT
+                && eligible(a, w, null)) {
+            INDArray c = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+            if (multiplyWithBias(a, w, bias.reshape(bias.length()), c, transposeW)) {
+                return c;
+            }
+        }
+        INDArray c = product(a, w, false, transposeW);
+        return c.addiRowVector(bias.dataType() == c.dataType() ? bias : bias.castTo(c.dataType()));
+    }
+
+    private static boolean multiplyWithBias(INDArray a, INDArray w, INDArray bias, INDArray c, boolean transposeW) {
+        int[] split = THREADS.get();
+        if (split != null) {
+            setOmpThreads(split[0]);
+        }
+        try {
+            return Matmul.multiply(a, w, c, false, transposeW, 1f, 0f, bias);
+        } finally {
+            if (split != null) {
+                setOmpThreads(split[1]);
+            }
+        }
+    }
+
     private static long[] resultShape(INDArray a, INDArray b, boolean transposeA, boolean transposeB) {
         int r = a.rank();
         if (r < 2 || r != b.rank()
@@ -170,8 +209,7 @@ public final class Gemm {
             setOmpThreads(split[0]);
         }
         try {
-            if (count > 1 && BATCHED_MATMUL && alpha == 1f && beta == 0f
-                    && BatchedMatmul.multiply(a, b, c, transposeA, transposeB)) {
+            if (count > 1 && BATCHED_MATMUL && Matmul.multiply(a, b, c, transposeA, transposeB, alpha, beta, null)) {
                 return;
             }
             for (long e = 0; e < count; e++) {

@@ -1,0 +1,277 @@
+package dev.lora4j.autograd.internal;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SCALE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SHIFT;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_MEAN;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SCALE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SHIFT;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_VARIANCE;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_backward;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_backward_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_forward_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_gelu_erf;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_layer_normalization_backward_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_layer_normalization_forward_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_softmax_backward_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_softmax_forward_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_use_scale;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_use_shift;
+
+import org.bytedeco.dnnl.const_dnnl_op_desc_t;
+import org.bytedeco.dnnl.dnnl_eltwise_desc_t;
+import org.bytedeco.dnnl.dnnl_layer_normalization_desc_t;
+import org.bytedeco.dnnl.dnnl_memory_desc_t;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.dnnl.dnnl_softmax_desc_t;
+import org.bytedeco.javacpp.Pointer;
+import org.jspecify.annotations.Nullable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * GELU, layer normalisation and softmax on float32 row-major arrays through oneDNN's primitives
+ * ({@link OneDnn}), forward and backward. Each method returns false, having done nothing, where
+ * oneDNN is not used in this process ({@link Gemm#usesOneDnn}) or refuses the operation; the caller
+ * then runs its own kernel.
+ */
+public final class OneDnnKernels {
+
+    /**
+     * Whether these kernels run in this process: where oneDNN runs the products ({@link
+     * Gemm#usesOneDnn}), unless the system property {@code lora4j.kernels=java} keeps the element-wise
+     * work on lora4j's own kernels (for comparisons).
+     */
+    private static final boolean ENABLED = Gemm.usesOneDnn() && !"java".equals(System.getProperty("lora4j.kernels"));
+
+    private OneDnnKernels() {}
+
+    /** Whether float32 arrays of this kind can go to oneDNN: plain row-major float32 arrays. */
+    static boolean eligible(INDArray... arrays) {
+        if (!ENABLED) {
+            return false;
+        }
+        for (INDArray a : arrays) {
+            if (a.dataType() != DataType.FLOAT || !Shapes.isPlain(a)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code y ← x·Φ(x)} (erf GELU) element by element. */
+    public static boolean geluForward(INDArray x, INDArray y) {
+        if (!eligible(x, y) || x.length() != y.length() || x.length() == 0) {
+            return false;
+        }
+        long n = x.length();
+        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("gelu", new long[] {n}), () -> {
+            dnnl_memory_desc_t data = OneDnn.floatDesc(n);
+            dnnl_primitive_desc forward = geluForwardDescriptor(data);
+            return forward == null ? null
+                    : OneDnn.Primitive.create("gelu", forward, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST},
+                            new dnnl_memory_desc_t[] {data, data});
+        });
+        if (p == null) {
+            return false;
+        }
+        p.execute(x, y);
+        return true;
+    }
+
+    /** {@code dx ← g·(Φ(x) + x·φ(x))}, the gradient of {@link #geluForward} for output gradient g. */
+    public static boolean geluBackward(INDArray x, INDArray g, INDArray dx) {
+        if (!eligible(x, g, dx) || x.length() != g.length() || x.length() != dx.length() || x.length() == 0) {
+            return false;
+        }
+        long n = x.length();
+        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("gelu_backward", new long[] {n}), () -> {
+            dnnl_memory_desc_t data = OneDnn.floatDesc(n);
+            dnnl_primitive_desc hint = geluForwardDescriptor(data);
+            if (hint == null) {
+                return null;
+            }
+            dnnl_eltwise_desc_t desc = new dnnl_eltwise_desc_t();
+            dnnl_primitive_desc backward = desc(dnnl_eltwise_backward_desc_init(desc, dnnl_eltwise_gelu_erf, data, data,
+                    0f, 0f), desc, hint);
+            dnnl_primitive_desc_destroy(hint);
+            return backward == null ? null
+                    : OneDnn.Primitive.create("gelu_backward", backward,
+                            new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC},
+                            new dnnl_memory_desc_t[] {data, data, data});
+        });
+        if (p == null) {
+            return false;
+        }
+        p.execute(x, g, dx);
+        return true;
+    }
+
+    private static @Nullable dnnl_primitive_desc geluForwardDescriptor(@Nullable dnnl_memory_desc_t data) {
+        if (data == null) {
+            return null;
+        }
+        dnnl_eltwise_desc_t desc = new dnnl_eltwise_desc_t();
+        return desc(dnnl_eltwise_forward_desc_init(desc, dnnl_forward_training, dnnl_eltwise_gelu_erf, data, 0f, 0f),
+                desc, null);
+    }
+
+    /**
+     * Normalises each row of {@code x [rows, width]} and scales and shifts it by {@code gamma} and
+     * {@code beta [width]} into {@code y}, keeping each row's mean and (biased) variance in {@code
+     * mean} and {@code variance [rows]} for the backward pass.
+     */
+    public static boolean layerNormForward(INDArray x, INDArray gamma, INDArray beta, double epsilon, INDArray y,
+            INDArray mean, INDArray variance) {
+        if (!eligible(x, gamma, beta, y, mean, variance) || x.rank() != 2 || x.length() == 0) {
+            return false;
+        }
+        long rows = x.size(0);
+        long width = x.size(1);
+        float eps = (float) epsilon;
+        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("layer_norm", new long[] {rows, width,
+                Float.floatToIntBits(eps)}), () -> {
+                    dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
+                    dnnl_memory_desc_t stats = OneDnn.floatDesc(rows);
+                    dnnl_memory_desc_t params = OneDnn.floatDesc(width);
+                    dnnl_primitive_desc forward = layerNormForwardDescriptor(data, stats, eps);
+                    return forward == null ? null
+                            : OneDnn.Primitive.create("layer_norm", forward,
+                                    new int[] {DNNL_ARG_SRC, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_DST, DNNL_ARG_MEAN,
+                                        DNNL_ARG_VARIANCE},
+                                    new dnnl_memory_desc_t[] {data, params, params, data, stats, stats});
+                });
+        if (p == null) {
+            return false;
+        }
+        p.execute(x, gamma, beta, y, mean, variance);
+        return true;
+    }
+
+    /**
+     * The gradients of {@link #layerNormForward} for output gradient {@code g}: the input's into
+     * {@code dx}, the scale's and shift's into {@code dGamma} and {@code dBeta [width]} (written, not
+     * added; oneDNN 2.5 has no backward pass without them, so a caller that needs neither passes
+     * scratch arrays).
+     */
+    public static boolean layerNormBackward(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray variance,
+            INDArray g, double epsilon, INDArray dx, INDArray dGamma, INDArray dBeta) {
+        if (!eligible(x, gamma, beta, mean, variance, g, dx, dGamma, dBeta) || x.rank() != 2 || x.length() == 0) {
+            return false;
+        }
+        long rows = x.size(0);
+        long width = x.size(1);
+        float eps = (float) epsilon;
+        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("layer_norm_backward",
+                new long[] {rows, width, Float.floatToIntBits(eps)}), () -> {
+                    dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
+                    dnnl_memory_desc_t stats = OneDnn.floatDesc(rows);
+                    dnnl_memory_desc_t params = OneDnn.floatDesc(width);
+                    dnnl_primitive_desc hint = layerNormForwardDescriptor(data, stats, eps);
+                    if (hint == null) {
+                        return null;
+                    }
+                    dnnl_layer_normalization_desc_t desc = new dnnl_layer_normalization_desc_t();
+                    dnnl_primitive_desc backward = desc(dnnl_layer_normalization_backward_desc_init(desc, dnnl_backward,
+                            data, data, stats, eps, dnnl_use_scale | dnnl_use_shift), desc, hint);
+                    dnnl_primitive_desc_destroy(hint);
+                    // oneDNN 2.5's backward pass reads the shift's memory argument although it does not use it
+                    return backward == null ? null
+                            : OneDnn.Primitive.create("layer_norm_backward", backward,
+                                    new int[] {DNNL_ARG_SRC, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
+                                        DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_SCALE,
+                                        DNNL_ARG_DIFF_SHIFT},
+                                    new dnnl_memory_desc_t[] {data, params, params, stats, stats, data, data, params,
+                                        params});
+                });
+        if (p == null) {
+            return false;
+        }
+        p.execute(x, gamma, beta, mean, variance, g, dx, dGamma, dBeta);
+        return true;
+    }
+
+    private static @Nullable dnnl_primitive_desc layerNormForwardDescriptor(@Nullable dnnl_memory_desc_t data,
+            @Nullable dnnl_memory_desc_t stats, float eps) {
+        if (data == null || stats == null) {
+            return null;
+        }
+        dnnl_layer_normalization_desc_t desc = new dnnl_layer_normalization_desc_t();
+        return desc(dnnl_layer_normalization_forward_desc_init(desc, dnnl_forward_training, data, stats, eps,
+                dnnl_use_scale | dnnl_use_shift), desc, null);
+    }
+
+    /** Softmax of each row of {@code x [rows, width]} into {@code y} (which may be x itself). */
+    public static boolean softmaxForward(INDArray x, INDArray y) {
+        if (!eligible(x, y) || x.rank() != 2 || x.length() == 0) {
+            return false;
+        }
+        long rows = x.size(0);
+        long width = x.size(1);
+        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("softmax", new long[] {rows, width}), () -> {
+            dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
+            dnnl_primitive_desc forward = softmaxForwardDescriptor(data);
+            return forward == null ? null
+                    : OneDnn.Primitive.create("softmax", forward, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST},
+                            new dnnl_memory_desc_t[] {data, data});
+        });
+        if (p == null) {
+            return false;
+        }
+        p.execute(x, y);
+        return true;
+    }
+
+    /** {@code dx ← y ⊙ (g − Σ g ⊙ y)} per row, the gradient of a softmax whose output is y. */
+    public static boolean softmaxBackward(INDArray y, INDArray g, INDArray dx) {
+        if (!eligible(y, g, dx) || y.rank() != 2 || y.length() == 0) {
+            return false;
+        }
+        long rows = y.size(0);
+        long width = y.size(1);
+        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("softmax_backward", new long[] {rows, width}), () -> {
+            dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
+            dnnl_primitive_desc hint = softmaxForwardDescriptor(data);
+            if (hint == null) {
+                return null;
+            }
+            dnnl_softmax_desc_t desc = new dnnl_softmax_desc_t();
+            dnnl_primitive_desc backward = desc(dnnl_softmax_backward_desc_init(desc, data, data, 1), desc, hint);
+            dnnl_primitive_desc_destroy(hint);
+            return backward == null ? null
+                    : OneDnn.Primitive.create("softmax_backward", backward,
+                            new int[] {DNNL_ARG_DST, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC},
+                            new dnnl_memory_desc_t[] {data, data, data});
+        });
+        if (p == null) {
+            return false;
+        }
+        p.execute(y, g, dx);
+        return true;
+    }
+
+    private static @Nullable dnnl_primitive_desc softmaxForwardDescriptor(@Nullable dnnl_memory_desc_t data) {
+        if (data == null) {
+            return null;
+        }
+        dnnl_softmax_desc_t desc = new dnnl_softmax_desc_t();
+        return desc(dnnl_softmax_forward_desc_init(desc, dnnl_forward_training, data, 1), desc, null);
+    }
+
+    /** The primitive descriptor of an operation descriptor whose init returned {@code status}, or {@code null}. */
+    private static @Nullable dnnl_primitive_desc desc(int status, Pointer opDesc, @Nullable dnnl_primitive_desc hint) {
+        if (status != dnnl_success) {
+            return null;
+        }
+        dnnl_primitive_desc descriptor = new dnnl_primitive_desc();
+        return dnnl_primitive_desc_create(descriptor, new const_dnnl_op_desc_t(opDesc), null, OneDnn.engine(), hint)
+                == dnnl_success ? descriptor : null;
+    }
+}

@@ -1,0 +1,149 @@
+package dev.lora4j.autograd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.autograd.internal.OneDnnKernels;
+import dev.lora4j.testing.TestArrays;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * oneDNN's GELU, layer normalisation and softmax primitives ({@link OneDnnKernels}), forward and
+ * backward, against the formulas evaluated here in double from the float32 inputs: GELU with an erf
+ * summed by its series, layer normalisation and softmax row by row. The float32 results are compared
+ * within 2e-6 (GELU's value), 2e-5 (its derivative, whose erf approximation is the least exact), 1e-5
+ * (layer normalisation) and 1e-6 (softmax) times max(1, |expected|). The kernels must run here (this
+ * build ships oneDNN for linux-x86_64) and must decline, touching nothing, what they cannot read.
+ */
+class OneDnnKernelsTest {
+
+    @Test
+    void geluAndItsGradientAsTheErfFormulaGivesThem() {
+        INDArray x = f(TestArrays.uniform(1, -7, 7, 37, 53));
+        INDArray g = f(TestArrays.normal(2, 37, 53));
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, 37, 53);
+        INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, 37, 53);
+        assertTrue(OneDnnKernels.geluForward(x, y), "oneDNN ran the forward pass");
+        assertTrue(OneDnnKernels.geluBackward(x, g, dx), "oneDNN ran the backward pass");
+        for (int i = 0; i < x.length(); i++) {
+            double v = x.getDouble(i);
+            double cdf = 0.5 * (1 + ActivationAndSoftmaxTest.erf(v / Math.sqrt(2)));
+            double pdf = Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
+            assertClose(v * cdf, y.getDouble(i), 2e-6, "gelu at " + v);
+            assertClose(g.getDouble(i) * (cdf + v * pdf), dx.getDouble(i), 2e-5, "gelu's gradient at " + v);
+        }
+    }
+
+    @Test
+    void layerNormalisationAndItsGradientsRowByRow() {
+        int rows = 9;
+        int width = 31;
+        INDArray x = f(TestArrays.normal(3, rows, width)).muli(2.5).addi(0.7);
+        INDArray gamma = f(TestArrays.normal(4, width));
+        INDArray beta = f(TestArrays.normal(5, width));
+        INDArray g = f(TestArrays.normal(6, rows, width));
+        double eps = 1e-5;
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, rows, width);
+        INDArray mean = Nd4j.createUninitialized(DataType.FLOAT, rows);
+        INDArray variance = Nd4j.createUninitialized(DataType.FLOAT, rows);
+        INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, rows, width);
+        INDArray dGamma = Nd4j.createUninitialized(DataType.FLOAT, width);
+        INDArray dBeta = Nd4j.createUninitialized(DataType.FLOAT, width);
+        assertTrue(OneDnnKernels.layerNormForward(x, gamma, beta, eps, y, mean, variance));
+        assertTrue(OneDnnKernels.layerNormBackward(x, gamma, beta, mean, variance, g, eps, dx, dGamma, dBeta));
+        double[] expectedDGamma = new double[width];
+        double[] expectedDBeta = new double[width];
+        for (int r = 0; r < rows; r++) {
+            double mu = 0;
+            for (int c = 0; c < width; c++) {
+                mu += x.getDouble(r, c) / width;
+            }
+            double var = 0;
+            for (int c = 0; c < width; c++) {
+                var += Math.pow(x.getDouble(r, c) - mu, 2) / width;
+            }
+            double inv = 1 / Math.sqrt(var + eps);
+            assertClose(mu, mean.getDouble(r), 1e-5, "mean of row " + r);
+            assertClose(var, variance.getDouble(r), 1e-5, "variance of row " + r);
+            // dx = inv·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)), dxhat = g·γ
+            double meanD = 0;
+            double meanDX = 0;
+            for (int c = 0; c < width; c++) {
+                double xhat = (x.getDouble(r, c) - mu) * inv;
+                double d = g.getDouble(r, c) * gamma.getDouble(c);
+                meanD += d / width;
+                meanDX += d * xhat / width;
+                expectedDGamma[c] += g.getDouble(r, c) * xhat;
+                expectedDBeta[c] += g.getDouble(r, c);
+                assertClose(xhat * gamma.getDouble(c) + beta.getDouble(c), y.getDouble(r, c), 1e-5, "y at " + r + "," + c);
+            }
+            for (int c = 0; c < width; c++) {
+                double xhat = (x.getDouble(r, c) - mu) * inv;
+                double d = g.getDouble(r, c) * gamma.getDouble(c);
+                assertClose(inv * (d - meanD - xhat * meanDX), dx.getDouble(r, c), 1e-5, "dx at " + r + "," + c);
+            }
+        }
+        for (int c = 0; c < width; c++) {
+            assertClose(expectedDGamma[c], dGamma.getDouble(c), 1e-5, "dγ at " + c);
+            assertClose(expectedDBeta[c], dBeta.getDouble(c), 1e-5, "dβ at " + c);
+        }
+    }
+
+    @Test
+    void softmaxInPlaceAndItsGradientRowByRow() {
+        INDArray x = f(TestArrays.normal(7, 12, 19)).muli(4);
+        INDArray g = f(TestArrays.normal(8, 12, 19));
+        INDArray y = x.dup();
+        assertTrue(OneDnnKernels.softmaxForward(y, y), "in place");
+        INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, 12, 19);
+        assertTrue(OneDnnKernels.softmaxBackward(y, g, dx));
+        for (int r = 0; r < 12; r++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < 19; c++) {
+                max = Math.max(max, x.getDouble(r, c));
+            }
+            double[] p = new double[19];
+            double sum = 0;
+            for (int c = 0; c < 19; c++) {
+                p[c] = Math.exp(x.getDouble(r, c) - max);
+                sum += p[c];
+            }
+            double dot = 0;
+            for (int c = 0; c < 19; c++) {
+                p[c] /= sum;
+                dot += p[c] * g.getDouble(r, c);
+            }
+            for (int c = 0; c < 19; c++) {
+                assertClose(p[c], y.getDouble(r, c), 1e-6, "softmax at " + r + "," + c);
+                assertClose(p[c] * (g.getDouble(r, c) - dot), dx.getDouble(r, c), 1e-6, "gradient at " + r + "," + c);
+            }
+        }
+    }
+
+    @Test
+    void viewsFloat64AndMismatchedShapesAreDeclinedUntouched() {
+        INDArray x = f(TestArrays.normal(9, 6, 8));
+        INDArray out = Nd4j.zeros(DataType.FLOAT, 6, 8);
+        assertFalse(OneDnnKernels.geluForward(x.transpose(), out.transpose()), "a transposed view");
+        assertFalse(OneDnnKernels.softmaxForward(x.get(NDArrayIndex.interval(1, 4),
+                NDArrayIndex.all()), out.get(NDArrayIndex.interval(1, 4),
+                        NDArrayIndex.all())), "a row range with an offset");
+        assertFalse(OneDnnKernels.geluForward(x.castTo(DataType.DOUBLE), out.castTo(DataType.DOUBLE)), "float64");
+        assertFalse(OneDnnKernels.geluForward(x, Nd4j.zeros(DataType.FLOAT, 5, 8)), "an output of another length");
+        assertEquals(0.0, out.amaxNumber().doubleValue(), 0.0, "nothing was written");
+    }
+
+    /** Float32 test values. */
+    private static INDArray f(INDArray values) {
+        return values.castTo(DataType.FLOAT);
+    }
+
+    private static void assertClose(double expected, double actual, double tolerance, String what) {
+        assertEquals(expected, actual, tolerance * Math.max(1, Math.abs(expected)), what);
+    }
+}
