@@ -25,6 +25,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.protobuf.CodedInputStream;
+import org.nd4j.shade.protobuf.UnsafeByteOperations;
 
 /**
  * The weights of a BERT-style ONNX graph (as PyTorch's exporter writes it) under their Hugging Face
@@ -124,7 +125,9 @@ public final class OnnxWeights {
                         + (bytes.hasRemaining() ? "the stream ended after " + bytes.position() : "the stream holds more"));
             }
             bytes.flip();
-            CodedInputStream coded = CodedInputStream.newInstance(bytes);
+            // wrapped as an immutable ByteString: only then does protobuf alias a direct buffer (a
+            // CodedInputStream over the buffer itself copies every raw_data out onto the heap)
+            CodedInputStream coded = UnsafeByteOperations.unsafeWrap(bytes).newCodedInput();
             coded.enableAliasing(true); // raw_data views the native buffer; toArray copies it out
             coded.setSizeLimit(Integer.MAX_VALUE);
             return of(ModelProto.parseFrom(coded).getGraph(), origin);
