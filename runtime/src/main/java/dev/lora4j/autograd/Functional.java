@@ -1,6 +1,7 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.BackwardFunction;
+import dev.lora4j.autograd.internal.DropoutKernel;
 import dev.lora4j.autograd.internal.ExampleDropout;
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.LayerNormKernel;
@@ -8,7 +9,6 @@ import dev.lora4j.autograd.internal.OneDnnKernels;
 import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.autograd.internal.UniformBlock;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -304,58 +304,42 @@ public final class Functional {
             return x;
         }
         Random perExample = ExampleDropout.next(x.shape());
-        INDArray mask = dropoutMask(Math.toIntExact(x.value().length()), p, perExample != null ? perExample : random,
-                x.dataType()).reshape(x.shape());
+        Random generator = perExample != null ? perExample : random;
+        if (x.dataType() == DataType.FLOAT) {
+            INDArray out = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+            DropoutKernel kernel = DropoutKernel.forward(x.value(), out, p, generator);
+            return Tensor.result(out, g -> {
+                INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+                kernel.backward(g, dx);
+                x.accumulateGradient(dx);
+            }, x);
+        }
+        INDArray mask = dropoutMask(Math.toIntExact(x.value().length()), p, generator, x.dataType()).reshape(x.shape());
         return Tensor.result(x.value().mul(mask), g -> x.accumulateGradient(g.mul(mask)), x);
     }
 
     /**
      * {@code n} values, each {@code 1/(1−p)} where {@code random.nextDouble() >= p} and 0 elsewhere,
-     * drawn in order; in blocks when the generator is a {@link UniformBlock}, and written straight
-     * into an array of the type. A draw {@code m·2⁻⁵³} is at least p exactly when {@code m} is at
-     * least {@code ⌈p·2⁵³⌉}, so the rule is applied to the integers, without a branch.
+     * drawn in order (in blocks when the generator is a {@link UniformBlock}) as an array of the type
+     * (float64 or half; float32 dropout runs in {@link DropoutKernel}). A draw {@code m·2⁻⁵³} is at
+     * least p exactly when {@code m} is at least {@code ⌈p·2⁵³⌉}, so the rule is applied to the
+     * integers, without a branch.
      */
     private static INDArray dropoutMask(int n, double p, Random random, DataType type) {
         double keepScale = 1.0 / (1.0 - p);
         long threshold = (long) Math.ceil(p * 0x1.0p53);
         long[] draws = new long[Math.min(n, 4096)];
         UniformBlock block = random instanceof UniformBlock b ? b : null;
-        if (type == DataType.FLOAT && n > 0) {
-            // written block by block into the native buffer: no Java array of the whole mask to copy
-            float keep = (float) keepScale;
-            float[] values = new float[draws.length];
-            INDArray mask = Nd4j.createUninitialized(DataType.FLOAT, n);
-            FloatBuffer target = mask.data().asNioFloat();
-            for (int start = 0; start < n; start += draws.length) {
-                int count = Math.min(draws.length, n - start);
-                draw(random, block, draws, count);
-                for (int i = 0; i < count; i++) {
-                    values[i] = keep * ((threshold - 1 - draws[i]) >>> 63); // keep where draw ≥ threshold
-                }
-                target.put(values, 0, count);
-            }
-            return mask;
-        }
         double[] mask = new double[n];
         for (int start = 0; start < n; start += draws.length) {
             int count = Math.min(draws.length, n - start);
-            draw(random, block, draws, count);
+            DropoutKernel.draw(random, block, draws, count);
             for (int i = 0; i < count; i++) {
                 mask[start + i] = keepScale * ((threshold - 1 - draws[i]) >>> 63);
             }
         }
         INDArray array = Nd4j.createFromArray(mask);
         return type == DataType.DOUBLE ? array : array.castTo(type);
-    }
-
-    private static void draw(Random random, UniformBlock block, long[] into, int count) {
-        if (block != null) {
-            block.nextDoubleBits(into, 0, count);
-        } else {
-            for (int i = 0; i < count; i++) {
-                into[i] = (long) (random.nextDouble() * 0x1.0p53); // exact: nextDouble() is m·2⁻⁵³
-            }
-        }
     }
 
     /**

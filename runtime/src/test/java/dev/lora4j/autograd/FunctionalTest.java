@@ -350,6 +350,32 @@ class FunctionalTest {
     }
 
     @Test
+    void float32DropoutIsTheFloatProductWithItsMaskForwardAndBackwardOnViewsToo() {
+        // the fused float32 kernel keeps its mask as bytes: its output and gradient must be the float
+        // products x·m and g·m with m = (float) (1/(1−p)) or 0 from nextDouble() >= p, bit for bit,
+        // across a chunk boundary (4096), and read a transposed view as ND4J means it
+        double p = 0.3;
+        float keep = (float) (1.0 / (1.0 - p));
+        INDArray base = TestArrays.normal(57, 70, 90).castTo(DataType.FLOAT);
+        for (INDArray values : new INDArray[] {base, base.transpose()}) {
+            Tensor x = Tensor.variable(values.dup(values.ordering()));
+            INDArray g = TestArrays.normal(58, values.shape()).castTo(DataType.FLOAT);
+            Tensor y = Functional.dropout(x, p, new Random(21));
+            y.backward(g);
+            Random reference = new Random(21);
+            INDArray plain = values.dup('c');
+            INDArray gPlain = g.dup('c');
+            INDArray yPlain = y.value().dup('c');
+            INDArray dxPlain = x.grad().dup('c');
+            for (long i = 0; i < plain.length(); i++) {
+                float m = reference.nextDouble() >= p ? keep : 0f;
+                assertEquals(plain.getFloat(i) * m, yPlain.getFloat(i), 0f, "output " + i);
+                assertEquals(gPlain.getFloat(i) * m, dxPlain.getFloat(i), 0f, "gradient " + i);
+            }
+        }
+    }
+
+    @Test
     void dropoutWithZeroProbabilityIsIdentityAndBadProbabilityFails() {
         Tensor x = Tensor.variable(TestArrays.normal(102, 3));
         assertSame(x, Functional.dropout(x, 0.0, new Random(1)));
