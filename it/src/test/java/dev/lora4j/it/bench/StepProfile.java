@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
@@ -23,7 +24,8 @@ import jdk.jfr.consumer.RecordingFile;
 /**
  * Where a main-job training step's time goes, on both sides: lora4j's step on one worker under Java
  * Flight Recorder (Java and native-method samples every 10 ms, each attributed to the innermost
- * lora4j frame of its stack, {@code Class.method}), and the PyTorch peer's same step under {@code
+ * lora4j frame of its stack, {@code Class.method}, oneDNN's primitive plumbing skipped so that a
+ * primitive's time goes to the kernel or product that ran it), and the PyTorch peer's same step under {@code
  * torch.profiler} (self CPU time per operator), printed one after the other.
  *
  * <p>{@code cd it && OMP_NUM_THREADS=1 MAVEN_OPTS=-Xmx2g mvn -B -ntp -q exec:java
@@ -32,7 +34,14 @@ import jdk.jfr.consumer.RecordingFile;
  */
 public final class StepProfile {
 
-    private static final int SHOWN = 18;
+    private static final int SHOWN = 24;
+    /**
+     * Classes that run a native call for whoever called them: a sample is attributed to the caller
+     * (a GELU or layer-norm kernel, a linear layer's product with its bias, a batched product), not
+     * to the primitive's common execute method.
+     */
+    private static final Set<String> PLUMBING = Set.of("dev.lora4j.autograd.internal.OneDnn",
+            "dev.lora4j.autograd.internal.OneDnn$Primitive", "dev.lora4j.autograd.internal.Matmul");
 
     private StepProfile() {}
 
@@ -84,7 +93,7 @@ public final class StepProfile {
             String frame = "(outside lora4j)";
             for (RecordedFrame f : stack.getFrames()) {
                 String type = f.getMethod().getType().getName();
-                if (type.startsWith("dev.lora4j.") && !type.startsWith("dev.lora4j.it.")) {
+                if (type.startsWith("dev.lora4j.") && !type.startsWith("dev.lora4j.it.") && !PLUMBING.contains(type)) {
                     frame = type.substring(type.lastIndexOf('.') + 1) + "." + f.getMethod().getName();
                     break;
                 }
