@@ -13,12 +13,15 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_default_flags;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
 
+import java.lang.ref.Cleaner;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.bytedeco.dnnl.dnnl_engine;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
@@ -36,7 +39,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * thread with its memory objects, whose data pointers are set to ND4J's buffers at each use. oneDNN
  * compiles each primitive for the CPU's instruction sets when it is made, so the element-wise work
  * runs in vector code chosen at run time. Primitives and streams are used from one thread here; the
- * least recently used of a thread's primitives are destroyed beyond {@value #KEPT}.
+ * least recently used of a thread's primitives are destroyed beyond {@value #KEPT}, and all of them
+ * once the thread has ended.
  */
 final class OneDnn {
 
@@ -44,6 +48,8 @@ final class OneDnn {
     static final int KEPT = 512;
 
     private static final ThreadLocal<Cache> CACHE = ThreadLocal.withInitial(Cache::new);
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final AtomicInteger LIVE_CACHES = new AtomicInteger();
     private static @Nullable dnnl_engine engine;
 
     private OneDnn() {}
@@ -211,25 +217,59 @@ final class OneDnn {
         }
     }
 
-    /** One thread's stream and primitives. */
+    /**
+     * The number of threads whose stream and primitives are alive: a thread's are destroyed once
+     * the thread has ended and its cache has been collected.
+     */
+    static int liveCaches() {
+        return LIVE_CACHES.get();
+    }
+
+    /**
+     * One thread's stream and primitives. When the thread ends its cache becomes unreachable and a
+     * {@link Cleaner} destroys the native objects (a thread-per-request server would otherwise leak
+     * every thread's primitives).
+     */
     private static final class Cache {
         final dnnl_stream stream = new dnnl_stream();
-        final Map<Key, Primitive> entries = new LinkedHashMap<>(64, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Key, Primitive> eldest) {
-                if (size() > KEPT) {
-                    eldest.getValue().destroy();
-                    return true;
-                }
-                return false;
-            }
-        };
+        final Map<Key, Primitive> entries = new LeastRecentlyUsed();
 
         Cache() {
             int status = dnnl_stream_create(stream, engine(), dnnl_stream_default_flags);
             if (status != dnnl_success) {
                 throw new IllegalStateException("oneDNN: no stream (status " + status + ")");
             }
+            LIVE_CACHES.incrementAndGet();
+            CLEANER.register(this, new Release(stream, entries));
+        }
+    }
+
+    /** Primitives by key, the least recently used destroyed beyond {@value #KEPT}. */
+    private static final class LeastRecentlyUsed extends LinkedHashMap<Key, Primitive> {
+        private static final long serialVersionUID = 1L;
+
+        LeastRecentlyUsed() {
+            super(64, 0.75f, true);
+        }
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Key, Primitive> eldest) {
+            if (size() > KEPT) {
+                eldest.getValue().destroy();
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /** Destroys a collected cache's primitives and stream (holds them, never the cache itself). */
+    private record Release(dnnl_stream stream, Map<Key, Primitive> entries) implements Runnable {
+        @Override
+        public void run() {
+            entries.values().forEach(Primitive::destroy);
+            entries.clear();
+            dnnl_stream_destroy(stream);
+            LIVE_CACHES.decrementAndGet();
         }
     }
 }
