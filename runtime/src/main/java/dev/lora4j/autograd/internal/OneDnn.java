@@ -161,10 +161,14 @@ final class OneDnn {
 
         /**
          * Makes the primitive of {@code descriptor} (destroyed here) with a memory object for each
-         * argument kind and descriptor; {@code null} when oneDNN refuses any of them.
+         * argument kind and descriptor; {@code null} when there is no descriptor or oneDNN refuses
+         * any of them.
          */
-        static @Nullable Primitive create(String name, dnnl_primitive_desc descriptor, int[] argKinds,
+        static @Nullable Primitive create(String name, @Nullable dnnl_primitive_desc descriptor, int[] argKinds,
                 dnnl_memory_desc_t[] descs) {
+            if (descriptor == null) {
+                return null;
+            }
             dnnl_primitive primitive = new dnnl_primitive();
             int status = dnnl_primitive_create(primitive, descriptor);
             dnnl_primitive_desc_destroy(descriptor);

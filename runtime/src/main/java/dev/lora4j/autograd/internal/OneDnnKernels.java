@@ -31,6 +31,8 @@ import org.bytedeco.dnnl.dnnl_layer_normalization_desc_t;
 import org.bytedeco.dnnl.dnnl_memory_desc_t;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.dnnl.dnnl_softmax_desc_t;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.Pointer;
 import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -72,18 +74,12 @@ public final class OneDnnKernels {
             return false;
         }
         long n = x.length();
-        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("gelu", new long[] {n}), () -> {
+        return run(OneDnn.Key.of("gelu", new long[] {n}), () -> {
             dnnl_memory_desc_t data = OneDnn.floatDesc(n);
             dnnl_primitive_desc forward = geluForwardDescriptor(data);
-            return forward == null ? null
-                    : OneDnn.Primitive.create("gelu", forward, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST},
-                            new dnnl_memory_desc_t[] {data, data});
-        });
-        if (p == null) {
-            return false;
-        }
-        p.execute(x, y);
-        return true;
+            return OneDnn.Primitive.create("gelu", forward, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST},
+                    new dnnl_memory_desc_t[] {data, data});
+        }, x, y);
     }
 
     /** {@code dx ← g·(Φ(x) + x·φ(x))}, the gradient of {@link #geluForward} for output gradient g. */
@@ -92,26 +88,17 @@ public final class OneDnnKernels {
             return false;
         }
         long n = x.length();
-        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("gelu_backward", new long[] {n}), () -> {
+        return run(OneDnn.Key.of("gelu_backward", new long[] {n}), () -> {
             dnnl_memory_desc_t data = OneDnn.floatDesc(n);
-            dnnl_primitive_desc hint = geluForwardDescriptor(data);
-            if (hint == null) {
-                return null;
-            }
-            dnnl_eltwise_desc_t desc = new dnnl_eltwise_desc_t();
-            dnnl_primitive_desc backward = desc(dnnl_eltwise_backward_desc_init(desc, dnnl_eltwise_gelu_erf, data, data,
-                    0f, 0f), desc, hint);
-            dnnl_primitive_desc_destroy(hint);
-            return backward == null ? null
-                    : OneDnn.Primitive.create("gelu_backward", backward,
-                            new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC},
-                            new dnnl_memory_desc_t[] {data, data, data});
-        });
-        if (p == null) {
-            return false;
-        }
-        p.execute(x, g, dx);
-        return true;
+            dnnl_primitive_desc backward = backward(geluForwardDescriptor(data), hint -> {
+                dnnl_eltwise_desc_t desc = new dnnl_eltwise_desc_t();
+                return desc(dnnl_eltwise_backward_desc_init(desc, dnnl_eltwise_gelu_erf, data, data, 0f, 0f), desc,
+                        hint);
+            });
+            return OneDnn.Primitive.create("gelu_backward", backward,
+                    new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC},
+                    new dnnl_memory_desc_t[] {data, data, data});
+        }, x, g, dx);
     }
 
     private static @Nullable dnnl_primitive_desc geluForwardDescriptor(@Nullable dnnl_memory_desc_t data) {
@@ -136,23 +123,16 @@ public final class OneDnnKernels {
         long rows = x.size(0);
         long width = x.size(1);
         float eps = (float) epsilon;
-        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("layer_norm", new long[] {rows, width,
-                Float.floatToIntBits(eps)}), () -> {
+        return run(OneDnn.Key.of("layer_norm", new long[] {rows, width, Float.floatToIntBits(eps)}), () -> {
                     dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
                     dnnl_memory_desc_t stats = OneDnn.floatDesc(rows);
                     dnnl_memory_desc_t params = OneDnn.floatDesc(width);
                     dnnl_primitive_desc forward = layerNormForwardDescriptor(data, stats, eps);
-                    return forward == null ? null
-                            : OneDnn.Primitive.create("layer_norm", forward,
-                                    new int[] {DNNL_ARG_SRC, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_DST, DNNL_ARG_MEAN,
-                                        DNNL_ARG_VARIANCE},
-                                    new dnnl_memory_desc_t[] {data, params, params, data, stats, stats});
-                });
-        if (p == null) {
-            return false;
-        }
-        p.execute(x, gamma, beta, y, mean, variance);
-        return true;
+                    return OneDnn.Primitive.create("layer_norm", forward,
+                            new int[] {DNNL_ARG_SRC, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_DST, DNNL_ARG_MEAN,
+                                DNNL_ARG_VARIANCE},
+                            new dnnl_memory_desc_t[] {data, params, params, data, stats, stats});
+                }, x, gamma, beta, y, mean, variance);
     }
 
     /**
@@ -169,33 +149,23 @@ public final class OneDnnKernels {
         long rows = x.size(0);
         long width = x.size(1);
         float eps = (float) epsilon;
-        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("layer_norm_backward",
-                new long[] {rows, width, Float.floatToIntBits(eps)}), () -> {
+        return run(OneDnn.Key.of("layer_norm_backward", new long[] {rows, width, Float.floatToIntBits(eps)}), () -> {
                     dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
                     dnnl_memory_desc_t stats = OneDnn.floatDesc(rows);
                     dnnl_memory_desc_t params = OneDnn.floatDesc(width);
-                    dnnl_primitive_desc hint = layerNormForwardDescriptor(data, stats, eps);
-                    if (hint == null) {
-                        return null;
-                    }
-                    dnnl_layer_normalization_desc_t desc = new dnnl_layer_normalization_desc_t();
-                    dnnl_primitive_desc backward = desc(dnnl_layer_normalization_backward_desc_init(desc, dnnl_backward,
+                    dnnl_primitive_desc backward = backward(layerNormForwardDescriptor(data, stats, eps), hint -> {
+                        dnnl_layer_normalization_desc_t desc = new dnnl_layer_normalization_desc_t();
+                        return desc(dnnl_layer_normalization_backward_desc_init(desc, dnnl_backward,
                             data, data, stats, eps, dnnl_use_scale | dnnl_use_shift), desc, hint);
-                    dnnl_primitive_desc_destroy(hint);
+                    });
                     // oneDNN 2.5's backward pass reads the shift's memory argument although it does not use it
-                    return backward == null ? null
-                            : OneDnn.Primitive.create("layer_norm_backward", backward,
-                                    new int[] {DNNL_ARG_SRC, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
-                                        DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_SCALE,
-                                        DNNL_ARG_DIFF_SHIFT},
-                                    new dnnl_memory_desc_t[] {data, params, params, stats, stats, data, data, params,
-                                        params});
-                });
-        if (p == null) {
-            return false;
-        }
-        p.execute(x, gamma, beta, mean, variance, g, dx, dGamma, dBeta);
-        return true;
+                    return OneDnn.Primitive.create("layer_norm_backward", backward,
+                            new int[] {DNNL_ARG_SRC, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
+                                DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_SCALE,
+                                DNNL_ARG_DIFF_SHIFT},
+                            new dnnl_memory_desc_t[] {data, params, params, stats, stats, data, data, params,
+                                params});
+                }, x, gamma, beta, mean, variance, g, dx, dGamma, dBeta);
     }
 
     private static @Nullable dnnl_primitive_desc layerNormForwardDescriptor(@Nullable dnnl_memory_desc_t data,
@@ -215,18 +185,12 @@ public final class OneDnnKernels {
         }
         long rows = x.size(0);
         long width = x.size(1);
-        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("softmax", new long[] {rows, width}), () -> {
+        return run(OneDnn.Key.of("softmax", new long[] {rows, width}), () -> {
             dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
             dnnl_primitive_desc forward = softmaxForwardDescriptor(data);
-            return forward == null ? null
-                    : OneDnn.Primitive.create("softmax", forward, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST},
-                            new dnnl_memory_desc_t[] {data, data});
-        });
-        if (p == null) {
-            return false;
-        }
-        p.execute(x, y);
-        return true;
+            return OneDnn.Primitive.create("softmax", forward, new int[] {DNNL_ARG_SRC, DNNL_ARG_DST},
+                    new dnnl_memory_desc_t[] {data, data});
+        }, x, y);
     }
 
     /** {@code dx ← y ⊙ (g − Σ g ⊙ y)} per row, the gradient of a softmax whose output is y. */
@@ -236,25 +200,16 @@ public final class OneDnnKernels {
         }
         long rows = y.size(0);
         long width = y.size(1);
-        OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("softmax_backward", new long[] {rows, width}), () -> {
+        return run(OneDnn.Key.of("softmax_backward", new long[] {rows, width}), () -> {
             dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
-            dnnl_primitive_desc hint = softmaxForwardDescriptor(data);
-            if (hint == null) {
-                return null;
-            }
-            dnnl_softmax_desc_t desc = new dnnl_softmax_desc_t();
-            dnnl_primitive_desc backward = desc(dnnl_softmax_backward_desc_init(desc, data, data, 1), desc, hint);
-            dnnl_primitive_desc_destroy(hint);
-            return backward == null ? null
-                    : OneDnn.Primitive.create("softmax_backward", backward,
-                            new int[] {DNNL_ARG_DST, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC},
-                            new dnnl_memory_desc_t[] {data, data, data});
-        });
-        if (p == null) {
-            return false;
-        }
-        p.execute(y, g, dx);
-        return true;
+            dnnl_primitive_desc backward = backward(softmaxForwardDescriptor(data), hint -> {
+                dnnl_softmax_desc_t desc = new dnnl_softmax_desc_t();
+                return desc(dnnl_softmax_backward_desc_init(desc, data, data, 1), desc, hint);
+            });
+            return OneDnn.Primitive.create("softmax_backward", backward,
+                    new int[] {DNNL_ARG_DST, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC},
+                    new dnnl_memory_desc_t[] {data, data, data});
+        }, y, g, dx);
     }
 
     private static @Nullable dnnl_primitive_desc softmaxForwardDescriptor(@Nullable dnnl_memory_desc_t data) {
@@ -263,6 +218,32 @@ public final class OneDnnKernels {
         }
         dnnl_softmax_desc_t desc = new dnnl_softmax_desc_t();
         return desc(dnnl_softmax_forward_desc_init(desc, dnnl_forward_training, data, 1), desc, null);
+    }
+
+    /**
+     * Runs the calling thread's primitive for {@code key} (made by {@code factory} the first time)
+     * on the operands; false, having done nothing, where oneDNN has no such primitive.
+     */
+    private static boolean run(OneDnn.Key key, Supplier<OneDnn.@Nullable Primitive> factory, INDArray... operands) {
+        OneDnn.Primitive p = OneDnn.primitive(key, factory);
+        if (p == null) {
+            return false;
+        }
+        p.execute(operands);
+        return true;
+    }
+
+    /** A backward primitive's descriptor, made with its forward descriptor as the hint (destroyed after). */
+    private static @Nullable dnnl_primitive_desc backward(@Nullable dnnl_primitive_desc hint,
+            Function<dnnl_primitive_desc, @Nullable dnnl_primitive_desc> backward) {
+        if (hint == null) {
+            return null;
+        }
+        try {
+            return backward.apply(hint);
+        } finally {
+            dnnl_primitive_desc_destroy(hint);
+        }
     }
 
     /** The primitive descriptor of an operation descriptor whose init returned {@code status}, or {@code null}. */
