@@ -2,6 +2,7 @@ package dev.lora4j.autograd.internal;
 
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.BooleanSupplier;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.FloatPointer;
 import org.jspecify.annotations.Nullable;
@@ -133,12 +134,17 @@ public final class Gemm {
     }
 
     private static boolean multiplyWithBias(INDArray a, INDArray w, INDArray bias, INDArray c, boolean transposeW) {
+        return onGemmThreads(() -> Matmul.multiply(a, w, c, false, transposeW, 1f, 0f, bias));
+    }
+
+    /** Runs {@code work} on the GEMM thread count {@link #threads} recorded for the calling thread. */
+    private static boolean onGemmThreads(BooleanSupplier work) {
         int[] split = THREADS.get();
         if (split != null) {
             setOmpThreads(split[0]);
         }
         try {
-            return Matmul.multiply(a, w, c, false, transposeW, 1f, 0f, bias);
+            return work.getAsBoolean();
         } finally {
             if (split != null) {
                 setOmpThreads(split[1]);
@@ -180,8 +186,16 @@ public final class Gemm {
         return c.dataType() == DataType.FLOAT && output != null && !output.transposed();
     }
 
-    /** Products of every batch entry through {@code dnnl_sgemm}; shapes already checked. */
+    /** Products of every batch entry through oneDNN; shapes already checked. */
     private static void oneDnn(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB,
+            float alpha, float beta) {
+        long count = Shapes.product(Arrays.copyOf(c.shape(), c.rank() - 2));
+        onGemmThreads(() -> (count > 1 && BATCHED_MATMUL && Matmul.multiply(a, b, c, transposeA, transposeB, alpha, beta,
+                null)) || sgemmEach(a, b, c, transposeA, transposeB, alpha, beta));
+    }
+
+    /** One {@code dnnl_sgemm} per batch entry; returns true. */
+    private static boolean sgemmEach(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB,
             float alpha, float beta) {
         int r = a.rank();
         long m = c.size(r - 2);
@@ -204,41 +218,29 @@ public final class Gemm {
         long offsetA = 0;
         long offsetB = 0;
         long offsetC = 0;
-        int[] split = THREADS.get();
-        if (split != null) {
-            setOmpThreads(split[0]);
-        }
-        try {
-            if (count > 1 && BATCHED_MATMUL && Matmul.multiply(a, b, c, transposeA, transposeB, alpha, beta, null)) {
-                return;
+        for (long e = 0; e < count; e++) {
+            int status = dnnl.dnnl_sgemm(ta, tb, m, n, k, alpha, pa.position(offsetA), la.leading,
+                    pb.position(offsetB), lb.leading, beta, pc.position(offsetC), lc.leading);
+            if (status != dnnl.dnnl_success) {
+                throw new IllegalStateException(String.format(Locale.ROOT,
+                        "oneDNN sgemm failed with status %d for %s x %s", status,
+                        Arrays.toString(a.shape()), Arrays.toString(b.shape())));
             }
-            for (long e = 0; e < count; e++) {
-                int status = dnnl.dnnl_sgemm(ta, tb, m, n, k, alpha, pa.position(offsetA), la.leading,
-                        pb.position(offsetB), lb.leading, beta, pc.position(offsetC), lc.leading);
-                if (status != dnnl.dnnl_success) {
-                    throw new IllegalStateException(String.format(Locale.ROOT,
-                            "oneDNN sgemm failed with status %d for %s x %s", status,
-                            Arrays.toString(a.shape()), Arrays.toString(b.shape())));
+            // the next batch entry: the last batch index moves fastest
+            for (int d = index.length - 1; d >= 0; d--) {
+                offsetA += strideA[d];
+                offsetB += strideB[d];
+                offsetC += strideC[d];
+                if (++index[d] < batch[d]) {
+                    break;
                 }
-                // the next batch entry: the last batch index moves fastest
-                for (int d = index.length - 1; d >= 0; d--) {
-                    offsetA += strideA[d];
-                    offsetB += strideB[d];
-                    offsetC += strideC[d];
-                    if (++index[d] < batch[d]) {
-                        break;
-                    }
-                    offsetA -= strideA[d] * batch[d];
-                    offsetB -= strideB[d] * batch[d];
-                    offsetC -= strideC[d] * batch[d];
-                    index[d] = 0;
-                }
-            }
-        } finally {
-            if (split != null) {
-                setOmpThreads(split[1]);
+                offsetA -= strideA[d] * batch[d];
+                offsetB -= strideB[d] * batch[d];
+                offsetC -= strideC[d] * batch[d];
+                index[d] = 0;
             }
         }
+        return true;
     }
 
     /** The array's first element (ND4J's buffer of a view starts at the view's offset). */
