@@ -1,6 +1,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.lora.internal.DoraWeights;
+import dev.lora4j.lora.internal.LayerMutations;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Parameter;
@@ -22,14 +23,27 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * time, a disabled switch, and merging into the base weight. {@link LoraLinear},
  * {@link LoraEmbedding} and {@link LoraConv2d} supply the shapes and the forward update.
  *
+ * <p>Publicly a layer's adapters are read-only: their names, the active and merged sets, the
+ * factors, {@link #deltaWeight} and {@link #mergedWeight}. They change through
+ * {@link LoraModel} (adding, switching, deleting, disabling, merging and unmerging adapters across
+ * the whole model, with its registry of names and configurations kept in step), which calls this
+ * class's package-private operations ({@code addAdapter}, {@code newAdapter}, {@code attach},
+ * {@code deleteAdapter}, {@code setActive}, {@code setDisabled}, {@code merge}, {@code unmerge});
+ * lora4j's own code in other packages reaches them through the internal
+ * {@link dev.lora4j.lora.internal.LayerMutations}.
+ *
  * <p><b>Threads.</b> The forward pass may run on many threads while one other thread adds or
  * deletes adapters or switches the active set: the adapter map, the active list and the merged set
  * are immutable snapshots replaced through volatile fields (copy-on-write), so a reader sees either
  * the old or the new state, never a map in the middle of a resize, and an adapter becomes visible
- * only with its final factor values (see {@link #newAdapter} and {@link #attach}). Merging changes
- * the base weight in place and is not meant to run while other threads compute.
+ * only with its final factor values (it is created, given its values, then attached). Merging
+ * changes the base weight in place and is not meant to run while other threads compute.
  */
 public abstract class LoraLayer implements LayerAdapters {
+
+    static {
+        LayerMutations.register(new LayerMutationsAccess());
+    }
 
     private volatile Map<String, LoraAdapter> adapters = Map.of();
     private volatile Set<String> merged = Set.of();
@@ -115,7 +129,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * Adds an adapter and makes it trainable; it joins the active set only through
      * {@link #setActive}, except that the first adapter becomes active at once.
      */
-    public LoraAdapter addAdapter(String name, AdapterSettings spec, Random random) {
+    LoraAdapter addAdapter(String name, AdapterSettings spec, Random random) {
         LoraAdapter adapter = newAdapter(name, spec, random);
         attach(adapter);
         return adapter;
@@ -125,7 +139,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * Creates an adapter for this layer without attaching it: its factors can be given their final
      * values before {@link #attach} makes it visible to the forward pass.
      */
-    public LoraAdapter newAdapter(String name, AdapterSettings spec, Random random) {
+    LoraAdapter newAdapter(String name, AdapterSettings spec, Random random) {
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
         }
@@ -171,7 +185,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * The base weight changes in place: do not attach such an adapter while other threads run the
      * model. Deleting the adapter later leaves the residual in the base weight, as in PEFT.
      */
-    public synchronized void attach(LoraAdapter adapter) {
+    synchronized void attach(LoraAdapter adapter) {
         String name = adapter.name();
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this layer");
@@ -194,7 +208,7 @@ public abstract class LoraLayer implements LayerAdapters {
     }
 
     /** Removes an adapter (unmerging it first when merged). */
-    public synchronized void deleteAdapter(String name) {
+    synchronized void deleteAdapter(String name) {
         LoraAdapter adapter = require(name);
         if (merged.contains(name)) {
             unmerge(List.of(name));
@@ -211,7 +225,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * Makes {@code names} (those present on this layer) the active set: their factors train,
      * the others' are frozen.
      */
-    public synchronized void setActive(Collection<String> names) {
+    synchronized void setActive(Collection<String> names) {
         List<String> present = new ArrayList<>();
         for (String name : names) {
             if (adapters.containsKey(name)) {
@@ -226,7 +240,7 @@ public abstract class LoraLayer implements LayerAdapters {
     }
 
     /** Turns every adapter off (base output only), unmerging merged ones first, or back on. */
-    public synchronized void setDisabled(boolean disabled) {
+    synchronized void setDisabled(boolean disabled) {
         if (disabled && !merged.isEmpty()) {
             unmerge(new ArrayList<>(merged));
         }
@@ -322,7 +336,8 @@ public abstract class LoraLayer implements LayerAdapters {
 
     /**
      * The base weight with the given unmerged adapters merged, as a new array; the layer is
-     * unchanged. See {@link #merge} for how each adapter is merged.
+     * unchanged. Each adapter is merged as {@link LoraModel#merge(String...)} merges it: {@code W ← W +
+     * s·ΔW}, or for a DoRA adapter {@code W ← (m / ‖W + s·ΔW‖) ⊙ (W + s·ΔW)} per output feature.
      */
     public INDArray mergedWeight(Collection<String> names) {
         return planMerge(names).weight();
@@ -373,7 +388,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * per output feature (the weight's rows in PyTorch's {@code [out, in]} layout) and kept until
      * {@link #unmerge}.
      */
-    public synchronized void merge(Collection<String> names) {
+    synchronized void merge(Collection<String> names) {
         for (String name : names) {
             require(name);
             if (!merged.contains(name)) {
@@ -413,7 +428,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * whatever the order of {@code names}, as PEFT pops them (a DoRA merge scales what was merged
      * before it).
      */
-    public synchronized void unmerge(Collection<String> names) {
+    synchronized void unmerge(Collection<String> names) {
         for (String name : names) {
             require(name);
         }

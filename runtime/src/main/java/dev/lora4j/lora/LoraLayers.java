@@ -9,27 +9,29 @@ import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The LoRA adapters a layer holds: {@code attach} gives a layer's adapters (made and attached on
- * first use), {@code of} the attached ones or {@code null}. The layers themselves know adapters
- * only as {@link LayerAdapters}; these methods are the one place that makes LoRA's and reads them
- * back under their own types.
+ * The LoRA adapters a layer holds: {@code of} gives the attached ones or {@code null}, under their
+ * own types ({@link LoraLinear}, {@link LoraEmbedding}, {@link LoraConv2d}); {@code factorShapes}
+ * and {@code magnitudeShape} the shapes an adapter on a layer would have. The layers themselves
+ * know adapters only as {@link LayerAdapters}; this class is the one place that makes LoRA's
+ * (package-private {@code attach}, for {@link LoraModel} and, through the internal
+ * {@link dev.lora4j.lora.internal.LayerMutations}, the injectors) and reads them back.
  */
 public final class LoraLayers {
 
     private LoraLayers() {}
 
     /** The LoRA adapters of {@code layer}, attached first when it has none. */
-    public static LoraLinear attach(Linear layer) {
+    static LoraLinear attach(Linear layer) {
         return attach(layer, LoraLinear.class, () -> new LoraLinear(layer));
     }
 
     /** The LoRA adapters of {@code layer}, attached first when it has none. */
-    public static LoraEmbedding attach(Embedding layer) {
+    static LoraEmbedding attach(Embedding layer) {
         return attach(layer, LoraEmbedding.class, () -> new LoraEmbedding(layer));
     }
 
     /** The LoRA adapters of {@code layer}, attached first when it has none. */
-    public static LoraConv2d attach(Conv2d layer) {
+    static LoraConv2d attach(Conv2d layer) {
         return attach(layer, LoraConv2d.class, () -> new LoraConv2d(layer));
     }
 
@@ -39,7 +41,7 @@ public final class LoraLayers {
      * @throws IllegalArgumentException for a kind of layer LoRA has no adapters for
      */
     @SuppressWarnings("unchecked") // detached(layer) makes the kind of adapters the layer's type takes
-    public static LoraLayer attach(AdaptableLayer<?> layer) {
+    static LoraLayer attach(AdaptableLayer<?> layer) {
         LayerAdapters attached = ((AdaptableLayer<LayerAdapters>) layer).attachAdapters(() -> detached(layer));
         return as(layer, LoraLayer.class, attached);
     }

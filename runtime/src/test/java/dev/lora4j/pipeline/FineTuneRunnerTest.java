@@ -26,6 +26,7 @@ import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraLayers;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.MergeStrategy;
+import dev.lora4j.lora.internal.LayerMutations;
 import dev.lora4j.train.ConsoleProgress;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -185,8 +186,8 @@ class FineTuneRunnerTest {
     private static RecordingJob.Model withAgentStyleAdapters(int rank, double alpha, boolean dora) {
         RecordingJob.Model model = new RecordingJob.Model();
         AdapterSettings spec = new AdapterSettings(rank, alpha, 0.0, false, LoraInit.KAIMING_UNIFORM, dora);
-        LoraLayers.attach(model.query).addAdapter(LoraModel.DEFAULT_ADAPTER, spec, new Random(1));
-        LoraLayers.attach(model.value).addAdapter(LoraModel.DEFAULT_ADAPTER, spec, new Random(2));
+        LayerMutations.addAdapter(LayerMutations.attach(model.query), LoraModel.DEFAULT_ADAPTER, spec, new Random(1));
+        LayerMutations.addAdapter(LayerMutations.attach(model.value), LoraModel.DEFAULT_ADAPTER, spec, new Random(2));
         return model;
     }
 }

@@ -4,7 +4,7 @@ import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.Functional;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.lora.AdapterSettings;
-import dev.lora4j.lora.LoraLayers;
+import dev.lora4j.lora.internal.LayerMutations;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;
@@ -38,8 +38,8 @@ final class HandBuiltLm extends Module {
             this.heads = heads;
             query.freeze();
             value.freeze();
-            LoraLayers.attach(query).addAdapter("default", spec, random);
-            LoraLayers.attach(value).addAdapter("default", spec, random);
+            LayerMutations.addAdapter(LayerMutations.attach(query), "default", spec, random);
+            LayerMutations.addAdapter(LayerMutations.attach(value), "default", spec, random);
         }
 
         Tensor forward(Tensor x) {

@@ -4,7 +4,7 @@ import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.lora.AdapterSettings;
-import dev.lora4j.lora.LoraLinear;
+import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.train.AdamW;
@@ -12,7 +12,7 @@ import dev.lora4j.train.ParameterGroups;
 import java.util.List;
 import java.util.Random;
 import dev.lora4j.autograd.internal.Gemm;
-import dev.lora4j.lora.LoraLayers;
+import dev.lora4j.lora.internal.LayerMutations;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -71,8 +71,9 @@ public final class LayerBenchmarks {
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, features);
         OneLayer lora = new OneLayer(layer(features, 1));
         lora.freeze();
-        LoraLinear adapters = LoraLayers.attach(lora.layer);
-        adapters.addAdapter("default", new AdapterSettings(rank, 2 * rank, 0, false, LoraInit.RANDOM), new Random(2));
+        LoraLayer adapters = LayerMutations.attach(lora.layer);
+        LayerMutations.addAdapter(adapters, "default", new AdapterSettings(rank, 2 * rank, 0, false, LoraInit.RANDOM),
+                new Random(2));
         OneLayer full = new OneLayer(layer(features, 1));
         AdamW loraOptimizer = new AdamW(ParameterGroups.standard(lora, 0.01));
         AdamW fullOptimizer = new AdamW(ParameterGroups.standard(full, 0.01));
@@ -86,10 +87,13 @@ public final class LayerBenchmarks {
         Tensor x = Tensor.constant(Nd4j.rand(DataType.FLOAT, batch, features));
         Linear base = layer(features, 3);
         Linear adapted = layer(features, 3);
-        LoraLayers.attach(adapted).addAdapter("default", new AdapterSettings(rank, 2 * rank, 0, false, LoraInit.RANDOM), new Random(4));
+        LayerMutations.addAdapter(LayerMutations.attach(adapted), "default",
+                new AdapterSettings(rank, 2 * rank, 0, false, LoraInit.RANDOM), new Random(4));
         Linear merged = layer(features, 3);
-        LoraLayers.attach(merged).addAdapter("default", new AdapterSettings(rank, 2 * rank, 0, false, LoraInit.RANDOM), new Random(4));
-        LoraLayers.of(merged).merge(List.of("default"));
+        LoraLayer mergedAdapters = LayerMutations.attach(merged);
+        LayerMutations.addAdapter(mergedAdapters, "default", new AdapterSettings(rank, 2 * rank, 0, false, LoraInit.RANDOM),
+                new Random(4));
+        LayerMutations.merge(mergedAdapters, List.of("default"));
         base.eval();
         adapted.eval();
         merged.eval();

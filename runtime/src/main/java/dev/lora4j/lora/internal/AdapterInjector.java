@@ -45,7 +45,7 @@ public final class AdapterInjector {
         Map<String, LoraLayer> adapted = new LinkedHashMap<>();
         prepared.forEach((path, adapter) -> {
             LoraLayer lora = LoraLayers.of((AdaptableLayer<?>) modules.get(path));
-            lora.attach(adapter);
+            LayerMutations.attach(lora, adapter);
             adapted.put(path, lora);
         });
         if (adapted.isEmpty()) {
@@ -66,14 +66,15 @@ public final class AdapterInjector {
     public static LoraLayer attach(Module layer, String where, String adapterName, AdapterSettings spec, Random random) {
         LoraAdapter adapter = prepare(layer, where, adapterName, spec, random);
         LoraLayer lora = LoraLayers.of((AdaptableLayer<?>) layer);
-        lora.attach(adapter);
+        LayerMutations.attach(lora, adapter);
         return lora;
     }
 
     /**
      * Creates one adapter for one layer without making it visible: set its factors' values, then
-     * publish it with {@code LoraLayers.of((AdaptableLayer<?>) layer).attach(adapter)}. Loaders use this so
-     * that no thread ever runs a half-loaded adapter.
+     * publish it with {@code LayerMutations.attach(LoraLayers.of((AdaptableLayer<?>) layer), adapter)}
+     * ({@code LoraModel} attaches it directly). Loaders use this so that no thread ever runs a
+     * half-loaded adapter.
      *
      * @throws IllegalArgumentException as {@link #attach}
      */
@@ -82,7 +83,7 @@ public final class AdapterInjector {
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getName()
                     + ", which cannot be adapted; LoRA applies to Linear, Embedding and Conv2d layers");
         }
-        LoraLayer lora = LoraLayers.attach(adaptable);
+        LoraLayer lora = LayerMutations.attach(adaptable);
         if (lora.adapter(adapterName) != null) {
             throw new IllegalArgumentException(where + " already has an adapter named '" + adapterName + "'");
         }
@@ -103,7 +104,7 @@ public final class AdapterInjector {
                     + " Linear layers only, as in PEFT; leave it out of the targets or use another init");
         }
         try {
-            return lora.newAdapter(adapterName, spec, random);
+            return LayerMutations.newAdapter(lora, adapterName, spec, random);
         } catch (IllegalArgumentException e) {
             if (spec.init().changesBaseWeight()) {
                 throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
