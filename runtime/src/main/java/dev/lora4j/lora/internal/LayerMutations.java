@@ -6,6 +6,7 @@ import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.nn.AdaptableLayer;
 import java.util.Collection;
 import java.util.Random;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Internal plumbing, not API: the state-changing operations on one layer's LoRA adapters for
@@ -45,7 +46,7 @@ public final class LayerMutations {
         void merge(LoraLayer layer, Collection<String> names);
     }
 
-    private static volatile Access access;
+    private static volatile @Nullable Access access;
 
     private LayerMutations() {}
 
