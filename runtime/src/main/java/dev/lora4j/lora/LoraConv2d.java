@@ -83,7 +83,7 @@ public final class LoraConv2d extends LoraLayer implements LayerAdapters.OnInput
     }
 
     @Override
-    protected Parameter[] createFactors(AdapterSettings spec, Random random) {
+    Parameter[] createFactors(AdapterSettings spec, Random random) {
         int r = spec.rank();
         long[] aShape = aShape(r);
         long[] bShape = bShape(r);

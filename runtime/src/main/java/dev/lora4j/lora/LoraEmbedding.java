@@ -59,12 +59,12 @@ public final class LoraEmbedding extends LoraLayer implements LayerAdapters.OnId
 
     /** The table is {@code [vocabulary, dim]}: the output features (dimensions) are its columns. */
     @Override
-    protected boolean outputsAreColumns() {
+    boolean outputsAreColumns() {
         return true;
     }
 
     @Override
-    protected Parameter[] createFactors(AdapterSettings spec, Random random) {
+    Parameter[] createFactors(AdapterSettings spec, Random random) {
         long vocabulary = base.vocabulary();
         long dim = base.dim();
         int r = spec.rank();

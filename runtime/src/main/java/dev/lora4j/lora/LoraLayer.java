@@ -21,7 +21,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The LoRA adapters attached to one base layer: several named adapters, one active set at a
  * time, a disabled switch, and merging into the base weight. {@link LoraLinear},
- * {@link LoraEmbedding} and {@link LoraConv2d} supply the shapes and the forward update.
+ * {@link LoraEmbedding} and {@link LoraConv2d} supply the shapes and the forward update; they are
+ * the only kinds (the class is sealed), so no code outside this package can make a layer's
+ * adapters behind {@link LoraModel}'s back.
  *
  * <p>Publicly a layer's adapters are read-only: their names, the active and merged sets, the
  * factors, {@link #deltaWeight} and {@link #mergedWeight}. They change through
@@ -39,7 +41,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * only with its final factor values (it is created, given its values, then attached). Merging
  * changes the base weight in place and is not meant to run while other threads compute.
  */
-public abstract class LoraLayer implements LayerAdapters {
+public abstract sealed class LoraLayer implements LayerAdapters permits LoraLinear, LoraEmbedding, LoraConv2d {
 
     static {
         LayerMutations.register(new LayerMutationsAccess());
@@ -54,7 +56,7 @@ public abstract class LoraLayer implements LayerAdapters {
     private final AdaptableLayer<?> layer;
 
     /** Adapters for {@code layer}, which holds them. */
-    protected LoraLayer(AdaptableLayer<?> layer) {
+    LoraLayer(AdaptableLayer<?> layer) {
         this.layer = layer;
     }
 
@@ -70,7 +72,7 @@ public abstract class LoraLayer implements LayerAdapters {
     public abstract long[] bShape(int rank);
 
     /** New factors A and B for {@code spec}. */
-    protected abstract Parameter[] createFactors(AdapterSettings spec, Random random);
+    abstract Parameter[] createFactors(AdapterSettings spec, Random random);
 
     /** {@code s·ΔW} of one adapter in the base weight's layout. */
     public abstract INDArray deltaWeight(LoraAdapter adapter);
@@ -103,7 +105,7 @@ public abstract class LoraLayer implements LayerAdapters {
      * Whether the base weight holds the output features in its columns ({@code [in, out]}) rather
      * than its rows: the axis DoRA's norms and magnitudes run along.
      */
-    protected boolean outputsAreColumns() {
+    boolean outputsAreColumns() {
         return false;
     }
 
@@ -278,7 +280,7 @@ public abstract class LoraLayer implements LayerAdapters {
      *
      * @throws IllegalStateException inside a scope when adapters are merged into this layer
      */
-    protected final List<LoraAdapter> unmergedActive() {
+    final List<LoraAdapter> unmergedActive() {
         AdapterScope scope = AdapterScope.current();
         if (scope != null) {
             return scoped(scope);
@@ -330,7 +332,7 @@ public abstract class LoraLayer implements LayerAdapters {
     }
 
     /** The base layer, for messages, e.g. {@code Linear(768 -> 768)}. */
-    protected final String describeBase() {
+    final String describeBase() {
         return layer.toString();
     }
 

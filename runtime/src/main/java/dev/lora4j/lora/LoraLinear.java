@@ -70,12 +70,12 @@ public final class LoraLinear extends LoraLayer implements LayerAdapters.OnInput
 
     /** A fan-in-fan-out weight ({@code [in, out]}) holds the output features in its columns. */
     @Override
-    protected boolean outputsAreColumns() {
+    boolean outputsAreColumns() {
         return base.isFanInFanOut();
     }
 
     @Override
-    protected Parameter[] createFactors(AdapterSettings spec, Random random) {
+    Parameter[] createFactors(AdapterSettings spec, Random random) {
         long in = base.inFeatures();
         long out = base.outFeatures();
         int r = spec.rank();

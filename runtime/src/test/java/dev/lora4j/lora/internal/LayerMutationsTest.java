@@ -113,5 +113,13 @@ class LayerMutationsTest {
         }
         assertEquals(List.of(), found);
         assertNull(LoraLayers.of(new Linear(2, 2)), "reading attaches nothing");
+        // nor can code elsewhere make a kind of layer adapters of its own
+        assertTrue(LoraLayer.class.isSealed(), "LoraLayer is sealed");
+        assertEquals(Set.of(LoraLinear.class, LoraEmbedding.class, LoraConv2d.class),
+                Set.of(LoraLayer.class.getPermittedSubclasses()));
+        for (java.lang.reflect.Constructor<?> constructor : LoraLayer.class.getDeclaredConstructors()) {
+            int modifiers = constructor.getModifiers();
+            assertTrue(!Modifier.isPublic(modifiers) && !Modifier.isProtected(modifiers), constructor.toString());
+        }
     }
 }
