@@ -173,11 +173,12 @@ public class Tensor {
                 grad = gradient;
             }
             gradOwned = leaf;
+        } else if (!gradOwned) {
+            // the first gradient may be another tensor's array: the sum goes into a new one, in one
+            // pass (a copy, then an add in place, took two)
+            grad = grad.add(gradient);
+            gradOwned = true;
         } else {
-            if (!gradOwned) {
-                grad = grad.dup();
-                gradOwned = true;
-            }
             grad.addi(gradient);
         }
     }
