@@ -47,7 +47,7 @@ final class AttentionOps {
             }
             INDArray dProbabilities = Gemm.product(gh, vh, false, true);
             // the scores' gradient before the scale, which the two products below apply
-            INDArray dScores = SoftmaxOps.softmaxGradient(Shapes.asRows(dProbabilities), rows)
+            INDArray dScores = SoftmaxOps.softmaxGradientInPlace(Shapes.asRows(dProbabilities), rows)
                     .reshape(probabilities.shape());
             if (q.requiresGrad()) {
                 INDArray dq = Nd4j.createUninitialized(q.dataType(), batch, time, heads, headDim);

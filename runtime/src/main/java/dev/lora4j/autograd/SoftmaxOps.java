@@ -47,6 +47,19 @@ final class SoftmaxOps {
         return gy.subColumnVector(dot).muli(y);
     }
 
+    /**
+     * {@link #softmaxGradient} written over {@code gy} itself, which must be a plain array nothing
+     * else reads (a fresh product, as attention's probability gradient is); returns it.
+     */
+    static INDArray softmaxGradientInPlace(INDArray gy, INDArray y) {
+        if (y.dataType() == DataType.FLOAT && gy.dataType() == DataType.FLOAT
+                && OneDnnKernels.softmaxBackward(y, gy, gy)) {
+            return gy;
+        }
+        INDArray dot = gy.mul(y).sum(1);
+        return gy.subiColumnVector(dot).muli(y);
+    }
+
     /** Log-softmax of each row of a matrix; a new array. */
     static INDArray logSoftmaxRows(INDArray rows) {
         INDArray shifted = rows.subColumnVector(rows.max(1));

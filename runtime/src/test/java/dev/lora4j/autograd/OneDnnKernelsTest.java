@@ -102,6 +102,9 @@ class OneDnnKernelsTest {
         assertTrue(OneDnnKernels.softmaxForward(y, y), "in place");
         INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, 12, 19);
         assertTrue(OneDnnKernels.softmaxBackward(y, g, dx));
+        INDArray inPlace = g.dup();
+        assertTrue(OneDnnKernels.softmaxBackward(y, inPlace, inPlace), "over the output gradient itself");
+        assertEquals(0.0, inPlace.sub(dx).amaxNumber().doubleValue(), 0.0, "in place gives what out of place gives");
         for (int r = 0; r < 12; r++) {
             double max = Double.NEGATIVE_INFINITY;
             for (int c = 0; c < 19; c++) {
