@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Finds a module's parameters and children in its fields: a field holding a {@link Parameter}, a
@@ -98,7 +99,7 @@ public final class FieldSlots {
         return slots;
     }
 
-    private static Object read(Object owner, Field field) {
+    private static @Nullable Object read(Object owner, Field field) {
         try {
             return field.get(owner);
         } catch (IllegalAccessException e) {

@@ -1,0 +1,11 @@
+/**
+ * Plumbing of {@code dev.lora4j.nn}: finding a module's parameters and children in its fields.
+ * Not API.
+ *
+ * <p>Null-marked (JSpecify): parameters and results are non-null unless annotated
+ * {@code @Nullable}.
+ */
+@NullMarked
+package dev.lora4j.nn.internal;
+
+import org.jspecify.annotations.NullMarked;
