@@ -5,6 +5,7 @@ import dev.lora4j.nn.Conv2d;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.internal.AdapterAttachments;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -42,7 +43,8 @@ public final class LoraLayers {
      */
     @SuppressWarnings("unchecked") // detached(layer) makes the kind of adapters the layer's type takes
     static LoraLayer attach(AdaptableLayer<?> layer) {
-        LayerAdapters attached = ((AdaptableLayer<LayerAdapters>) layer).attachAdapters(() -> detached(layer));
+        LayerAdapters attached = AdapterAttachments.attach((AdaptableLayer<LayerAdapters>) layer,
+                () -> detached(layer));
         return as(layer, LoraLayer.class, attached);
     }
 
@@ -113,7 +115,7 @@ public final class LoraLayers {
 
     private static <A extends LayerAdapters, L extends A> L attach(AdaptableLayer<A> layer, Class<L> type,
             Supplier<L> create) {
-        return as(layer, type, layer.attachAdapters(create));
+        return as(layer, type, AdapterAttachments.attach(layer, create));
     }
 
     private static <L> @Nullable L lora(AdaptableLayer<?> layer, Class<L> type) {

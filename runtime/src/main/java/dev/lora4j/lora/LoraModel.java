@@ -7,6 +7,7 @@ import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
+import dev.lora4j.nn.internal.AdapterAttachments;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -692,7 +693,7 @@ public final class LoraModel<M extends Module> {
     private void detachAll() {
         for (Module module : model.namedModules().values()) {
             if (module instanceof AdaptableLayer<?> adaptable) {
-                adaptable.detachAdapters();
+                AdapterAttachments.detach(adaptable);
             }
         }
         unloaded = true;

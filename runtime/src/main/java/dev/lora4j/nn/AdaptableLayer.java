@@ -1,5 +1,6 @@
 package dev.lora4j.nn;
 
+import dev.lora4j.nn.internal.AdapterAttachments;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -9,9 +10,19 @@ import org.jspecify.annotations.Nullable;
  * type when adapters are attached and the model's forward code needs no change. Which adapters
  * (LoRA's are {@code dev.lora4j.lora.LoraLayers}) is up to whoever attaches them.
  *
+ * <p>The adapters are read with {@link #adapters()}; attaching and removing them is package-private,
+ * so that a layer's LoRA adapters change only through {@code dev.lora4j.lora.LoraModel}, which
+ * keeps its registry of adapter names in step. lora4j's own code in other packages reaches those
+ * two operations through the internal bridge {@link AdapterAttachments}, registered by this
+ * class's static initialiser.
+ *
  * @param <A> what the layer's forward pass needs from its adapters
  */
 public abstract class AdaptableLayer<A extends LayerAdapters> extends Module {
+
+    static {
+        AdapterAttachments.register(new AdapterAttachmentsAccess());
+    }
 
     private transient volatile @Nullable A adapters;
 
@@ -20,9 +31,12 @@ public abstract class AdaptableLayer<A extends LayerAdapters> extends Module {
 
     /**
      * The attached adapters; when none are attached, those {@code create} makes, attached first.
-     * Two threads attaching at once get the same adapters.
+     * Two threads attaching at once get the same adapters. Package-private: other packages of
+     * lora4j use {@link AdapterAttachments#attach}.
+     *
+     * @throws IllegalArgumentException when {@code create} returns {@code null} (nothing is attached)
      */
-    public final synchronized A attachAdapters(Supplier<? extends A> create) {
+    final synchronized A attachAdapters(Supplier<? extends A> create) {
         A attached = adapters;
         if (attached == null) {
             attached = create.get();
@@ -35,13 +49,20 @@ public abstract class AdaptableLayer<A extends LayerAdapters> extends Module {
         return attached;
     }
 
-    /** The attached adapters, or {@code null} when none are attached. */
+    /**
+     * The attached adapters, or {@code null} when none are attached. Read-only: LoRA's are changed
+     * through {@code dev.lora4j.lora.LoraModel}, and read under their own types with
+     * {@code dev.lora4j.lora.LoraLayers.of}.
+     */
     public final @Nullable A adapters() {
         return adapters;
     }
 
-    /** Removes the adapters without merging them (the base weight stays as it is). */
-    public final void detachAdapters() {
+    /**
+     * Removes the adapters without merging them (the base weight stays as it is). Package-private:
+     * other packages of lora4j use {@link AdapterAttachments#detach}.
+     */
+    final void detachAdapters() {
         adapters = null;
     }
 

@@ -11,6 +11,7 @@ import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.internal.TargetSelection;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.Module;
+import dev.lora4j.nn.internal.AdapterAttachments;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -114,7 +115,7 @@ public record TrainableParts<M extends Module>(@Nullable LoraModel<M> lora, Stri
     private static void detachAll(Map<String, Module> modules) {
         for (Module module : modules.values()) {
             if (module instanceof AdaptableLayer<?> layer && LoraLayers.of(layer) != null) {
-                layer.detachAdapters();
+                AdapterAttachments.detach(layer);
             }
         }
     }

@@ -13,6 +13,7 @@ import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerAdapters;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Parameter;
+import dev.lora4j.nn.internal.AdapterAttachments;
 import java.util.Random;
 import java.util.function.BiConsumer;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,7 @@ class LoraLayersTest {
 
         Embedding table = new Embedding(7, 4);
         assertInstanceOf(LoraEmbedding.class, LoraLayers.attach((AdaptableLayer<?>) table), "the kind the type takes");
-        linear.detachAdapters();
+        AdapterAttachments.detach(linear);
         assertNull(LoraLayers.of(linear));
     }
 
@@ -74,7 +75,7 @@ class LoraLayersTest {
     @Test
     void aLayerWithOtherAdaptersOrOfAnotherKindIsNamed() {
         Linear linear = new Linear(5, 3);
-        linear.attachAdapters(Foreign::new);
+        AdapterAttachments.attach(linear, Foreign::new);
         IllegalStateException foreign = assertThrows(IllegalStateException.class, () -> LoraLayers.of(linear));
         assertTrue(foreign.getMessage().contains(Foreign.class.getName()) && foreign.getMessage().contains("LoraLinear"),
                 foreign.getMessage());

@@ -10,6 +10,7 @@ import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
+import dev.lora4j.nn.internal.AdapterAttachments;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -89,7 +90,7 @@ public final class AdapterInjector {
         }
         if (spec.dora() && !lora.supportsDora()) {
             if (lora.adapters().isEmpty()) {
-                adaptable.detachAdapters(); // attached just now: leave the layer as it was
+                AdapterAttachments.detach(adaptable); // attached just now: leave the layer as it was
             }
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getSimpleName() + " (" + layer
                     + "): DoRA (use_dora) is implemented for Linear, Embedding and ungrouped Conv2d layers only;"
@@ -97,7 +98,7 @@ public final class AdapterInjector {
         }
         if (spec.init().changesBaseWeight() && !lora.supportsBaseDecomposition()) {
             if (lora.adapters().isEmpty()) {
-                adaptable.detachAdapters();
+                AdapterAttachments.detach(adaptable);
             }
             throw new IllegalArgumentException(where + " is a " + layer.getClass().getSimpleName() + " (" + layer
                     + "): init " + spec.init() + " (init_lora_weights " + spec.peftInit() + ") is implemented for"
