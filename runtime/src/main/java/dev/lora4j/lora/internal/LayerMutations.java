@@ -4,9 +4,9 @@ import dev.lora4j.lora.AdapterSettings;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.nn.AdaptableLayer;
+import dev.lora4j.nn.internal.Lent;
 import java.util.Collection;
 import java.util.Random;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Internal plumbing, not API: the state-changing operations on one layer's LoRA adapters for
@@ -46,7 +46,7 @@ public final class LayerMutations {
         void merge(LoraLayer layer, Collection<String> names);
     }
 
-    private static volatile @Nullable Access access;
+    private static final Lent<Access> LENT = new Lent<>(LoraLayer.class, "layer mutations");
 
     private LayerMutations() {}
 
@@ -56,27 +56,12 @@ public final class LayerMutations {
      *
      * @throws IllegalStateException when an implementation is registered already
      */
-    public static synchronized void register(Access implementation) {
-        if (access != null) {
-            throw new IllegalStateException("the layer mutations are registered already");
-        }
-        access = implementation;
+    public static void register(Access implementation) {
+        LENT.register(implementation);
     }
 
     private static Access access() {
-        Access a = access;
-        if (a == null) {
-            try {
-                Class.forName(LoraLayer.class.getName(), true, LoraLayer.class.getClassLoader());
-            } catch (ClassNotFoundException e) {
-                throw new IllegalStateException(e);
-            }
-            a = access;
-            if (a == null) {
-                throw new IllegalStateException(LoraLayer.class.getName() + " registered no layer mutations");
-            }
-        }
-        return a;
+        return LENT.get();
     }
 
     /**

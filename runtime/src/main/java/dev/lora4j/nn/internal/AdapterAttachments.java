@@ -3,7 +3,6 @@ package dev.lora4j.nn.internal;
 import dev.lora4j.nn.AdaptableLayer;
 import dev.lora4j.nn.LayerAdapters;
 import java.util.function.Supplier;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Internal plumbing, not API: attaching adapters to an {@link AdaptableLayer} and removing them,
@@ -36,37 +35,22 @@ public final class AdapterAttachments {
         void detach(AdaptableLayer<?> layer);
     }
 
-    private static volatile @Nullable Access access;
+    private static final Lent<Access> LENT = new Lent<>(AdaptableLayer.class, "adapter attachments");
 
     private AdapterAttachments() {}
 
     /**
-     * Called once, by {@code AdaptableLayer}'s static initialiser (public only because that class
-     * is in another package); a second call is refused, so no other code can take the bridge over.
+     * Called once, by {@code AdaptableLayer}'s static initialiser (public only because that class is in
+     * another package); a second call is refused, so no other code can take the bridge over.
      *
      * @throws IllegalStateException when an implementation is registered already
      */
-    public static synchronized void register(Access implementation) {
-        if (access != null) {
-            throw new IllegalStateException("the adapter attachments are registered already");
-        }
-        access = implementation;
+    public static void register(Access implementation) {
+        LENT.register(implementation);
     }
 
     private static Access access() {
-        Access a = access;
-        if (a == null) {
-            try {
-                Class.forName(AdaptableLayer.class.getName(), true, AdaptableLayer.class.getClassLoader());
-            } catch (ClassNotFoundException e) {
-                throw new IllegalStateException(e);
-            }
-            a = access;
-            if (a == null) {
-                throw new IllegalStateException(AdaptableLayer.class.getName() + " registered no adapter attachments");
-            }
-        }
-        return a;
+        return LENT.get();
     }
 
     /**
