@@ -1,6 +1,7 @@
 package dev.lora4j.train;
 
 import dev.lora4j.nn.Parameter;
+import dev.lora4j.train.internal.AdamWKernel;
 import dev.lora4j.train.internal.ParameterStates;
 import java.util.List;
 import java.util.Map;
@@ -74,15 +75,19 @@ public final class AdamW extends GroupedOptimizer {
         State s = states.get(parameter);
         s.step++;
         INDArray p = parameter.value();
+        double bias1 = 1.0 - Math.pow(beta1, s.step);
+        double bias2 = 1.0 - Math.pow(beta2, s.step);
+        if (AdamWKernel.update(p, grad, s.m, s.v, 1.0 - lr * weightDecay, beta1, beta2, Math.sqrt(bias2), epsilon,
+                lr / bias1)) {
+            return;
+        }
         if (weightDecay != 0) {
             p.muli(1.0 - lr * weightDecay);
         }
         // m ← β₁m + (1−β₁)g, written as β₁(m − g) + g so that no temporary is needed
         s.m.subi(grad).muli(beta1).addi(grad);
-        INDArray scratch = s.scratch.assign(grad).muli(grad);
+        INDArray scratch = s.scratch().assign(grad).muli(grad);
         s.v.subi(scratch).muli(beta2).addi(scratch);
-        double bias1 = 1.0 - Math.pow(beta1, s.step);
-        double bias2 = 1.0 - Math.pow(beta2, s.step);
         scratch.assign(s.v);
         Transforms.sqrt(scratch, false).divi(Math.sqrt(bias2)).addi(epsilon);
         scratch.rdivi(s.m).muli(lr / bias1);
@@ -122,17 +127,26 @@ public final class AdamW extends GroupedOptimizer {
         return states.contains(parameter) ? states.get(parameter).step : 0;
     }
 
-    /** First and second moment estimates of one parameter, and a scratch buffer. */
+    /**
+     * First and second moment estimates of one parameter, and a scratch buffer for the update in
+     * whole-array operations (made at first use: the single-pass float32 update needs none).
+     */
     private static final class State {
         final INDArray m;
         final INDArray v;
-        final INDArray scratch;
+        private @Nullable INDArray scratch;
         long step;
 
         State(Parameter p) {
             m = Nd4j.zeros(p.dataType(), p.shape());
             v = Nd4j.zeros(p.dataType(), p.shape());
-            scratch = Nd4j.zeros(p.dataType(), p.shape());
+        }
+
+        INDArray scratch() {
+            if (scratch == null) {
+                scratch = Nd4j.zeros(m.dataType(), m.shape());
+            }
+            return scratch;
         }
     }
 }
