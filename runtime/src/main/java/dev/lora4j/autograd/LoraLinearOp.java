@@ -8,11 +8,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A linear layer and its LoRA adapters as one operation:
- * {@code y = x·Wᵀ + b + Σᵢ sᵢ·(xᵢ·Aᵢᵀ)·Bᵢᵀ}, where {@code xᵢ} is x or a dropout of it. Each
- * adapter costs two thin GEMMs, the second accumulating straight into the base output
- * ({@code beta = 1}); ΔW is never formed, no temporary of the output's size is made, and a frozen
- * weight gets no gradient computed. With no adapters it is the plain linear layer
- * ({@link Functional#linear}), so both share one forward and one backward.
+ * {@code y = x·Wᵀ + b + Σᵢ sᵢ·(xᵢ·Aᵢᵀ)·Bᵢᵀ}, where {@code xᵢ} is x or a dropout of it. When
+ * every adapter reads x itself (no adapter dropout) and all operands have x's type, the output and
+ * the input's gradient are each one product with the effective weight {@code W + Σᵢ sᵢ·Bᵢ·Aᵢ},
+ * formed for the call (a weight's size, small next to the activations); otherwise each adapter
+ * costs two thin GEMMs, the second accumulating straight into the base output ({@code beta = 1}).
+ * The adapters' gradients come from their thin products either way, and a frozen weight gets no
+ * gradient computed. With no adapters it is the plain linear layer ({@link Functional#linear}), so
+ * both share one forward and one backward.
  */
 final class LoraLinearOp {
 
@@ -27,18 +30,41 @@ final class LoraLinearOp {
         }
         int n = a.length;
         INDArray rows = Shapes.asRows(x.value());
-        INDArray y = Gemm.linear(rows, weight.value(), bias == null ? null : bias.value(), !weightIsInOut);
+        boolean onInput = true;
+        for (int i = 0; i < n; i++) {
+            onInput &= inputs[i] == x && a[i].value().dataType() == x.value().dataType()
+                    && b[i].value().dataType() == x.value().dataType();
+        }
+        onInput &= weight.value().dataType() == x.value().dataType();
+        // every adapter reads x itself (no adapter dropout): one product with W + Σ sᵢ·Bᵢ·Aᵢ
+        INDArray effective = n > 0 && onInput ? effectiveWeight(weight.value(), a, b, scaling, weightIsInOut) : null;
+        INDArray y = Gemm.linear(rows, effective != null ? effective : weight.value(),
+                bias == null ? null : bias.value(), !weightIsInOut);
         INDArray[] inputRows = new INDArray[n];
         INDArray[] hidden = new INDArray[n];
         for (int i = 0; i < n; i++) {
             inputRows[i] = inputs[i] == x ? rows : Shapes.asRows(inputs[i].value());
-            hidden[i] = Gemm.product(inputRows[i], a[i].value(), false, true);
-            Gemm.into(hidden[i], b[i].value(), y, false, true, scaling[i], 1.0);
+            if (effective == null || b[i].requiresGrad()) {
+                hidden[i] = Gemm.product(inputRows[i], a[i].value(), false, true);
+            }
+            if (effective == null) {
+                Gemm.into(hidden[i], b[i].value(), y, false, true, scaling[i], 1.0);
+            }
         }
         long out = weightIsInOut ? weight.size(1) : weight.size(0);
         BackwardFunction step = g -> {
             INDArray gRows = Shapes.asRows(g);
-            INDArray dx = x.requiresGrad() ? Gemm.product(gRows, weight.value(), false, weightIsInOut) : null;
+            INDArray sum = x.requiresGrad() ? x.ownGradient() : null; // x's gradient so far, to add into
+            INDArray dx = null;
+            if (x.requiresGrad()) {
+                INDArray w = effective != null ? effective : weight.value();
+                if (sum != null) {
+                    dx = Shapes.asRows(sum);
+                    Gemm.into(gRows, w, dx, false, weightIsInOut, 1.0, 1.0);
+                } else {
+                    dx = Gemm.product(gRows, w, false, weightIsInOut);
+                }
+            }
             if (weight.requiresGrad()) {
                 weight.accumulateGradient(weightIsInOut
                         ? Gemm.product(rows, gRows, true, false)
@@ -51,7 +77,9 @@ final class LoraLinearOp {
                 if (b[i].requiresGrad()) {
                     b[i].accumulateGradient(Gemm.product(gRows, hidden[i], true, false).muli(scaling[i]));
                 }
-                boolean inputNeedsGrad = inputs[i] == x ? dx != null : inputs[i].requiresGrad();
+                // with the effective weight, x's gradient through the adapter is in dx already
+                boolean inputNeedsGrad = effective == null
+                        && (inputs[i] == x ? dx != null : inputs[i].requiresGrad());
                 if (!a[i].requiresGrad() && !inputNeedsGrad) {
                     continue;
                 }
@@ -59,13 +87,16 @@ final class LoraLinearOp {
                 if (a[i].requiresGrad()) {
                     a[i].accumulateGradient(Gemm.product(gh, inputRows[i], true, false));
                 }
-                if (inputs[i] == x && dx != null) {
+                if (!inputNeedsGrad) {
+                    continue;
+                }
+                if (inputs[i] == x) {
                     Gemm.into(gh, a[i].value(), dx, false, false, 1.0, 1.0);
-                } else if (inputs[i] != x && inputs[i].requiresGrad()) {
+                } else {
                     inputs[i].accumulateGradient(Gemm.product(gh, a[i].value(), false, false).reshape(inputs[i].shape()));
                 }
             }
-            if (dx != null) {
+            if (dx != null && sum == null) {
                 x.accumulateGradient(dx.reshape(x.shape()));
             }
         };
@@ -80,5 +111,24 @@ final class LoraLinearOp {
             all[k++] = b[i];
         }
         return Tensor.result(y.reshape(Shapes.withLast(x.shape(), out)), step, all);
+    }
+
+    /**
+     * {@code W + Σᵢ sᵢ·Bᵢ·Aᵢ} in W's layout (for a weight stored {@code [in, out]}, {@code W + Σᵢ
+     * sᵢ·Aᵢᵀ·Bᵢᵀ}), a new array: the layer's output is then one product, and so is its input's
+     * gradient, instead of one plus two thin products per adapter that each read and write the whole
+     * output (or input gradient) again. The adapters' own gradients still use their thin products.
+     */
+    private static INDArray effectiveWeight(INDArray weight, Tensor[] a, Tensor[] b, double[] scaling,
+            boolean weightIsInOut) {
+        INDArray effective = weight.dup('c');
+        for (int i = 0; i < a.length; i++) {
+            if (weightIsInOut) {
+                Gemm.into(a[i].value(), b[i].value(), effective, true, true, scaling[i], 1.0);
+            } else {
+                Gemm.into(b[i].value(), a[i].value(), effective, false, false, scaling[i], 1.0);
+            }
+        }
+        return effective;
     }
 }

@@ -3,6 +3,7 @@ package dev.lora4j.autograd;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.BackwardMemory;
 import dev.lora4j.autograd.internal.GradientSink;
+import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.StepMemory;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -181,6 +182,16 @@ public class Tensor {
         } else {
             grad.addi(gradient);
         }
+    }
+
+    /**
+     * The gradient buffer of this interior tensor when it is its own and plain (a sum of gradients
+     * already): a product can then add its share into it as it writes ({@code beta = 1}) instead of
+     * making an array that {@link #accumulateGradient} adds in a second pass. {@code null} when there
+     * is none yet, or for a leaf (whose gradients may go to a data-parallel worker's buffer).
+     */
+    @Nullable INDArray ownGradient() {
+        return requiresGrad && backward != null && gradOwned && grad != null && Shapes.isPlain(grad) ? grad : null;
     }
 
     /** Backpropagates from this scalar (one-element) tensor. */

@@ -175,6 +175,51 @@ class FunctionalTest {
     }
 
     @Test
+    void linearWithAdaptersOnItsOwnInputIsOneProductWithTheEffectiveWeightAndKeepsEveryGradient() {
+        // every adapter reads x itself: y = x·(W + 0.75·B1·A1 + 2·B2·A2)ᵀ + b, in both weight layouts
+        Tensor x = Tensor.variable(TestArrays.normal(121, 2, 3, 4));
+        Tensor bias = Tensor.variable(TestArrays.normal(122, 5));
+        Tensor a1 = Tensor.variable(TestArrays.normal(123, 2, 4));
+        Tensor b1 = Tensor.variable(TestArrays.normal(124, 5, 2));
+        Tensor a2 = Tensor.variable(TestArrays.normal(125, 3, 4));
+        Tensor b2 = Tensor.variable(TestArrays.normal(126, 5, 3));
+        Tensor[] as = {a1, a2};
+        Tensor[] bs = {b1, b2};
+        double[] scaling = {0.75, 2.0};
+        for (boolean inOut : new boolean[] {false, true}) {
+            Tensor w = Tensor.variable(inOut ? TestArrays.normal(127, 4, 5) : TestArrays.normal(127, 5, 4));
+            Tensor fused = Functional.linearWithLora(x, w, bias, inOut, new Tensor[] {x, x}, as, bs, scaling);
+            Tensor unfused = Functional.linear(x, w, bias, inOut).add(Functional.loraDelta(x, a1, b1, 0.75))
+                    .add(Functional.loraDelta(x, a2, b2, 2.0));
+            assertEquals(0.0, fused.value().sub(unfused.value()).amaxNumber().doubleValue(), 1e-12,
+                    "weight " + (inOut ? "[in, out]" : "[out, in]"));
+            GradientCheck.of(() -> Functional.linearWithLora(x, w, bias, inOut, new Tensor[] {x, x}, as, bs, scaling))
+                    .input("x", x).input("weight", w).input("bias", bias).input("A1", a1).input("B1", b1)
+                    .input("A2", a2).input("B2", b2).verify();
+        }
+    }
+
+    @Test
+    void anInteriorTensorReadByThreeProjectionsAndAResidualSumsTheirGradients() {
+        // h feeds a residual and three projections (attention's query, key and value), one with an
+        // adapter; from the second gradient on, h's gradient is its own and the products add into it
+        Tensor x = Tensor.variable(TestArrays.normal(131, 2, 3, 4));
+        Tensor wq = Tensor.variable(TestArrays.normal(132, 4, 4));
+        Tensor wk = Tensor.variable(TestArrays.normal(133, 4, 4));
+        Tensor wv = Tensor.variable(TestArrays.normal(134, 4, 4));
+        Tensor a = Tensor.variable(TestArrays.normal(135, 2, 4));
+        Tensor b = Tensor.variable(TestArrays.normal(136, 4, 2));
+        GradientCheck.of(() -> {
+            Tensor h = x.tanh();
+            Tensor q = Functional.linearWithLora(h, wq, null, false, new Tensor[] {h}, new Tensor[] {a},
+                    new Tensor[] {b}, new double[] {0.5});
+            Tensor k = Functional.linear(h, wk, null, false);
+            Tensor v = Functional.linear(h, wv, null, false);
+            return q.mul(k).add(v.mul(v)).add(h);
+        }).input("x", x).input("query", wq).input("key", wk).input("value", wv).input("A", a).input("B", b).verify();
+    }
+
+    @Test
     void fusedLinearWithLoraEqualsTheUnfusedSumAndSkipsFrozenWeights() {
         INDArray x = TestArrays.normal(111, 4, 6);
         Parameter w = new Parameter(TestArrays.normal(112, 6, 3), false); // fan-in-fan-out [in, out], frozen
