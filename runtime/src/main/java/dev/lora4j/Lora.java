@@ -3,7 +3,12 @@ package dev.lora4j;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.agent.TargetSpec;
 import dev.lora4j.lora.internal.AnnotationInjector;
+import dev.lora4j.io.AdapterException;
 import dev.lora4j.io.AdapterFiles;
+import dev.lora4j.io.AdapterSaveOptions;
+import dev.lora4j.io.NonFiniteWeightsException;
+import dev.lora4j.io.PeftConfigException;
+import dev.lora4j.io.SafetensorsException;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.Module;
@@ -22,9 +27,13 @@ import java.util.Optional;
  *   <li>{@link #inject}: adapters on the {@code @LoRA} fields, without the agent;
  *   <li>{@link #adopt}: a model whose adapters the agent already attached at construction, from
  *       {@code @LoRA} fields or from a {@link TargetSpec target spec};
- *   <li>{@link #load}: a PEFT adapter directory onto a plain model (PEFT's
- *       {@code PeftModel.from_pretrained}), and {@link #save} back (PEFT's {@code save_pretrained}).
+ *   <li>{@link #save}: every adapter of a model in PEFT's directory layout (PEFT's {@code
+ *       save_pretrained}), and {@link #load} back onto a plain or agent-adapted model (PEFT's
+ *       {@code PeftModel.from_pretrained}).
  * </ul>
+ *
+ * <p>Saving with options (base model name, task type, conversion to plain LoRA) and loading a named
+ * adapter ({@code load_adapter}) are in {@link AdapterFiles}.
  *
  * <p>Kotlin users find the same operations as a DSL in {@link dev.lora4j.dsl.LoraDsl}.
  */
@@ -72,31 +81,47 @@ public final class Lora {
     }
 
     /**
-     * Loads the PEFT adapter directory {@code dir} into {@code model} as its active adapter {@code
-     * default}; all-or-nothing. A plain model is frozen first (PEFT's {@code
-     * PeftModel.from_pretrained}). A model that already carries adapters, because the agent
-     * attached them at construction or {@link #inject} did, is taken over as {@link #adopt} does,
-     * and its adapter {@code default} gets the saved values: the way to serve a saved adapter with
-     * the {@code @LoRA}-annotated class it was trained on. The saved adapter must then sit on the
-     * same layers with the same rank, alpha and dropout, or nothing changes; see {@link
-     * AdapterFiles#load(LoraModel, Path, String)}.
+     * Saves every adapter of {@code model} in PEFT's layout (PEFT's {@code save_pretrained}): the
+     * adapter {@code default} directly in {@code dir}, every other adapter in {@code dir/<name>}, as
+     * PEFT does, without base model name or task type (for those, or for PEFT's conversion of a
+     * PiSSA/OLoRA adapter to a plain one, see {@link AdapterFiles#save(LoraModel, Path,
+     * AdapterSaveOptions)}). Each directory is written through staged files that replace the old
+     * ones only once both are complete on disk, so a failure leaves that directory's previous
+     * adapter intact. Staged files that a killed process left behind are removed by the next save
+     * into that directory. Base weights are never written.
+     *
+     * @throws NonFiniteWeightsException when a tensor holds NaN or infinity (that adapter's directory
+     *     is left as it was)
+     * @throws IllegalArgumentException when an adapter has DoRA on some of its layers only (PEFT's
+     *     {@code use_dora} is one setting per adapter), before anything is written
      */
-    public static <M extends Module> LoraModel<M> load(M model, Path dir) throws IOException {
-        return AdapterFiles.load(model, dir);
+    public static void save(LoraModel<?> model, Path dir) throws IOException {
+        AdapterFiles.save(model, dir, AdapterSaveOptions.defaults());
     }
 
     /**
-     * Loads a PEFT adapter directory into {@code model} as adapter {@code name}: a new name is added
-     * inactive (PEFT's {@code load_adapter}); an existing name, trained or not, has its values
-     * replaced by the saved ones, as in PEFT (save it first to keep it). See {@link
+     * Loads the PEFT adapter directory {@code dir} into {@code model} as its active adapter {@code
+     * default} (PEFT's {@code PeftModel.from_pretrained}). All-or-nothing: the config and every
+     * tensor are checked against the model and read into memory before anything changes, and any
+     * mismatch leaves the model exactly as it was.
+     *
+     * <p>A plain model is frozen first, as {@link #wrap} does. A model that already carries
+     * adapters, because the agent attached them at construction or {@link #inject} did, is taken
+     * over as {@link #adopt} does, and its adapter {@code default} gets the saved values: the way
+     * to serve a saved adapter with the {@code @LoRA}-annotated class it was trained on. The saved
+     * adapter must then sit on the same layers with the same rank, alpha, rsLoRA setting and
+     * dropout, or nothing changes (and the base's trainable flags are restored); see {@link
      * AdapterFiles#load(LoraModel, Path, String)}.
+     *
+     * <p>To load under another name, or a second adapter into a model that is already a {@link
+     * LoraModel} (PEFT's {@code load_adapter}), use {@link AdapterFiles#load(Module, Path, String)}
+     * or {@link AdapterFiles#load(LoraModel, Path, String)}.
+     *
+     * @throws AdapterException for a mismatch, naming the tensor or the layer (the model is unchanged)
+     * @throws PeftConfigException for an invalid {@code adapter_config.json}
+     * @throws SafetensorsException for a malformed weights file
      */
-    public static void load(LoraModel<?> model, Path dir, String name) throws IOException {
-        AdapterFiles.load(model, dir, name);
-    }
-
-    /** Saves every adapter of {@code model} in PEFT's layout ({@code default} in {@code dir}, others in subfolders). */
-    public static void save(LoraModel<?> model, Path dir) throws IOException {
-        AdapterFiles.save(model, dir);
+    public static <M extends Module> LoraModel<M> load(M model, Path dir) throws IOException {
+        return AdapterFiles.load(model, dir, LoraModel.DEFAULT_ADAPTER);
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.lora4j.Lora;
 import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.io.DType;
 import dev.lora4j.io.PeftAdapterConfig;
@@ -37,7 +38,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * kill -9 at random moments while a child JVM (the shaded -all jar) saves an adapter
- * ({@link AdapterFiles#save}) and writes a merged checkpoint ({@link CheckpointMerger}) in a loop.
+ * ({@link Lora#save}) and writes a merged checkpoint ({@link CheckpointMerger}) in a loop.
  * After every kill: the adapter directory loads, strictly, and holds one complete generation (every
  * A = g, every B = g + 0.5); the merged file passes the strict reader and equals, byte for byte, one
  * of the two complete merges; the temporary and staged files a killed write leaves are at most
@@ -176,7 +177,7 @@ class CrashSafetyIT {
         try (SafetensorsFile strict = SafetensorsFile.open(dir.resolve(AdapterFiles.WEIGHTS_FILE))) {
             assertEquals(4, strict.tensors().size());
         }
-        LoraModel<CrashWorkload.Net> loaded = AdapterFiles.load(new CrashWorkload.Net(), dir);
+        LoraModel<CrashWorkload.Net> loaded = Lora.load(new CrashWorkload.Net(), dir);
         double g = Double.NaN;
         for (var layer : loaded.layers().values()) {
             var adapter = layer.adapter(LoraModel.DEFAULT_ADAPTER);

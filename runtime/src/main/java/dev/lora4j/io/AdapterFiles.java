@@ -23,12 +23,17 @@ import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Saves and loads LoRA adapters in PEFT's directory layout, so adapters travel both ways between
- * lora4j and Python's PEFT ({@code save_pretrained} / {@code PeftModel.from_pretrained}).
+ * LoRA adapters in PEFT's directory layout, so adapters travel both ways between lora4j and
+ * Python's PEFT: the variants that take options or adapter names. The plain save and load (PEFT's
+ * {@code save_pretrained} and {@code PeftModel.from_pretrained}) are {@link dev.lora4j.Lora#save}
+ * and {@link dev.lora4j.Lora#load}; this class holds saving with {@link AdapterSaveOptions} (base
+ * model name, task type, conversion to plain LoRA), saving one adapter, the {@code
+ * adapter_config.json} a save writes, and loading under an adapter name (PEFT's {@code
+ * load_adapter}).
  *
  * <p>An adapter directory holds {@code adapter_config.json} and {@code adapter_model.safetensors}.
- * {@link #save(LoraModel, Path)} writes the adapter {@code default} directly in the directory and
- * every other adapter in a subdirectory of its name, as PEFT does. Tensor names and shapes are
+ * {@link #save(LoraModel, Path, AdapterSaveOptions)} writes the adapter {@code default} directly in
+ * the directory and every other adapter in a subdirectory of its name, as PEFT does. Tensor names and shapes are
  * PEFT's: {@code base_model.model.<module path>.lora_A.weight [r, in]} and {@code .lora_B.weight
  * [out, r]}; for a Conv2d the same names with kernels {@code lora_A.weight [r, in, kh, kw]} and
  * {@code lora_B.weight [out, r/groups, 1, 1]}; {@code .lora_embedding_A [r, vocabulary]} and {@code .lora_embedding_B [dim, r]} (no
@@ -37,7 +42,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * DoRA adapter's magnitude vectors as {@code base_model.model.<path>.lora_magnitude_vector [out]},
  * with {@code "use_dora": true} in the config.
  * Base weights are never written. Each directory is replaced all-or-nothing (see {@link
- * #save(LoraModel, Path)}).
+ * #save(LoraModel, Path, AdapterSaveOptions)}).
  *
  * <p><b>PiSSA and OLoRA.</b> An adapter with {@code init_lora_weights "pissa"}, {@code
  * "pissa_niter_N"} or {@code "olora"} was trained on the residual base {@code W − s·B₀·A₀} its init
@@ -63,11 +68,6 @@ public final class AdapterFiles {
     private static final Map<String, String> METADATA = Map.of("format", "pt");
 
     private AdapterFiles() {}
-
-    /** {@link #save(LoraModel, Path, AdapterSaveOptions)} without base model name or task type. */
-    public static void save(LoraModel<?> model, Path dir) throws IOException {
-        save(model, dir, AdapterSaveOptions.defaults());
-    }
 
     /**
      * Saves every adapter of {@code model}: {@code default} into {@code dir}, any other into {@code
@@ -160,17 +160,18 @@ public final class AdapterFiles {
     }
 
     /**
-     * Loads the adapter in {@code dir} into a model as adapter {@code default}, made active. A plain
-     * model is frozen as {@link LoraModel#wrap} does; a model that already carries adapters (built
-     * under the agent, or passed through {@code Lora.inject}) is taken over as {@link
-     * LoraModel#adopt(Module, java.util.List)} does, and an adapter {@code default} it carries gets the file's values
-     * as {@link #load(LoraModel, Path, String)} describes. All-or-nothing.
+     * Loads the adapter in {@code dir} into a model as adapter {@code name}, made active (for
+     * {@code default}, {@link dev.lora4j.Lora#load} says it shorter). A plain model is frozen as
+     * {@link LoraModel#wrap} does; a model that already carries adapters (built under the agent, or
+     * passed through {@code Lora.inject}) is taken over as {@link LoraModel#adopt(Module,
+     * java.util.List)} does, and an adapter {@code name} it carries gets the file's values as
+     * {@link #load(LoraModel, Path, String)} describes. All-or-nothing: on a mismatch the model,
+     * its parameters' trainable flags included, is left as it was.
+     *
+     * @throws AdapterException for a mismatch, naming the tensor or the layer (the model is unchanged)
+     * @throws PeftConfigException for an invalid {@code adapter_config.json}
+     * @throws SafetensorsException for a malformed weights file
      */
-    public static <M extends Module> LoraModel<M> load(M model, Path dir) throws IOException {
-        return load(model, dir, LoraModel.DEFAULT_ADAPTER);
-    }
-
-    /** Like {@link #load(Module, Path)}, under another adapter name. */
     public static <M extends Module> LoraModel<M> load(M model, Path dir, String name) throws IOException {
         AdapterLoadPlan plan = AdapterLoadPlan.read(model, dir);
         if (carriesAdapters(model)) {

@@ -7,8 +7,9 @@
  *       tensor by tensor), {@link dev.lora4j.io.DType} lists the element types;</li>
  *   <li>PEFT's {@code adapter_config.json}: {@link dev.lora4j.io.PeftAdapterConfig}, which keeps
  *       fields it does not know and computes per-module rank, alpha and targeting as PEFT does;</li>
- *   <li>PEFT adapter directories: {@link dev.lora4j.io.AdapterFiles} saves a model's adapters and
- *       loads them back, all-or-nothing;</li>
+ *   <li>PEFT adapter directories: {@link dev.lora4j.Lora#save} and {@link dev.lora4j.Lora#load}
+ *       save a model's adapters and load them back, all-or-nothing; {@link
+ *       dev.lora4j.io.AdapterFiles} holds the variants with save options and adapter names;</li>
  *   <li>merging an adapter directory into a safetensors checkpoint without a model: {@link
  *       dev.lora4j.io.CheckpointMerger}.</li>
  * </ul>

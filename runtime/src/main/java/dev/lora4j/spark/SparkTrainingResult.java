@@ -15,7 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The outcome of a Spark training job, on the driver: the training history, the trained values of
  * the trainable parameters (adapters and {@code modules_to_save}), and what the tasks exchanged.
  * {@link #applyTo} puts the values into a model built as the tasks built theirs; saving it then
- * goes through {@link dev.lora4j.io.AdapterFiles} as after in-process training.
+ * goes through {@link dev.lora4j.Lora#save} as after in-process training.
  */
 public final class SparkTrainingResult {
 

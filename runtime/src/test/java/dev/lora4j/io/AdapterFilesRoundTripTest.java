@@ -197,7 +197,7 @@ class AdapterFilesRoundTripTest {
         assertTrue(Files.exists(dir.resolve("other/adapter_model.safetensors")));
 
         LoraModel<TinyTransformer> loaded = Lora.load(freshModel(), dir);
-        Lora.load(loaded, dir.resolve("other"), "other");
+        AdapterFiles.load(loaded, dir.resolve("other"), "other");
         assertEquals(List.of("default"), loaded.activeAdapters(), "a loaded second adapter starts inactive");
         assertTrue(Bitwise.equal(defaultOut, logits(loaded.model())));
         loaded.setActiveAdapters("other");
@@ -226,7 +226,7 @@ class AdapterFilesRoundTripTest {
     @ValueSource(strings = {"weights", "config", "commit"})
     void aSaveThatFailsMidwayLeavesThePreviousAdapterByteIdentical(String failingStep) throws Exception {
         LoraModel<TinyTransformer> lora = trained();
-        AdapterFiles.save(lora, dir);
+        Lora.save(lora, dir);
         byte[] config = Files.readAllBytes(dir.resolve("adapter_config.json"));
         byte[] weights = Files.readAllBytes(dir.resolve("adapter_model.safetensors"));
 
@@ -246,7 +246,7 @@ class AdapterFilesRoundTripTest {
             assertEquals(Set.of("adapter_config.json", "adapter_model.safetensors"),
                     files.map(f -> f.getFileName().toString()).collect(Collectors.toSet()), "staged files are removed");
         }
-        AdapterFiles.save(lora, dir);
+        Lora.save(lora, dir);
         assertFalse(java.util.Arrays.equals(weights, Files.readAllBytes(dir.resolve("adapter_model.safetensors"))),
                 "a save without failure replaces the weights");
     }

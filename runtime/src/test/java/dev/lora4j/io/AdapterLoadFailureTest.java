@@ -153,12 +153,12 @@ class AdapterLoadFailureTest {
         Map<String, Object[]> before = Bitwise.snapshot(model);
         String b = LAYER + "1.attention.q_lin.lora_B.weight";
         Path dir = variant(t -> t.put(b, Nd4j.zeros(DataType.FLOAT, 760, 8)));
-        AdapterException e = assertThrows(AdapterException.class, () -> Lora.load(lora, dir, "second"));
+        AdapterException e = assertThrows(AdapterException.class, () -> AdapterFiles.load(lora, dir, "second"));
         assertMentions(e.getMessage(), b, "[760, 8]", "[768, 8]");
         assertEquals(Map.of(), Bitwise.differences(before, model));
         assertEquals(List.of("default"), List.copyOf(lora.adapterNames()));
         lora.layers().values().forEach(layer -> assertEquals(List.of("default"), List.copyOf(layer.adapters().keySet())));
-        AdapterException into = assertThrows(AdapterException.class, () -> Lora.load(lora, dir, "default"),
+        AdapterException into = assertThrows(AdapterException.class, () -> AdapterFiles.load(lora, dir, "default"),
                 "the same misshapen file into the existing name");
         assertMentions(into.getMessage(), b, "[760, 8]", "[768, 8]");
         assertEquals(Map.of(), Bitwise.differences(before, model));

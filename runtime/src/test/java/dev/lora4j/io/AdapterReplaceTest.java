@@ -100,7 +100,7 @@ class AdapterReplaceTest {
         other.layers().values().forEach(l -> l.adapter("default").b().value().assign(Init.normal(random, 1, 6, 4)));
         assertFalse(Bitwise.equal(expected, out(other.model())));
 
-        Lora.load(other, dir, "default");
+        AdapterFiles.load(other, dir, "default");
 
         assertTrue(Bitwise.equal(expected, out(other.model())), "PEFT's load_adapter semantics: the file wins");
     }
@@ -127,19 +127,19 @@ class AdapterReplaceTest {
     void aSavedAdapterOnOtherLayersOrWithOtherAlphaOrDropoutIsRefused() throws Exception {
         Lora.save(Lora.wrap(base(), LoraConfig.builder().rank(4).alpha(8).dropout(0.1).targetModules("query").build()), dir);
         LoraModel<Net> injected = Lora.inject(base());
-        AdapterException fewer = assertThrows(AdapterException.class, () -> Lora.load(injected, dir, "default"));
+        AdapterException fewer = assertThrows(AdapterException.class, () -> AdapterFiles.load(injected, dir, "default"));
         assertMentions(fewer.getMessage(), "missing [value]");
 
         Path alpha = dir.resolve("alpha");
         Lora.save(Lora.wrap(base(), LoraConfig.builder().rank(4).alpha(16).dropout(0.1).targetModules("query", "value")
                 .build()), alpha);
-        assertMentions(assertThrows(AdapterException.class, () -> Lora.load(injected, alpha, "default")).getMessage(),
+        assertMentions(assertThrows(AdapterException.class, () -> AdapterFiles.load(injected, alpha, "default")).getMessage(),
                 "alpha 16.0", "the model's: 8.0");
 
         Path dropout = dir.resolve("dropout");
         Lora.save(Lora.wrap(base(), LoraConfig.builder().rank(4).alpha(8).dropout(0.0).targetModules("query", "value")
                 .build()), dropout);
-        assertMentions(assertThrows(AdapterException.class, () -> Lora.load(injected, dropout, "default")).getMessage(),
+        assertMentions(assertThrows(AdapterException.class, () -> AdapterFiles.load(injected, dropout, "default")).getMessage(),
                 "dropout 0.0", "the model's: 0.1");
     }
 
@@ -150,7 +150,7 @@ class AdapterReplaceTest {
         injected.layers().values().forEach(l -> l.adapter("default").b().value().assign(Nd4j.ones(6, 4)));
         injected.merge();
         Map<String, Object[]> before = Bitwise.snapshot(injected.model());
-        AdapterException e = assertThrows(AdapterException.class, () -> Lora.load(injected, dir, "default"));
+        AdapterException e = assertThrows(AdapterException.class, () -> AdapterFiles.load(injected, dir, "default"));
         assertMentions(e.getMessage(), "merged", "unmerge");
         assertEquals(Map.of(), Bitwise.differences(before, injected.model()));
     }
@@ -160,7 +160,7 @@ class AdapterReplaceTest {
         INDArray expected = out(trainedAndSaved(dir).model());
         Net fresh = base();
         LoraModel<Net> injected = Lora.inject(fresh);
-        Lora.load(injected, dir, "trained"); // a new name: added beside default, inactive
+        AdapterFiles.load(injected, dir, "trained"); // a new name: added beside default, inactive
         assertEquals(List.of("default"), injected.activeAdapters());
         injected.setActiveAdapters("trained");
         assertTrue(Bitwise.equal(expected, out(fresh)));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lora4j.Lora;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.lora.LoraAdapter;
@@ -123,13 +124,13 @@ class DecomposingInitFilesTest {
         for (Map.Entry<LoraConfig, Object> e : written.entrySet()) {
             LoraModel<Net> lora = LoraModel.wrap(new Net(), LoraModel.DEFAULT_ADAPTER, e.getKey());
             Path dir = Files.createTempDirectory(tmp, "map");
-            AdapterFiles.save(lora, dir);
+            Lora.save(lora, dir);
             JsonNode init = json(dir).get("init_lora_weights");
             assertEquals(e.getValue(), init.isBoolean() ? init.booleanValue() : init.textValue());
             String inspected = dev.lora4j.cli.internal.AdapterInspection.folder(dir).get(0).text();
             String shown = e.getValue() instanceof String text ? "\"" + text + "\"" : e.getValue().toString();
             assertTrue(inspected.contains(", init_lora_weights " + shown + ", "), inspected);
-            LoraConfig back = AdapterFiles.load(new Net(), dir).config("default");
+            LoraConfig back = Lora.load(new Net(), dir).config("default");
             assertEquals(e.getKey().init(), back.init(), e.getValue().toString());
             assertEquals(e.getKey().pissaNiter(), back.pissaNiter(), e.getValue().toString());
         }
@@ -167,8 +168,8 @@ class DecomposingInitFilesTest {
             LoraModel<Net> lora = trained(config);
             INDArray expected = output(lora.model());
             Path dir = Files.createTempDirectory(tmp, "saved");
-            AdapterFiles.save(lora, dir);
-            LoraModel<Net> loaded = AdapterFiles.load(new Net(), dir);
+            Lora.save(lora, dir);
+            LoraModel<Net> loaded = Lora.load(new Net(), dir);
             assertClose(expected, output(loaded.model()), config + " loaded onto the original base");
             assertClose(lora.model().up.weight().value(), loaded.model().up.weight().value(), "the same residual");
             // loading the values into an adapter whose init left the base as it was would drop the residual
@@ -213,7 +214,7 @@ class DecomposingInitFilesTest {
             }
 
             Net original = new Net();
-            LoraModel<Net> loaded = AdapterFiles.load(original, dir);
+            LoraModel<Net> loaded = Lora.load(original, dir);
             assertEquals(LoraInit.KAIMING_UNIFORM, loaded.config("default").init());
             assertEquals(new Net().up.weight().value(), original.up.weight().value(), "the original base is not touched");
             assertClose(expected, output(loaded.model()), config + " converted, on the original base");
@@ -236,7 +237,7 @@ class DecomposingInitFilesTest {
                 config(LoraInit.PISSA).rslora(true).dora(true).rankPattern("down", 2).build())) {
             LoraModel<Net> lora = trained(config);
             Path dir = Files.createTempDirectory(tmp, "saved");
-            AdapterFiles.save(lora, dir);
+            Lora.save(lora, dir);
             Path converted = Files.createTempDirectory(tmp, "converted");
             AdapterFiles.save(lora, converted, AdapterSaveOptions.defaults().withConvertToPlainLora(true));
             lora.merge();
@@ -254,7 +255,7 @@ class DecomposingInitFilesTest {
         // a randomized SVD's residual cannot be recomputed: refused, nothing written
         LoraModel<Net> niter = trained(config(LoraInit.PISSA).pissaNiter(2).build());
         Path dir = Files.createTempDirectory(tmp, "niter");
-        AdapterFiles.save(niter, dir);
+        Lora.save(niter, dir);
         AdapterException e = assertThrows(AdapterException.class,
                 () -> CheckpointMerger.merge(baseFile, dir, dir.resolve("merged.safetensors")));
         assertTrue(e.getMessage().contains("adapter_config.json init_lora_weights \"pissa_niter_2\": the adapter applies"

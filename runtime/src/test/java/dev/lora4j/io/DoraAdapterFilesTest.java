@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lora4j.Lora;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.autograd.ConvGeometry;
 import dev.lora4j.autograd.Tensor;
@@ -109,7 +110,7 @@ class DoraAdapterFilesTest {
         LoraModel<Net> lora = trained(false);
         INDArray expected = output(lora.model());
         assertFalse(Bitwise.equal(output(new Net(false)), expected), "training changed the output");
-        AdapterFiles.save(lora, tmp);
+        Lora.save(lora, tmp);
 
         Map<String, long[]> shapes = new LinkedHashMap<>();
         try (SafetensorsFile file = SafetensorsFile.open(tmp.resolve(AdapterFiles.WEIGHTS_FILE))) {
@@ -127,7 +128,7 @@ class DoraAdapterFilesTest {
         JsonNode json = new ObjectMapper().readTree(tmp.resolve(PeftAdapterConfig.FILE_NAME).toFile());
         assertTrue(json.get("use_dora").booleanValue(), "adapter_config.json says use_dora: true");
 
-        LoraModel<Net> loaded = AdapterFiles.load(new Net(false), tmp);
+        LoraModel<Net> loaded = Lora.load(new Net(false), tmp);
         assertTrue(loaded.config("default").dora());
         assertTrue(loaded.layers().get("down").adapter("default").isDora());
         assertTrue(Bitwise.equal(expected, output(loaded.model())), "outputs after save → load are bitwise equal");
@@ -152,7 +153,7 @@ class DoraAdapterFilesTest {
         for (boolean fanInFanOut : new boolean[] {false, true}) {
             LoraModel<Net> lora = trained(fanInFanOut);
             Path dir = Files.createTempDirectory(tmp, "adapter");
-            AdapterFiles.save(lora, dir);
+            Lora.save(lora, dir);
             Map<String, INDArray> base = new LinkedHashMap<>();
             new Net(fanInFanOut).namedParameters().forEach((name, p) -> base.put("model." + name, p.value().dup()));
             Path baseFile = dir.resolve("base.safetensors");
@@ -180,7 +181,7 @@ class DoraAdapterFilesTest {
         // float64 weights: the merge works in double and matches PEFT's formula to 1e-12
         LoraModel<Net> lora = trained(false);
         Path dir = Files.createTempDirectory(tmp, "adapter");
-        AdapterFiles.save(lora, dir);
+        Lora.save(lora, dir);
         INDArray w = lora.model().up.weight().value().castTo(DataType.DOUBLE);
         Path baseFile = dir.resolve("base.safetensors");
         SafetensorsWriter.write(baseFile, Map.of("up.weight", w, "down.weight",
@@ -199,7 +200,7 @@ class DoraAdapterFilesTest {
 
     @Test
     void inspectShowsTheVariantAndCountsTheMagnitude() throws Exception {
-        AdapterFiles.save(trained(false), tmp);
+        Lora.save(trained(false), tmp);
         AdapterInspection inspection = AdapterInspection.folder(tmp).get(0);
         AdapterInspection.Module up = inspection.modules().stream().filter(m -> m.path().equals("up")).findFirst().orElseThrow();
         assertEquals("linear+dora", up.kind());
@@ -224,12 +225,12 @@ class DoraAdapterFilesTest {
         adapter.b().value().assign(TestArrays.normal(14, 4, 2, 1, 1).castTo(DataType.FLOAT));
         adapter.magnitude().value().muli(TestArrays.uniform(15, 0.5, 1.5, 1, 4, 1, 1).castTo(DataType.FLOAT));
         INDArray expected = lora.model().conv.forward(x).value().dup();
-        AdapterFiles.save(lora, tmp);
+        Lora.save(lora, tmp);
         try (SafetensorsFile file = SafetensorsFile.open(tmp.resolve(AdapterFiles.WEIGHTS_FILE))) {
             assertArrayEquals(new long[] {1, 4, 1, 1}, file.info(P + "conv.lora_magnitude_vector").shape(),
                     "PEFT's convolution magnitude shape");
         }
-        LoraModel<ConvNet> loaded = AdapterFiles.load(new ConvNet(), tmp);
+        LoraModel<ConvNet> loaded = Lora.load(new ConvNet(), tmp);
         assertTrue(Bitwise.equal(expected, loaded.model().conv.forward(x).value()), "save → load is bitwise");
 
         Path baseFile = tmp.resolve("base.safetensors");
@@ -250,7 +251,7 @@ class DoraAdapterFilesTest {
     /** A copy of a saved DoRA adapter with its tensors and config edited. */
     private Path variant(Consumer<Map<String, INDArray>> tensors, UnaryOperator<PeftAdapterConfig> config) throws Exception {
         Path good = Files.createTempDirectory(tmp, "good");
-        AdapterFiles.save(trained(false), good);
+        Lora.save(trained(false), good);
         Map<String, INDArray> all = new LinkedHashMap<>();
         try (SafetensorsFile file = SafetensorsFile.open(good.resolve(AdapterFiles.WEIGHTS_FILE))) {
             file.tensors().forEach(t -> all.put(t.name(), file.read(t.name())));
@@ -267,7 +268,7 @@ class DoraAdapterFilesTest {
     private static String loadFails(Path dir) {
         Net net = new Net(false);
         Map<String, Object[]> before = Bitwise.snapshot(net);
-        AdapterException e = assertThrows(AdapterException.class, () -> AdapterFiles.load(net, dir));
+        AdapterException e = assertThrows(AdapterException.class, () -> Lora.load(net, dir));
         assertEquals(Map.of(), Bitwise.differences(before, net), "the model is exactly as before");
         assertEquals(null, LoraLayers.of(net.up), "no adapter attached");
         assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
@@ -335,8 +336,8 @@ class DoraAdapterFilesTest {
         Path withWeight = variant(t -> t.put(P + "up.lora_magnitude_vector.weight", t.remove(P + "up.lora_magnitude_vector")),
                 c -> c);
         Path plain = variant(t -> {}, c -> c);
-        assertTrue(Bitwise.equal(output(AdapterFiles.load(new Net(false), plain).model()),
-                output(AdapterFiles.load(new Net(false), withWeight).model())));
+        assertTrue(Bitwise.equal(output(Lora.load(new Net(false), plain).model()),
+                output(Lora.load(new Net(false), withWeight).model())));
         Path both = variant(t -> t.put(P + "up.lora_magnitude_vector.weight", t.get(P + "up.lora_magnitude_vector")), c -> c);
         assertMentions(loadFails(both), P + "up.lora_magnitude_vector", P + "up.lora_magnitude_vector.weight", "both");
     }
@@ -361,18 +362,18 @@ class DoraAdapterFilesTest {
         tokens.a().value().assign(TestArrays.normal(5, 3, 5).castTo(DataType.FLOAT));
         tokens.magnitude().value().muli(TestArrays.uniform(6, 0.5, 1.5, 8).castTo(DataType.FLOAT));
         INDArray expected = lora.model().tokens.forward(ids).value().dup();
-        AdapterFiles.save(lora, tmp);
+        Lora.save(lora, tmp);
         try (SafetensorsFile file = SafetensorsFile.open(tmp.resolve(AdapterFiles.WEIGHTS_FILE))) {
             assertArrayEquals(new long[] {8}, file.info(P + "tokens.lora_magnitude_vector").shape(), "m is [dim]");
         }
-        LoraModel<Net> loaded = AdapterFiles.load(new Net(false), tmp);
+        LoraModel<Net> loaded = Lora.load(new Net(false), tmp);
         assertTrue(Bitwise.equal(expected, loaded.model().tokens.forward(ids).value()), "save → load is bitwise");
 
         Path baseFile = tmp.resolve("base.safetensors");
         SafetensorsWriter.write(baseFile, Map.of("tokens.weight", new Net(false).tokens.weight().value()), Map.of("format", "pt"));
         // an adapter on the embedding only (the base holds only it), with the values above
         Path only = Files.createTempDirectory(tmp, "tokens");
-        AdapterFiles.save(LoraModel.wrap(new Net(false), LoraModel.DEFAULT_ADAPTER, config(false).toBuilder().targetModules("tokens").build()), only);
+        Lora.save(LoraModel.wrap(new Net(false), LoraModel.DEFAULT_ADAPTER, config(false).toBuilder().targetModules("tokens").build()), only);
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         tensors.put(P + "tokens.lora_embedding_A", tokens.a().value());
         tensors.put(P + "tokens.lora_embedding_B", tokens.b().value());

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.Lora;
 import dev.lora4j.api.LoraInit;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
@@ -48,7 +49,7 @@ class LayerSelectionFilesTest {
 
     private LoraModel<LayeredModel> saved(LayeredModel model, LoraConfig config) throws IOException {
         LoraModel<LayeredModel> lora = LoraModel.wrap(model, "default", config);
-        AdapterFiles.save(lora, dir);
+        Lora.save(lora, dir);
         return lora;
     }
 
@@ -82,7 +83,7 @@ class LayerSelectionFilesTest {
         assertTrue(config.get("exclude_modules").isNull());
         assertTrue(config.get("layers_to_transform").isNull());
 
-        LoraModel<LayeredModel> back = AdapterFiles.load(new LayeredModel(2, "lm_head"), dir);
+        LoraModel<LayeredModel> back = Lora.load(new LayeredModel(2, "lm_head"), dir);
         assertEquals(allLinearOfTwoLayers(), List.copyOf(back.layers().keySet()));
         assertEquals(lora.layers().get("pooler").adapter("default").b().value(),
                 back.layers().get("pooler").adapter("default").b().value());
@@ -96,7 +97,7 @@ class LayerSelectionFilesTest {
             c.put("target_modules", "ALL-linear");
             c.put("exclude_modules", ".*\\.dense");
         });
-        LoraModel<LayeredModel> back = AdapterFiles.load(new LayeredModel(2, "lm_head"), dir);
+        LoraModel<LayeredModel> back = Lora.load(new LayeredModel(2, "lm_head"), dir);
         List<String> expected = new ArrayList<>(blockPaths(new int[] {0, 1}, "query", "value"));
         expected.add("pooler");
         assertEquals(expected, List.copyOf(back.layers().keySet()));
@@ -117,13 +118,13 @@ class LayerSelectionFilesTest {
             c.put("target_modules", "all-linear");
             c.put("task_type", "SEQ_CLS");
         });
-        LoraModel<LayeredModel> back = AdapterFiles.load(new LayeredModel(2, "score"), dir);
+        LoraModel<LayeredModel> back = Lora.load(new LayeredModel(2, "score"), dir);
         assertEquals(allLinearOfTwoLayers(), List.copyOf(back.layers().keySet()));
         assertEquals(allLinearOfTwoLayers(), back.config("default").targetModules(),
                 "a LoraConfig cannot carry the head rule: the exact paths");
 
         editConfig(c -> c.putNull("task_type"));
-        AdapterException e = assertThrows(AdapterException.class, () -> AdapterFiles.load(new LayeredModel(2, "score"), dir));
+        AdapterException e = assertThrows(AdapterException.class, () -> Lora.load(new LayeredModel(2, "score"), dir));
         assertTrue(e.getMessage().contains("tensor 'base_model.model.score.lora_A.weight' is missing"), e.getMessage());
     }
 
@@ -134,7 +135,7 @@ class LayerSelectionFilesTest {
         Path base = dir.resolve("base.safetensors");
         ModelCheckpoint.save(model, base);
         Path adapter = dir.resolve("adapter");
-        AdapterFiles.save(LoraModel.wrap(model, "default", random().targetAllLinear().rankPattern("dense", 3).build()), adapter);
+        Lora.save(LoraModel.wrap(model, "default", random().targetAllLinear().rankPattern("dense", 3).build()), adapter);
         Path config = adapter.resolve(PeftAdapterConfig.FILE_NAME);
         ObjectNode json = (ObjectNode) JSON.readTree(config.toFile());
         json.put("target_modules", "all-linear");
@@ -154,7 +155,7 @@ class LayerSelectionFilesTest {
         assertEquals("\"layers\"", written.get("layers_pattern").toString());
         assertEquals("\".*\\\\.2\\\\.value\"", written.get("exclude_modules").toString());
 
-        LoraModel<LayeredModel> back = AdapterFiles.load(new LayeredModel(3), dir);
+        LoraModel<LayeredModel> back = Lora.load(new LayeredModel(3), dir);
         assertEquals(List.of("encoder.layers.1.query", "encoder.layers.1.value", "encoder.layers.2.query"),
                 List.copyOf(back.layers().keySet()));
         assertEquals(3, back.layers().get("encoder.layers.1.value").adapter("default").spec().rank());
@@ -165,7 +166,7 @@ class LayerSelectionFilesTest {
 
         // saved again from the loaded model: the same selection fields
         Path again = dir.resolve("again");
-        AdapterFiles.save(back, again);
+        Lora.save(back, again);
         JsonNode rewritten = JSON.readTree(again.resolve(PeftAdapterConfig.FILE_NAME).toFile());
         for (String field : List.of("target_modules", "layers_to_transform", "layers_pattern", "exclude_modules", "rank_pattern")) {
             assertEquals(written.get(field), rewritten.get(field), field);
@@ -179,7 +180,7 @@ class LayerSelectionFilesTest {
         JsonNode written = writtenConfig();
         assertEquals("{\"dense\":3}", written.get("rank_pattern").toString());
         assertEquals("{\"layers\\\\.1\\\\..*\":8}", written.get("alpha_pattern").toString());
-        LoraModel<LayeredModel> back = AdapterFiles.load(new LayeredModel(2, "lm_head"), dir);
+        LoraModel<LayeredModel> back = Lora.load(new LayeredModel(2, "lm_head"), dir);
         assertEquals(3, back.layers().get("encoder.layers.0.dense").adapter("default").spec().rank());
         assertEquals(2, back.layers().get("encoder.layers.0.query").adapter("default").spec().rank());
         assertEquals(8.0, back.layers().get("encoder.layers.1.query").adapter("default").spec().alpha());
@@ -193,7 +194,7 @@ class LayerSelectionFilesTest {
             c.putArray("layers_to_transform").add(0);
             c.put("layers_pattern", "blocks");
         });
-        AdapterException e = assertThrows(AdapterException.class, () -> AdapterFiles.load(new LayeredModel(2), dir));
+        AdapterException e = assertThrows(AdapterException.class, () -> Lora.load(new LayeredModel(2), dir));
         assertTrue(e.getMessage().contains("adapter_config.json target_modules [query] select no module of the model:"
                 + " layers_pattern [blocks] finds no layer index in the paths target_modules selects (such as"
                 + " encoder.layers.0.query)"), e.getMessage());
@@ -225,11 +226,11 @@ class LayerSelectionFilesTest {
             c.putArray("layers_to_transform").add(0).add(1).add(2).add(3).add(4).add(5);
             c.put("layers_pattern", "layer");
         });
-        LoraModel<DistilBertLike> back = AdapterFiles.load(DistilBertLike.forFixture(3), dir);
+        LoraModel<DistilBertLike> back = Lora.load(DistilBertLike.forFixture(3), dir);
         assertEquals(12, back.layers().size());
 
         editConfig(c -> c.putArray("layers_to_transform").add(0).add(1));
-        AdapterException e = assertThrows(AdapterException.class, () -> AdapterFiles.load(DistilBertLike.forFixture(3), dir));
+        AdapterException e = assertThrows(AdapterException.class, () -> Lora.load(DistilBertLike.forFixture(3), dir));
         assertTrue(e.getMessage().contains("is for distilbert.transformer.layer.2.attention.q_lin, which adapter_config.json"
                 + " does not target"), e.getMessage());
     }

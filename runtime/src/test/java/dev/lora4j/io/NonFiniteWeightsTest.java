@@ -42,7 +42,7 @@ class NonFiniteWeightsTest {
         LoraModel<Net> lora = model();
         lora.layers().get("out").adapter("default").b().value().putScalar(new long[] {1, 0}, Double.NaN);
         lora.layers().get("out").adapter("default").b().value().putScalar(new long[] {1, 1}, Double.NaN);
-        NonFiniteWeightsException e = assertThrows(NonFiniteWeightsException.class, () -> AdapterFiles.save(lora, dir));
+        NonFiniteWeightsException e = assertThrows(NonFiniteWeightsException.class, () -> Lora.save(lora, dir));
         assertEquals("refusing to save adapter 'default' to " + dir + ": tensor 'base_model.model.out.lora_B.weight'"
                 + " holds 2 NaN or infinite values (first: NaN at [1, 0]); nothing was written", e.getMessage());
         try (var files = Files.list(dir)) {
@@ -53,10 +53,10 @@ class NonFiniteWeightsTest {
     @Test
     void saveRefusesInfinityAndKeepsThePreviousAdapter() throws IOException {
         LoraModel<Net> lora = model();
-        AdapterFiles.save(lora, dir);
+        Lora.save(lora, dir);
         byte[] before = Files.readAllBytes(dir.resolve(AdapterFiles.WEIGHTS_FILE));
         lora.layers().get("fc").adapter("default").a().value().putScalar(new long[] {0, 2}, Double.NEGATIVE_INFINITY);
-        NonFiniteWeightsException e = assertThrows(NonFiniteWeightsException.class, () -> AdapterFiles.save(lora, dir));
+        NonFiniteWeightsException e = assertThrows(NonFiniteWeightsException.class, () -> Lora.save(lora, dir));
         assertTrue(e.getMessage().contains("tensor 'base_model.model.fc.lora_A.weight' holds 1 NaN or infinite values"
                 + " (first: -Infinity at [0, 2])"), e.getMessage());
         assertArrayEquals(before, Files.readAllBytes(dir.resolve(AdapterFiles.WEIGHTS_FILE)), "old adapter intact");
@@ -72,10 +72,10 @@ class NonFiniteWeightsTest {
         Path staged = Files.writeString(dir.resolve(".adapter_model.safetensors.staged-abc"), "partial");
         Path tmp = Files.writeString(dir.resolve("..adapter_config.json.staged-abc.tmp-def"), "partial");
         Path unrelated = Files.writeString(dir.resolve("notes.txt"), "mine");
-        AdapterFiles.save(lora, dir);
+        Lora.save(lora, dir);
         assertFalse(Files.exists(staged));
         assertFalse(Files.exists(tmp));
         assertTrue(Files.exists(unrelated));
-        AdapterFiles.load(new Net(), dir);
+        Lora.load(new Net(), dir);
     }
 }

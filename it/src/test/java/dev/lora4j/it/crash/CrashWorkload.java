@@ -1,7 +1,6 @@
 package dev.lora4j.it.crash;
 
 import dev.lora4j.Lora;
-import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.io.CheckpointMerger;
 import dev.lora4j.lora.LoraAdapter;
 import dev.lora4j.lora.LoraConfig;
@@ -48,7 +47,7 @@ public final class CrashWorkload {
                 adapter.a().value().assign(g);
                 adapter.b().value().assign(g + 0.5);
             }
-            AdapterFiles.save(lora, root.resolve("adapter"));
+            Lora.save(lora, root.resolve("adapter"));
             System.out.println("saved " + g);
             CheckpointMerger.merge(root.resolve("base.safetensors"), root.resolve("source-" + (g % 2)),
                     root.resolve("merged.safetensors"));

@@ -5,7 +5,6 @@ import dev.lora4j.Lora;
 import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.guice.Lora4j;
-import dev.lora4j.io.AdapterFiles;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.nn.CrossEntropyLoss;
@@ -108,7 +107,7 @@ public final class NamesFineTune {
 
         Path adapterDir = Path.of("runs", "names", "adapter");
         try {
-            AdapterFiles.save(lora, adapterDir);
+            Lora.save(lora, adapterDir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot save the adapter to " + adapterDir, e);
         }

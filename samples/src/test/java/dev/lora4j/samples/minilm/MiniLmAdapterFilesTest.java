@@ -67,7 +67,7 @@ class MiniLmAdapterFilesTest {
 
         LoraModel<MiniLmClassifier> other = adapted(2);
         assertNotEquals(logits(trained), logits(other), "different adapters and heads before loading");
-        Lora.load(other, dir, "trained");
+        AdapterFiles.load(other, dir, "trained");
         other.setActiveAdapters("trained");
         assertEquals(logits(trained), logits(other), "the same predictions after loading as a second adapter");
 
