@@ -14,7 +14,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * oneDNN's GELU, layer normalisation and softmax primitives ({@link OneDnnKernels}), forward and
- * backward, against the formulas evaluated here in double from the float32 inputs: GELU with an erf
+ * backward, and its row addition (a linear layer's bias, exact), against the formulas evaluated here in double from the float32 inputs: GELU with an erf
  * summed by its series, layer normalisation and softmax row by row. The float32 results are compared
  * within 2e-6 (GELU's value), 2e-5 (its derivative, whose erf approximation is the least exact), 1e-5
  * (layer normalisation) and 1e-6 (softmax) times max(1, |expected|). The kernels must run here (this
@@ -126,6 +126,22 @@ class OneDnnKernelsTest {
                 assertClose(p[c] * (g.getDouble(r, c) - dot), dx.getDouble(r, c), 1e-6, "gradient at " + r + "," + c);
             }
         }
+    }
+
+    @Test
+    void aRowAddedToEveryRowOfAMatrixExactly() {
+        INDArray c = f(TestArrays.normal(10, 37, 23));
+        INDArray row = f(TestArrays.normal(11, 23));
+        INDArray before = c.dup();
+        assertTrue(OneDnnKernels.addRowInPlace(c, row));
+        for (int r = 0; r < 37; r++) {
+            for (int k = 0; k < 23; k++) {
+                // one float32 addition: exactly what (float) (a + b) gives
+                assertEquals((float) (before.getFloat(r, k) + row.getFloat(k)), c.getFloat(r, k), 0f, "at " + r + "," + k);
+            }
+        }
+        assertFalse(OneDnnKernels.addRowInPlace(c, f(TestArrays.normal(12, 22))), "a row of another width");
+        assertFalse(OneDnnKernels.addRowInPlace(c.transpose(), f(TestArrays.normal(12, 37))), "a transposed view");
     }
 
     @Test

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * 207) that made every float32 product about 6× slower than oneDNN's (BENCHMARKS.md, "oneDNN
  * GEMMs"). The system property {@code lora4j.gemm=openblas} sends every product to ND4J, for
  * comparisons. Batched products (attention's heads) go to one oneDNN matmul primitive over the
- * whole batch, and so does a product with a bias ({@link Matmul}).
+ * whole batch ({@link Matmul}).
  *
  * <p>oneDNN runs on OpenMP, whose thread count is per thread; {@link #threads} records the split
  * {@code dev.lora4j.NativeThreads} asked of the calling thread, so that the products use the GEMM
@@ -111,30 +111,24 @@ public final class Gemm {
 
     /**
      * {@code a·op(w) + bias} as a new c-ordered matrix (in the current workspace, if any), the bias
-     * added to every row: by the product's kernel as it writes the output where oneDNN is used, else
-     * in a pass of its own.
+     * added to every row: where oneDNN is used, by its binary primitive in a pass over the product
+     * (in the training step that measured faster than the matmul primitive adding it as it writes:
+     * BENCHMARKS.md, "One-pass AdamW, the effective weight, gradients summed inside the products"),
+     * else by ND4J.
      *
      * @param bias {@code [n]} (any shape of n elements), or {@code null}
      * @throws IllegalArgumentException when the shapes do not fit
      */
     public static INDArray linear(INDArray a, INDArray w, @Nullable INDArray bias, boolean transposeW) {
-        if (bias == null) {
-            return product(a, w, false, transposeW);
-        }
-        long[] shape = resultShape(a, w, false, transposeW);
-        if (a.rank() == 2 && Shapes.product(shape) > 0 && a.length() > 0 && bias.dataType() == DataType.FLOAT
-                && eligible(a, w, null)) {
-            INDArray c = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
-            if (multiplyWithBias(a, w, bias.reshape(bias.length()), c, transposeW)) {
-                return c;
-            }
-        }
         INDArray c = product(a, w, false, transposeW);
-        return c.addiRowVector(bias.dataType() == c.dataType() ? bias : bias.castTo(c.dataType()));
-    }
-
-    private static boolean multiplyWithBias(INDArray a, INDArray w, INDArray bias, INDArray c, boolean transposeW) {
-        return onGemmThreads(() -> Matmul.multiply(a, w, c, false, transposeW, 1f, 0f, bias));
+        if (bias == null || c.length() == 0) {
+            return c;
+        }
+        INDArray row = bias.reshape(bias.length());
+        if (!OneDnnKernels.addRowInPlace(c, row)) {
+            c.addiRowVector(row.dataType() == c.dataType() ? row : row.castTo(c.dataType()));
+        }
+        return c;
     }
 
     /** Runs {@code work} on the GEMM thread count {@link #threads} recorded for the calling thread. */
@@ -190,8 +184,8 @@ public final class Gemm {
     private static void oneDnn(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB,
             float alpha, float beta) {
         long count = Shapes.product(Arrays.copyOf(c.shape(), c.rank() - 2));
-        onGemmThreads(() -> (count > 1 && BATCHED_MATMUL && Matmul.multiply(a, b, c, transposeA, transposeB, alpha, beta,
-                null)) || sgemmEach(a, b, c, transposeA, transposeB, alpha, beta));
+        onGemmThreads(() -> (count > 1 && BATCHED_MATMUL && Matmul.multiply(a, b, c, transposeA, transposeB, alpha, beta))
+                || sgemmEach(a, b, c, transposeA, transposeB, alpha, beta));
     }
 
     /** One {@code dnnl_sgemm} per batch entry; returns true. */

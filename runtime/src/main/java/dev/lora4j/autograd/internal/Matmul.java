@@ -1,6 +1,5 @@
 package dev.lora4j.autograd.internal;
 
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
@@ -25,65 +24,48 @@ import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Float32 products {@code c ← α·op(a)·op(b) + bias + β·c} as one oneDNN matmul primitive: a batch
+ * Float32 batched products {@code c ← α·op(a)·op(b) + β·c} as one oneDNN matmul primitive, a batch
  * of products in one call (attention's per-head products are small, 18 × 32 by 32 × 18 for a short
  * batch, and one {@code dnnl_sgemm} per head and sentence cost more than its arithmetic;
- * BENCHMARKS.md, "oneDNN GEMMs"), and a linear layer's product with its bias added by the kernel
- * as it writes the output instead of in a pass of its own. α is the primitive's output scale, β
- * its sum post-operation. Transposes are read as swapped strides, so permuted views go in as they
- * lie. Primitives are kept by {@link OneDnn}.
+ * BENCHMARKS.md, "oneDNN GEMMs"). α is the primitive's output scale, β its sum post-operation.
+ * Transposes are read as swapped strides, so permuted views go in as they lie. Primitives are kept
+ * by {@link OneDnn}.
  */
 final class Matmul {
 
     private Matmul() {}
 
     /**
-     * {@code c ← α·op(a)·op(b) + bias + β·c}; shapes already checked, every operand float32 with a
-     * unit stride in one of its last two dimensions. Returns false, having done nothing, when oneDNN
-     * has no matmul for these strides.
-     *
-     * @param bias {@code [n]} added to every row of the product, or {@code null}
+     * {@code c ← α·op(a)·op(b) + β·c}; shapes already checked, every operand float32 with a unit
+     * stride in one of its last two dimensions. Returns false, having done nothing, when oneDNN has no
+     * matmul for these strides.
      */
     static boolean multiply(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB, float alpha,
-            float beta, @Nullable INDArray bias) {
-        if (bias != null && (!Shapes.isPlain(bias) || bias.length() != c.size(c.rank() - 1))) {
-            return false;
-        }
+            float beta) {
         long[] aDims = swapLastTwo(a.shape(), transposeA);
         long[] aStrides = canonical(aDims, swapLastTwo(a.stride(), transposeA));
         long[] bDims = swapLastTwo(b.shape(), transposeB);
         long[] bStrides = canonical(bDims, swapLastTwo(b.stride(), transposeB));
         long[] cDims = c.shape();
         long[] cStrides = canonical(cDims, c.stride());
-        long[] settings = {Float.floatToIntBits(alpha), Float.floatToIntBits(beta), bias == null ? 0 : 1};
+        long[] settings = {Float.floatToIntBits(alpha), Float.floatToIntBits(beta)};
         OneDnn.Primitive p = OneDnn.primitive(OneDnn.Key.of("matmul", aDims, aStrides, bDims, bStrides, cDims, cStrides,
-                settings), () -> create(aDims, aStrides, bDims, bStrides, cDims, cStrides, alpha, beta, bias != null));
+                settings), () -> create(aDims, aStrides, bDims, bStrides, cDims, cStrides, alpha, beta));
         if (p == null) {
             return false;
         }
-        if (bias == null) {
-            p.execute(a, b, c);
-        } else {
-            p.execute(a, b, bias, c);
-        }
+        p.execute(a, b, c);
         return true;
     }
 
     private static OneDnn.@Nullable Primitive create(long[] aDims, long[] aStrides, long[] bDims, long[] bStrides,
-            long[] cDims, long[] cStrides, float alpha, float beta, boolean withBias) {
+            long[] cDims, long[] cStrides, float alpha, float beta) {
         dnnl_memory_desc_t src = OneDnn.floatDesc(aDims, aStrides);
         dnnl_memory_desc_t weights = OneDnn.floatDesc(bDims, bStrides);
         dnnl_memory_desc_t dst = OneDnn.floatDesc(cDims, cStrides);
-        dnnl_memory_desc_t bias = null;
-        if (withBias) {
-            long[] biasDims = new long[cDims.length];
-            java.util.Arrays.fill(biasDims, 1);
-            biasDims[cDims.length - 1] = cDims[cDims.length - 1];
-            bias = OneDnn.floatDesc(biasDims);
-        }
         dnnl_matmul_desc_t matmul = new dnnl_matmul_desc_t();
-        if (src == null || weights == null || dst == null || (withBias && bias == null)
-                || dnnl_matmul_desc_init(matmul, src, weights, bias, dst) != dnnl_success) {
+        if (src == null || weights == null || dst == null
+                || dnnl_matmul_desc_init(matmul, src, weights, null, dst) != dnnl_success) {
             return null;
         }
         dnnl_primitive_attr attr = new dnnl_primitive_attr();
@@ -105,13 +87,8 @@ final class Matmul {
                     != dnnl_success) {
                 return null;
             }
-            return withBias
-                    ? OneDnn.Primitive.create("matmul", descriptor,
-                            new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
-                            new dnnl_memory_desc_t[] {src, weights, bias, dst})
-                    : OneDnn.Primitive.create("matmul", descriptor,
-                            new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                            new dnnl_memory_desc_t[] {src, weights, dst});
+            return OneDnn.Primitive.create("matmul", descriptor, new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                    new dnnl_memory_desc_t[] {src, weights, dst});
         } finally {
             if (!postOps.isNull()) {
                 dnnl_post_ops_destroy(postOps);

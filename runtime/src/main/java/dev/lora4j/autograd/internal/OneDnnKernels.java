@@ -9,8 +9,12 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_MEAN;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SCALE;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SHIFT;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_0;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_VARIANCE;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_backward;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_binary_add;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_binary_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_backward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_forward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_gelu_erf;
@@ -26,6 +30,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_use_scale;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_use_shift;
 
 import org.bytedeco.dnnl.const_dnnl_op_desc_t;
+import org.bytedeco.dnnl.dnnl_binary_desc_t;
 import org.bytedeco.dnnl.dnnl_eltwise_desc_t;
 import org.bytedeco.dnnl.dnnl_layer_normalization_desc_t;
 import org.bytedeco.dnnl.dnnl_memory_desc_t;
@@ -40,7 +45,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * GELU, layer normalisation and softmax on float32 row-major arrays through oneDNN's primitives
- * ({@link OneDnn}), forward and backward. Each method returns false, having done nothing, where
+ * ({@link OneDnn}), forward and backward, and a linear layer's bias added to its product. Each method returns false, having done nothing, where
  * oneDNN is not used in this process ({@link Gemm#usesOneDnn}) or refuses the operation; the caller
  * then runs its own kernel.
  */
@@ -176,6 +181,27 @@ public final class OneDnnKernels {
         dnnl_layer_normalization_desc_t desc = new dnnl_layer_normalization_desc_t();
         return desc(dnnl_layer_normalization_forward_desc_init(desc, dnnl_forward_training, data, stats, eps,
                 dnnl_use_scale | dnnl_use_shift), desc, null);
+    }
+
+    /** {@code c[i, j] ← c[i, j] + row[j]} for every row of the matrix c (a linear layer's bias). */
+    public static boolean addRowInPlace(INDArray c, INDArray row) {
+        if (!eligible(c, row) || c.rank() != 2 || c.length() == 0 || row.length() != c.size(1)) {
+            return false;
+        }
+        long rows = c.size(0);
+        long width = c.size(1);
+        return run(OneDnn.Key.of("add_row", new long[] {rows, width}), () -> {
+            dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
+            dnnl_memory_desc_t broadcast = OneDnn.floatDesc(1, width);
+            if (data == null || broadcast == null) {
+                return null;
+            }
+            dnnl_binary_desc_t desc = new dnnl_binary_desc_t();
+            return OneDnn.Primitive.create("add_row",
+                    desc(dnnl_binary_desc_init(desc, dnnl_binary_add, data, broadcast, data), desc, null),
+                    new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
+                    new dnnl_memory_desc_t[] {data, broadcast, data});
+        }, c, row, c);
     }
 
     /** Softmax of each row of {@code x [rows, width]} into {@code y} (which may be x itself). */
