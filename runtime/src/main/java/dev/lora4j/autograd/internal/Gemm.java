@@ -111,10 +111,9 @@ public final class Gemm {
 
     /**
      * {@code a·op(w) + bias} as a new c-ordered matrix (in the current workspace, if any), the bias
-     * added to every row: where oneDNN is used, by its binary primitive in a pass over the product
-     * (in the training step that measured faster than the matmul primitive adding it as it writes:
-     * BENCHMARKS.md, "One-pass AdamW, the effective weight, gradients summed inside the products"),
-     * else by ND4J.
+     * added to every row: where oneDNN is used, by its binary primitive in a pass over the product (in
+     * the training step that measured faster than the matmul primitive adding it as it writes;
+     * BENCHMARKS.md, "… the bias after the product"), else by ND4J.
      *
      * @param bias {@code [n]} (any shape of n elements), or {@code null}
      * @throws IllegalArgumentException when the shapes do not fit
