@@ -4,6 +4,7 @@ import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.Shapes;
 import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -30,16 +31,11 @@ final class LoraLinearOp {
         }
         int n = a.length;
         INDArray rows = Shapes.asRows(x.value());
-        boolean onInput = true;
-        for (int i = 0; i < n; i++) {
-            onInput &= inputs[i] == x && a[i].value().dataType() == x.value().dataType()
-                    && b[i].value().dataType() == x.value().dataType();
-        }
-        onInput &= weight.value().dataType() == x.value().dataType();
-        // every adapter reads x itself (no adapter dropout): one product with W + Σ sᵢ·Bᵢ·Aᵢ
-        INDArray effective = n > 0 && onInput ? effectiveWeight(weight.value(), a, b, scaling, weightIsInOut) : null;
-        INDArray y = Gemm.linear(rows, effective != null ? effective : weight.value(),
-                bias == null ? null : bias.value(), !weightIsInOut);
+        INDArray effective = foldsIntoWeight(x, weight, inputs, a, b)
+                ? effectiveWeight(weight.value(), a, b, scaling, weightIsInOut)
+                : null;
+        INDArray multiplied = effective != null ? effective : weight.value(); // what x is multiplied by
+        INDArray y = Gemm.linear(rows, multiplied, bias == null ? null : bias.value(), !weightIsInOut);
         INDArray[] inputRows = new INDArray[n];
         INDArray[] hidden = new INDArray[n];
         for (int i = 0; i < n; i++) {
@@ -57,12 +53,11 @@ final class LoraLinearOp {
             INDArray sum = x.requiresGrad() ? x.ownGradient() : null; // x's gradient so far, to add into
             INDArray dx = null;
             if (x.requiresGrad()) {
-                INDArray w = effective != null ? effective : weight.value();
                 if (sum != null) {
                     dx = Shapes.asRows(sum);
-                    Gemm.into(gRows, w, dx, false, weightIsInOut, 1.0, 1.0);
+                    Gemm.into(gRows, multiplied, dx, false, weightIsInOut, 1.0, 1.0);
                 } else {
-                    dx = Gemm.product(gRows, w, false, weightIsInOut);
+                    dx = Gemm.product(gRows, multiplied, false, weightIsInOut);
                 }
             }
             if (weight.requiresGrad()) {
@@ -111,6 +106,19 @@ final class LoraLinearOp {
             all[k++] = b[i];
         }
         return Tensor.result(y.reshape(Shapes.withLast(x.shape(), out)), step, all);
+    }
+
+    /**
+     * Whether the adapters fold into one effective weight: there is at least one, every one reads x
+     * itself (no adapter dropout), and weight and factors have x's type.
+     */
+    private static boolean foldsIntoWeight(Tensor x, Tensor weight, Tensor[] inputs, Tensor[] a, Tensor[] b) {
+        DataType type = x.value().dataType();
+        boolean folds = a.length > 0 && weight.value().dataType() == type;
+        for (int i = 0; i < a.length; i++) {
+            folds &= inputs[i] == x && a[i].value().dataType() == type && b[i].value().dataType() == type;
+        }
+        return folds;
     }
 
     /**
