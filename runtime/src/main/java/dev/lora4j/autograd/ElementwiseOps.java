@@ -1,5 +1,6 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.autograd.internal.OneDnnKernels;
 import dev.lora4j.autograd.internal.Shapes;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -9,7 +10,8 @@ final class ElementwiseOps {
     private ElementwiseOps() {}
 
     static Tensor add(Tensor a, Tensor b) {
-        INDArray out = a.value().add(b.value());
+        INDArray summed = OneDnnKernels.add(a.value(), b.value());
+        INDArray out = summed != null ? summed : a.value().add(b.value());
         return Tensor.result(out, g -> {
             a.accumulateGradient(Shapes.unbroadcast(g, a.shape()));
             b.accumulateGradient(Shapes.unbroadcast(g, b.shape()));

@@ -3,6 +3,7 @@ package dev.lora4j.autograd;
 import dev.lora4j.autograd.internal.BackwardFunction;
 import dev.lora4j.autograd.internal.BackwardMemory;
 import dev.lora4j.autograd.internal.GradientSink;
+import dev.lora4j.autograd.internal.OneDnnKernels;
 import dev.lora4j.autograd.internal.Shapes;
 import dev.lora4j.autograd.internal.StepMemory;
 import java.util.ArrayDeque;
@@ -177,9 +178,10 @@ public class Tensor {
         } else if (!gradOwned) {
             // the first gradient may be another tensor's array: the sum goes into a new one, in one
             // pass (a copy, then an add in place, took two)
-            grad = grad.add(gradient);
+            INDArray summed = OneDnnKernels.add(grad, gradient);
+            grad = summed != null ? summed : grad.add(gradient);
             gradOwned = true;
-        } else {
+        } else if (!OneDnnKernels.add(grad, gradient, grad)) {
             grad.addi(gradient);
         }
     }

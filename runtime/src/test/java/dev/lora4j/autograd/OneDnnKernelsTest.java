@@ -14,7 +14,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * oneDNN's GELU, layer normalisation and softmax primitives ({@link OneDnnKernels}), forward and
- * backward, and its row addition (a linear layer's bias, exact), against the formulas evaluated here in double from the float32 inputs: GELU with an erf
+ * backward, its row addition (a linear layer's bias) and element-wise sums and products (exact), against the formulas evaluated here in double from the float32 inputs: GELU with an erf
  * summed by its series, layer normalisation and softmax row by row. The float32 results are compared
  * within 2e-6 (GELU's value), 2e-5 (its derivative, whose erf approximation is the least exact), 1e-5
  * (layer normalisation) and 1e-6 (softmax) times max(1, |expected|). The kernels must run here (this
@@ -142,6 +142,34 @@ class OneDnnKernelsTest {
         }
         assertFalse(OneDnnKernels.addRowInPlace(c, f(TestArrays.normal(12, 22))), "a row of another width");
         assertFalse(OneDnnKernels.addRowInPlace(c.transpose(), f(TestArrays.normal(12, 37))), "a transposed view");
+    }
+
+    @Test
+    void elementwiseSumsAndProductsExactlyAndInPlace() {
+        INDArray a = f(TestArrays.normal(13, 7, 19));
+        INDArray b = f(TestArrays.normal(14, 7, 19));
+        INDArray sum = OneDnnKernels.add(a, b);
+        INDArray product = Nd4j.zeros(DataType.FLOAT, 7 * 19);
+        assertTrue(sum != null);
+        assertTrue(OneDnnKernels.multiply(a, b, product), "lengths agree, shapes need not");
+        INDArray inPlace = a.dup();
+        assertTrue(OneDnnKernels.add(inPlace, b, inPlace));
+        for (int r = 0; r < 7; r++) {
+            for (int k = 0; k < 19; k++) {
+                float x = a.getFloat(r, k);
+                float y = b.getFloat(r, k);
+                // one float32 operation each: exactly what (float) of the double result gives
+                assertEquals((float) ((double) x + y), sum.getFloat(r, k), 0f, "sum at " + r + "," + k);
+                assertEquals((float) ((double) x * y), product.getFloat(r * 19 + k), 0f, "product at " + r + "," + k);
+                assertEquals(sum.getFloat(r, k), inPlace.getFloat(r, k), 0f, "in place at " + r + "," + k);
+            }
+        }
+        assertEquals(null, OneDnnKernels.add(a, f(TestArrays.normal(15, 19, 7))), "another shape of the same length");
+        assertEquals(null, OneDnnKernels.add(a.transpose(), b.transpose()), "transposed views");
+        assertEquals(null, OneDnnKernels.add(a.castTo(DataType.DOUBLE), b.castTo(DataType.DOUBLE)), "float64");
+        INDArray untouched = Nd4j.zeros(DataType.FLOAT, 7, 18);
+        assertFalse(OneDnnKernels.multiply(a, b, untouched), "an output of another length");
+        assertEquals(0.0, untouched.amaxNumber().doubleValue(), 0.0, "nothing was written");
     }
 
     @Test
