@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.executioner.OpExecutioner;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class StepMemoryTest {
 
@@ -60,6 +61,36 @@ class StepMemoryTest {
         long largestNode = 3 * 4_000_000L;
         assertTrue(scratch <= BackwardMemory.BUDGET + largestNode,
                 "the scratch took " + scratch + " bytes between emptyings, budget " + BackwardMemory.BUDGET);
+    }
+
+    @Test
+    void anEmptyingKeepsThePendingArraysWhateverTheirLayoutTypeAndSize() {
+        try (MemoryWorkspace step = StepMemory.open(); BackwardMemory memory = BackwardMemory.open()) {
+            for (int round = 1; round <= 3; round++) { // each round's frontier larger: the holding buffer grows
+                INDArray plain = Nd4j.rand(DataType.FLOAT, 40 * round, 30);
+                INDArray transposed = Nd4j.rand(DataType.FLOAT, 20, 10 * round).transpose();
+                INDArray rows = Nd4j.rand(DataType.FLOAT, 50, 8).get(NDArrayIndex.interval(10, 10 + 5 * round),
+                        NDArrayIndex.all());
+                INDArray wide = Nd4j.rand(DataType.DOUBLE, 6, 7 * round);
+                INDArray[] pending = {plain, transposed, rows, wide, plain};
+                INDArray[] expected = new INDArray[pending.length];
+                try (MemoryWorkspace outside = StepMemory.outside()) {
+                    for (int i = 0; i < pending.length; i++) {
+                        expected[i] = pending[i].dup('c');
+                    }
+                }
+                INDArray[] kept = memory.empty(pending);
+                assertEquals(pending.length, kept.length);
+                for (int i = 0; i < kept.length; i++) {
+                    assertEquals(expected[i], kept[i], "round " + round + ", array " + i + " kept bit for bit");
+                    assertTrue(Shapes.isPlain(kept[i]), "round " + round + ", array " + i + " is plain");
+                    assertTrue(kept[i].isAttached(), "round " + round + ", array " + i + " is in the scratch");
+                }
+                assertTrue(kept[0] != kept[4], "a repeated array is kept as two arrays of its own");
+                kept[0].addi(1.0f);
+                assertEquals(expected[4], kept[4], "changing one copy leaves the other");
+            }
+        }
     }
 
     private static INDArray gradientOfBlocks(INDArray start) {
