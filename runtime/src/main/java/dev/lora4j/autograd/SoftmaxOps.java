@@ -99,7 +99,9 @@ final class SoftmaxOps {
             scores.muli(scale);
         }
         for (INDArray mask : masks) {
-            scores.addi(mask);
+            if (!OneDnnKernels.addInPlace(scores, mask)) {
+                scores.addi(mask);
+            }
         }
         INDArray rows = Shapes.asRows(scores);
         if (rows.dataType() == DataType.FLOAT && OneDnnKernels.softmaxForward(rows, rows)) {

@@ -173,6 +173,33 @@ class OneDnnKernelsTest {
     }
 
     @Test
+    void aMaskAddedInPlaceBroadcastOverItsSizeOneDimensions() {
+        INDArray scores = f(TestArrays.normal(16, 3, 4, 5, 6));
+        INDArray padding = f(TestArrays.normal(17, 3, 1, 1, 6));
+        INDArray causal = f(TestArrays.normal(18, 5, 6)); // fewer dimensions: leading ones
+        INDArray expected = scores.add(padding).add(causal);
+        INDArray c = scores.dup();
+        assertTrue(OneDnnKernels.addInPlace(c, padding));
+        assertTrue(OneDnnKernels.addInPlace(c, causal));
+        for (int b = 0; b < 3; b++) {
+            for (int h = 0; h < 4; h++) {
+                for (int t = 0; t < 5; t++) {
+                    for (int k = 0; k < 6; k++) {
+                        // two float32 additions in the same order: exactly ND4J's broadcast sums
+                        assertEquals(expected.getFloat(b, h, t, k), c.getFloat(b, h, t, k), 0f,
+                                "at " + b + "," + h + "," + t + "," + k);
+                    }
+                }
+            }
+        }
+        INDArray before = c.dup();
+        assertFalse(OneDnnKernels.addInPlace(c, f(TestArrays.normal(19, 3, 1, 1, 5))), "a dimension that does not fit");
+        assertFalse(OneDnnKernels.addInPlace(c, f(TestArrays.normal(20, 2, 3, 4, 5, 6))), "more dimensions than c");
+        assertFalse(OneDnnKernels.addInPlace(c.permute(0, 1, 3, 2), f(TestArrays.normal(21, 3, 1, 1, 5))), "a view");
+        assertEquals(before, c, "nothing was written");
+    }
+
+    @Test
     void viewsFloat64AndMismatchedShapesAreDeclinedUntouched() {
         INDArray x = f(TestArrays.normal(9, 6, 8));
         INDArray out = Nd4j.zeros(DataType.FLOAT, 6, 8);

@@ -225,6 +225,39 @@ public final class OneDnnKernels {
         return elementwise("add", dnnl_binary_add, a, b, out);
     }
 
+    /**
+     * {@code c ← c + addend} in place, the addend broadcast numpy's way over dimensions where it has
+     * size 1 (an attention mask {@code [batch, 1, 1, keys]} added to every head's and query's scores);
+     * the addend has c's rank, or fewer dimensions, read as leading ones.
+     */
+    public static boolean addInPlace(INDArray c, INDArray addend) {
+        int rank = c.rank();
+        if (!eligible(c, addend) || c.length() == 0 || addend.rank() > rank) {
+            return false;
+        }
+        long[] cDims = c.shape();
+        long[] addendDims = new long[rank];
+        Arrays.fill(addendDims, 1);
+        System.arraycopy(addend.shape(), 0, addendDims, rank - addend.rank(), addend.rank());
+        for (int d = 0; d < rank; d++) {
+            if (addendDims[d] != 1 && addendDims[d] != cDims[d]) {
+                return false;
+            }
+        }
+        return run(OneDnn.Key.of("add_broadcast", cDims, addendDims), () -> {
+            dnnl_memory_desc_t data = OneDnn.floatDesc(cDims);
+            dnnl_memory_desc_t broadcast = OneDnn.floatDesc(addendDims);
+            if (data == null || broadcast == null) {
+                return null;
+            }
+            dnnl_binary_desc_t desc = new dnnl_binary_desc_t();
+            return OneDnn.Primitive.create("add_broadcast",
+                    desc(dnnl_binary_desc_init(desc, dnnl_binary_add, data, broadcast, data), desc, null),
+                    new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
+                    new dnnl_memory_desc_t[] {data, broadcast, data});
+        }, c, addend, c);
+    }
+
     /** {@code a + b} as a new plain array, or {@code null} where oneDNN cannot add these two (the caller adds them). */
     public static @Nullable INDArray add(INDArray a, INDArray b) {
         if (!eligible(a, b) || a.length() == 0 || !Arrays.equals(a.shape(), b.shape())) {
