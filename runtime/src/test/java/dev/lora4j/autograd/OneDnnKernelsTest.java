@@ -14,7 +14,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * oneDNN's GELU, layer normalisation and softmax primitives ({@link OneDnnKernels}), forward and
- * backward, its row addition (a linear layer's bias) and element-wise sums and products (exact), against the formulas evaluated here in double from the float32 inputs: GELU with an erf
+ * backward, its row addition (a linear layer's bias), element-wise sums and dropout's byte-mask products (exact), against the formulas evaluated here in double from the float32 inputs: GELU with an erf
  * summed by its series, layer normalisation and softmax row by row. The float32 results are compared
  * within 2e-6 (GELU's value), 2e-5 (its derivative, whose erf approximation is the least exact), 1e-5
  * (layer normalisation) and 1e-6 (softmax) times max(1, |expected|). The kernels must run here (this
@@ -145,22 +145,18 @@ class OneDnnKernelsTest {
     }
 
     @Test
-    void elementwiseSumsAndProductsExactlyAndInPlace() {
+    void elementwiseSumsExactlyAndInPlace() {
         INDArray a = f(TestArrays.normal(13, 7, 19));
         INDArray b = f(TestArrays.normal(14, 7, 19));
         INDArray sum = OneDnnKernels.add(a, b);
-        INDArray product = Nd4j.zeros(DataType.FLOAT, 7 * 19);
         assertTrue(sum != null);
-        assertTrue(OneDnnKernels.multiply(a, b, product), "lengths agree, shapes need not");
         INDArray inPlace = a.dup();
         assertTrue(OneDnnKernels.add(inPlace, b, inPlace));
         for (int r = 0; r < 7; r++) {
             for (int k = 0; k < 19; k++) {
-                float x = a.getFloat(r, k);
-                float y = b.getFloat(r, k);
-                // one float32 operation each: exactly what (float) of the double result gives
-                assertEquals((float) ((double) x + y), sum.getFloat(r, k), 0f, "sum at " + r + "," + k);
-                assertEquals((float) ((double) x * y), product.getFloat(r * 19 + k), 0f, "product at " + r + "," + k);
+                // one float32 addition: exactly what (float) of the double sum gives
+                assertEquals((float) ((double) a.getFloat(r, k) + b.getFloat(r, k)), sum.getFloat(r, k), 0f,
+                        "sum at " + r + "," + k);
                 assertEquals(sum.getFloat(r, k), inPlace.getFloat(r, k), 0f, "in place at " + r + "," + k);
             }
         }
@@ -168,7 +164,32 @@ class OneDnnKernelsTest {
         assertEquals(null, OneDnnKernels.add(a.transpose(), b.transpose()), "transposed views");
         assertEquals(null, OneDnnKernels.add(a.castTo(DataType.DOUBLE), b.castTo(DataType.DOUBLE)), "float64");
         INDArray untouched = Nd4j.zeros(DataType.FLOAT, 7, 18);
-        assertFalse(OneDnnKernels.multiply(a, b, untouched), "an output of another length");
+        assertFalse(OneDnnKernels.add(a, b, untouched), "an output of another length");
+        assertEquals(0.0, untouched.amaxNumber().doubleValue(), 0.0, "nothing was written");
+    }
+
+    @Test
+    void aByteMaskMultipliedInWithItsScaleExactly() {
+        INDArray x = f(TestArrays.normal(22, 9, 17));
+        INDArray mask = Nd4j.rand(DataType.FLOAT, 9 * 17).gt(0.3).castTo(DataType.UBYTE);
+        float scale = (float) (1.0 / 0.7);
+        INDArray out = Nd4j.zeros(DataType.FLOAT, 9 * 17);
+        assertTrue(OneDnnKernels.multiplyByMask(x, mask, scale, out), "lengths agree, shapes need not");
+        int kept = 0;
+        for (int i = 0; i < 9 * 17; i++) {
+            float value = x.getFloat(i / 17, i % 17);
+            boolean keep = mask.getInt(i) == 1;
+            kept += keep ? 1 : 0;
+            // the float product x·scale where kept, x·0 (a zero of x's sign) where dropped
+            assertEquals(Float.floatToIntBits(value * (keep ? scale : 0f)), Float.floatToIntBits(out.getFloat(i)),
+                    "at " + i + ": " + value + (keep ? " kept" : " dropped"));
+        }
+        assertTrue(kept > 0 && kept < 9 * 17, "the mask keeps some and drops some");
+        INDArray untouched = Nd4j.zeros(DataType.FLOAT, 9 * 17);
+        assertFalse(OneDnnKernels.multiplyByMask(x, mask.castTo(DataType.FLOAT), scale, untouched), "a float mask");
+        assertFalse(OneDnnKernels.multiplyByMask(x.transpose(), mask, scale, untouched), "a transposed view");
+        assertFalse(OneDnnKernels.multiplyByMask(x, mask.get(NDArrayIndex.interval(0, 100)), scale, untouched),
+                "a mask of another length");
         assertEquals(0.0, untouched.amaxNumber().doubleValue(), 0.0, "nothing was written");
     }
 

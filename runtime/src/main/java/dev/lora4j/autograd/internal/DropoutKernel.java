@@ -1,5 +1,6 @@
 package dev.lora4j.autograd.internal;
 
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Random;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -7,22 +8,24 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Inverted dropout on float32 over ND4J's native memory: forward draws the mask into a float
- * array of the input's length ({@code 1/(1−p)} or 0 per element), kept for {@link #backward}, and
- * writes {@code x·mask}; backward writes {@code g·mask}. Both products run as oneDNN's element-wise
- * product where oneDNN is in use ({@link OneDnnKernels#multiply}), else in a Java loop. The mask is
- * the rule {@code nextDouble() >= p ? 1/(1−p) : 0}, draw for draw, decided on the draws' 53-bit
- * integers ({@code m·2⁻⁵³ ≥ p ⇔ m ≥ ⌈p·2⁵³⌉}); the products are the float products {@code
- * x·(float) (1/(1−p))} or {@code x·0}, the same either way.
+ * Inverted dropout on float32 over ND4J's native memory: forward draws the mask, keeps it as one
+ * byte per element (1 kept, 0 dropped) for {@link #backward}, and writes {@code x·mask·1/(1−p)};
+ * backward writes {@code g·mask·1/(1−p)}. Both products run in oneDNN's binary primitive where oneDNN
+ * is in use ({@link OneDnnKernels#multiplyByMask}: it reads the bytes and applies the scale as it
+ * multiplies), else in a Java loop. The mask is the rule {@code nextDouble() >= p}, draw for draw,
+ * decided on the draws' 53-bit integers ({@code m·2⁻⁵³ ≥ p ⇔ m ≥ ⌈p·2⁵³⌉}); the products are the
+ * float products {@code x·(float) (1/(1−p))} or {@code x·0}, the same either way.
  */
 public final class DropoutKernel {
 
     private static final int CHUNK = 4096;
 
-    private final INDArray mask;
+    private final INDArray kept;
+    private final float keepScale;
 
-    private DropoutKernel(INDArray mask) {
-        this.mask = mask;
+    private DropoutKernel(INDArray kept, float keepScale) {
+        this.kept = kept;
+        this.keepScale = keepScale;
     }
 
     /**
@@ -33,22 +36,20 @@ public final class DropoutKernel {
     public static DropoutKernel forward(INDArray x, INDArray out, double p, Random random) {
         int n = Math.toIntExact(x.length());
         long threshold = (long) Math.ceil(p * 0x1.0p53);
-        int keepBits = Float.floatToRawIntBits((float) (1.0 / (1.0 - p)));
-        INDArray mask = Nd4j.createUninitialized(DataType.FLOAT, Math.max(1, n));
-        FloatBuffer target = mask.data().asNioFloat();
+        INDArray kept = Nd4j.createUninitialized(DataType.UBYTE, Math.max(1, n));
+        ByteBuffer mask = kept.data().asNio();
         long[] draws = new long[Math.min(Math.max(n, 1), CHUNK)];
-        float[] values = new float[draws.length];
+        byte[] bits = new byte[draws.length];
         UniformBlock block = random instanceof UniformBlock b ? b : null;
         for (int start = 0; start < n; start += draws.length) {
             int count = Math.min(draws.length, n - start);
             draw(random, block, draws, count);
             for (int i = 0; i < count; i++) {
-                // keep's bits where draw ≥ threshold, else +0: a mask of the sign of threshold − 1 − draw
-                values[i] = Float.intBitsToFloat(keepBits & (int) ((threshold - 1 - draws[i]) >> 63));
+                bits[i] = (byte) ((threshold - 1 - draws[i]) >>> 63); // 1 where draw ≥ threshold
             }
-            target.put(start, values, 0, count);
+            mask.put(start, bits, 0, count);
         }
-        DropoutKernel kernel = new DropoutKernel(mask);
+        DropoutKernel kernel = new DropoutKernel(kept, (float) (1.0 / (1.0 - p)));
         kernel.multiply(x, out);
         return kernel;
     }
@@ -58,24 +59,24 @@ public final class DropoutKernel {
         multiply(g, dx);
     }
 
-    /** {@code out ← in·mask}, in read in row-major order. */
+    /** {@code out ← in·mask·keepScale}, in read in row-major order. */
     private void multiply(INDArray in, INDArray out) {
         INDArray plain = Shapes.plain(in);
         int n = Math.toIntExact(plain.length());
-        if (n == 0 || OneDnnKernels.multiply(plain, mask, out)) {
+        if (n == 0 || OneDnnKernels.multiplyByMask(plain, kept, keepScale, out)) {
             return;
         }
         FloatBuffer source = plain.data().asNioFloat();
-        FloatBuffer factors = mask.data().asNioFloat();
         FloatBuffer target = out.data().asNioFloat();
+        ByteBuffer mask = kept.data().asNio();
         float[] values = new float[Math.min(n, CHUNK)];
-        float[] scale = new float[values.length];
+        byte[] bits = new byte[values.length];
         for (int start = 0; start < n; start += values.length) {
             int count = Math.min(values.length, n - start);
             source.get(start, values, 0, count);
-            factors.get(start, scale, 0, count);
+            mask.get(start, bits, 0, count);
             for (int i = 0; i < count; i++) {
-                values[i] *= scale[i];
+                values[i] *= keepScale * bits[i];
             }
             target.put(start, values, 0, count);
         }

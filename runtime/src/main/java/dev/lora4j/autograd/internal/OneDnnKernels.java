@@ -14,19 +14,24 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_VARIANCE;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_backward;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_binary_add;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_binary_mul;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_binary_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_binary_mul;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_backward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_forward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_gelu_erf;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_layer_normalization_backward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_layer_normalization_forward_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_init_by_strides;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_set_scales;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_softmax_backward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_softmax_forward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_u8;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_use_scale;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_use_shift;
 
@@ -35,10 +40,11 @@ import org.bytedeco.dnnl.dnnl_binary_desc_t;
 import org.bytedeco.dnnl.dnnl_eltwise_desc_t;
 import org.bytedeco.dnnl.dnnl_layer_normalization_desc_t;
 import org.bytedeco.dnnl.dnnl_memory_desc_t;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.dnnl.dnnl_softmax_desc_t;
-import java.util.function.Function;
 import java.util.Arrays;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.Pointer;
 import org.jspecify.annotations.Nullable;
@@ -210,11 +216,40 @@ public final class OneDnnKernels {
     }
 
     /**
-     * {@code out[i] ← a[i]·b[i]} over arrays of the same length, read in row-major order
-     * (dropout's mask, forward and backward); out may be a or b.
+     * {@code out[i] ← x[i]·(scale·mask[i])}, the mask one unsigned byte per element (0 or 1), read in
+     * row-major order: dropout's product, forward and backward ({@code scale = 1/(1−p)}); out may be
+     * x. oneDNN reads the byte and applies the scale as it multiplies, so the mask takes a quarter of
+     * a float mask's memory and the product is the float product {@code x·scale} or {@code x·0}.
      */
-    public static boolean multiply(INDArray a, INDArray b, INDArray out) {
-        return elementwise("multiply", dnnl_binary_mul, a, b, out);
+    public static boolean multiplyByMask(INDArray x, INDArray mask, float scale, INDArray out) {
+        long n = x.length();
+        if (!eligible(x, out) || mask.dataType() != DataType.UBYTE || !Shapes.isPlain(mask) || n == 0
+                || mask.length() != n || out.length() != n) {
+            return false;
+        }
+        return run(OneDnn.Key.of("mask_multiply", new long[] {n, Float.floatToIntBits(scale)}), () -> {
+            dnnl_memory_desc_t data = OneDnn.floatDesc(n);
+            dnnl_memory_desc_t bytes = new dnnl_memory_desc_t();
+            if (data == null || dnnl_memory_desc_init_by_strides(bytes, 1, new long[] {n}, dnnl_u8, new long[] {1})
+                    != dnnl_success) {
+                return null;
+            }
+            dnnl_primitive_attr attr = new dnnl_primitive_attr();
+            if (dnnl_primitive_attr_create(attr) != dnnl_success) {
+                return null;
+            }
+            try {
+                dnnl_binary_desc_t desc = new dnnl_binary_desc_t();
+                return dnnl_primitive_attr_set_scales(attr, DNNL_ARG_SRC_1, 1, 0, new float[] {scale}) != dnnl_success
+                        ? null
+                        : OneDnn.Primitive.create("mask_multiply",
+                                desc(dnnl_binary_desc_init(desc, dnnl_binary_mul, data, bytes, data), desc, attr, null),
+                                new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
+                                new dnnl_memory_desc_t[] {data, bytes, data});
+            } finally {
+                dnnl_primitive_attr_destroy(attr);
+            }
+        }, x, mask, out);
     }
 
     /**
@@ -354,11 +389,17 @@ public final class OneDnnKernels {
 
     /** The primitive descriptor of an operation descriptor whose init returned {@code status}, or {@code null}. */
     private static @Nullable dnnl_primitive_desc desc(int status, Pointer opDesc, @Nullable dnnl_primitive_desc hint) {
+        return desc(status, opDesc, null, hint);
+    }
+
+    /** The primitive descriptor of an operation with these attributes ({@code null}: the defaults). */
+    private static @Nullable dnnl_primitive_desc desc(int status, Pointer opDesc, @Nullable dnnl_primitive_attr attr,
+            @Nullable dnnl_primitive_desc hint) {
         if (status != dnnl_success) {
             return null;
         }
         dnnl_primitive_desc descriptor = new dnnl_primitive_desc();
-        return dnnl_primitive_desc_create(descriptor, new const_dnnl_op_desc_t(opDesc), null, OneDnn.engine(), hint)
+        return dnnl_primitive_desc_create(descriptor, new const_dnnl_op_desc_t(opDesc), attr, OneDnn.engine(), hint)
                 == dnnl_success ? descriptor : null;
     }
 }
