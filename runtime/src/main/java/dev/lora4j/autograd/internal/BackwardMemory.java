@@ -1,14 +1,11 @@
 package dev.lora4j.autograd.internal;
 
-import java.util.EnumMap;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.Pointer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The memory of a backward pass inside a training step's {@link StepMemory}: the gradients passed
@@ -23,8 +20,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * the caller's scope says.
  */
 public final class BackwardMemory implements AutoCloseable {
-
-    private static final ThreadLocal<Holding> HOLDING = ThreadLocal.withInitial(Holding::new);
 
     /** Bytes taken from the scratch between two emptyings, at least (one node's backward may exceed it). */
     public static final long BUDGET = 48L << 20;
@@ -56,16 +51,21 @@ public final class BackwardMemory implements AutoCloseable {
     /**
      * Empties the scratch, keeping {@code pending}: returns copies of those arrays in the emptied
      * scratch, in order, each its own (the caller may change them in place). Nothing else allocated
-     * in the scratch may be used afterwards. The arrays wait in the thread's {@linkplain Holding
-     * holding buffer} meanwhile, which is allocated once and reused, so an emptying costs two copies
-     * of the frontier and no allocation outside the workspaces.
+     * in the scratch may be used afterwards. Meanwhile the arrays wait outside the workspaces, in
+     * arrays freed as soon as they have been copied back (a buffer kept per thread instead saved
+     * under 1 ms a main-job step and held about 40 MB per worker).
      */
     @SuppressWarnings("try") // the scope is used only for its close()
     public INDArray[] empty(INDArray[] pending) {
         if (scope == null) {
             return pending;
         }
-        Map<INDArray, INDArray> held = HOLDING.get().hold(pending);
+        Map<INDArray, INDArray> held = new IdentityHashMap<>();
+        try (MemoryWorkspace outside = StepMemory.outside()) {
+            for (INDArray array : pending) {
+                held.computeIfAbsent(array, a -> copy(a, Nd4j.createUninitialized(a.dataType(), a.shape(), 'c')));
+            }
+        }
         scope.close();
         scope = activate();
         INDArray[] kept = new INDArray[pending.length];
@@ -73,6 +73,7 @@ public final class BackwardMemory implements AutoCloseable {
             INDArray copy = held.get(pending[i]);
             kept[i] = copy(copy, Nd4j.createUninitialized(copy.dataType(), copy.shape(), 'c'));
         }
+        held.values().forEach(INDArray::close);
         return kept;
     }
 
@@ -86,7 +87,8 @@ public final class BackwardMemory implements AutoCloseable {
 
     /**
      * Copies {@code from} into {@code to} (same type and shape, {@code to} contiguous row-major) and
-     * returns {@code to}: one {@code memcpy} where {@code from} is contiguous row-major too.
+     * returns {@code to}: one {@code memcpy} where {@code from} is contiguous row-major too, instead of
+     * ND4J's element-wise copy.
      */
     private static INDArray copy(INDArray from, INDArray to) {
         if (contiguous(from) && from.dataType() == to.dataType()) {
@@ -99,43 +101,5 @@ public final class BackwardMemory implements AutoCloseable {
 
     private static boolean contiguous(INDArray a) {
         return a.ordering() == 'c' && (a.length() <= 1 || a.elementWiseStride() == 1);
-    }
-
-    /**
-     * A thread's buffer for the frontier while the scratch is emptied: one array per data type,
-     * outside every workspace, grown to the largest frontier seen and kept for the thread's life.
-     */
-    private static final class Holding {
-        private final Map<DataType, INDArray> buffers = new EnumMap<>(DataType.class);
-
-        /** Copies each distinct array of {@code pending} into this buffer; returns the copies by array. */
-        Map<INDArray, INDArray> hold(INDArray[] pending) {
-            Map<INDArray, INDArray> held = new IdentityHashMap<>();
-            Map<DataType, Long> offsets = new EnumMap<>(DataType.class);
-            for (INDArray array : pending) {
-                if (held.containsKey(array)) {
-                    continue;
-                }
-                long offset = offsets.getOrDefault(array.dataType(), 0L);
-                INDArray slot = buffer(array.dataType(), offset + array.length())
-                        .get(NDArrayIndex.interval(offset, offset + array.length()))
-                        .reshape('c', array.shape());
-                held.put(array, copy(array, slot));
-                offsets.put(array.dataType(), offset + array.length());
-            }
-            return held;
-        }
-
-        private INDArray buffer(DataType type, long length) {
-            INDArray buffer = buffers.get(type);
-            if (buffer == null || buffer.length() < length) {
-                // copies already made in the smaller buffer stay valid: their views keep it alive
-                try (MemoryWorkspace outside = StepMemory.outside()) {
-                    buffer = Nd4j.createUninitialized(type, Math.max(length, buffer == null ? 0 : 2 * buffer.length()));
-                }
-                buffers.put(type, buffer);
-            }
-            return buffer;
-        }
     }
 }

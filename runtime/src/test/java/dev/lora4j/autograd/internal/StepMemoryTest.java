@@ -66,7 +66,7 @@ class StepMemoryTest {
     @Test
     void anEmptyingKeepsThePendingArraysWhateverTheirLayoutTypeAndSize() {
         try (MemoryWorkspace step = StepMemory.open(); BackwardMemory memory = BackwardMemory.open()) {
-            for (int round = 1; round <= 3; round++) { // each round's frontier larger: the holding buffer grows
+            for (int round = 1; round <= 3; round++) { // three emptyings, each frontier larger
                 INDArray plain = Nd4j.rand(DataType.FLOAT, 40 * round, 30);
                 INDArray transposed = Nd4j.rand(DataType.FLOAT, 20, 10 * round).transpose();
                 INDArray rows = Nd4j.rand(DataType.FLOAT, 50, 8).get(NDArrayIndex.interval(10, 10 + 5 * round),
