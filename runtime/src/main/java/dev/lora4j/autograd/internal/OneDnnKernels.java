@@ -199,20 +199,7 @@ public final class OneDnnKernels {
         if (!eligible(c, row) || c.rank() != 2 || c.length() == 0 || row.length() != c.size(1)) {
             return false;
         }
-        long rows = c.size(0);
-        long width = c.size(1);
-        return run(OneDnn.Key.of("add_row", new long[] {rows, width}), () -> {
-            dnnl_memory_desc_t data = OneDnn.floatDesc(rows, width);
-            dnnl_memory_desc_t broadcast = OneDnn.floatDesc(1, width);
-            if (data == null || broadcast == null) {
-                return null;
-            }
-            dnnl_binary_desc_t desc = new dnnl_binary_desc_t();
-            return OneDnn.Primitive.create("add_row",
-                    desc(dnnl_binary_desc_init(desc, dnnl_binary_add, data, broadcast, data), desc, null),
-                    new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
-                    new dnnl_memory_desc_t[] {data, broadcast, data});
-        }, c, row, c);
+        return sum(c, row, c, c.shape(), new long[] {1, c.size(1)});
     }
 
     /**
@@ -257,7 +244,11 @@ public final class OneDnnKernels {
      * residual connection, a gradient summed); out may be a or b.
      */
     public static boolean add(INDArray a, INDArray b, INDArray out) {
-        return elementwise("add", dnnl_binary_add, a, b, out);
+        long n = a.length();
+        if (!eligible(a, b, out) || n == 0 || b.length() != n || out.length() != n) {
+            return false;
+        }
+        return sum(a, b, out, new long[] {n}, new long[] {n});
     }
 
     /**
@@ -279,18 +270,7 @@ public final class OneDnnKernels {
                 return false;
             }
         }
-        return run(OneDnn.Key.of("add_broadcast", cDims, addendDims), () -> {
-            dnnl_memory_desc_t data = OneDnn.floatDesc(cDims);
-            dnnl_memory_desc_t broadcast = OneDnn.floatDesc(addendDims);
-            if (data == null || broadcast == null) {
-                return null;
-            }
-            dnnl_binary_desc_t desc = new dnnl_binary_desc_t();
-            return OneDnn.Primitive.create("add_broadcast",
-                    desc(dnnl_binary_desc_init(desc, dnnl_binary_add, data, broadcast, data), desc, null),
-                    new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
-                    new dnnl_memory_desc_t[] {data, broadcast, data});
-        }, c, addend, c);
+        return sum(c, addend, c, cDims, addendDims);
     }
 
     /** {@code a + b} as a new plain array, or {@code null} where oneDNN cannot add these two (the caller adds them). */
@@ -302,20 +282,22 @@ public final class OneDnnKernels {
         return add(a, b, out) ? out : null;
     }
 
-    private static boolean elementwise(String name, int kind, INDArray a, INDArray b, INDArray out) {
-        long n = a.length();
-        if (!eligible(a, b, out) || n == 0 || b.length() != n || out.length() != n) {
-            return false;
-        }
-        return run(OneDnn.Key.of(name, new long[] {n}), () -> {
-            dnnl_memory_desc_t data = OneDnn.floatDesc(n);
-            if (data == null) {
+    /**
+     * {@code out ← a + b} by oneDNN's binary primitive, a read as {@code aDims} and b as {@code
+     * bDims} (b broadcast where its dimension is 1); the arrays already checked.
+     */
+    private static boolean sum(INDArray a, INDArray b, INDArray out, long[] aDims, long[] bDims) {
+        return run(OneDnn.Key.of("add", aDims, bDims), () -> {
+            dnnl_memory_desc_t data = OneDnn.floatDesc(aDims);
+            dnnl_memory_desc_t other = OneDnn.floatDesc(bDims);
+            if (data == null || other == null) {
                 return null;
             }
             dnnl_binary_desc_t desc = new dnnl_binary_desc_t();
-            return OneDnn.Primitive.create(name, desc(dnnl_binary_desc_init(desc, kind, data, data, data), desc, null),
+            return OneDnn.Primitive.create("add",
+                    desc(dnnl_binary_desc_init(desc, dnnl_binary_add, data, other, data), desc, null),
                     new int[] {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
-                    new dnnl_memory_desc_t[] {data, data, data});
+                    new dnnl_memory_desc_t[] {data, other, data});
         }, a, b, out);
     }
 
