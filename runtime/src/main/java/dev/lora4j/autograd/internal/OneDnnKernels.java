@@ -56,7 +56,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * GELU, layer normalisation and softmax on float32 row-major arrays through oneDNN's primitives
  * ({@link OneDnn}), forward and backward; a linear layer's bias added to its product; element-wise
  * sums and products (residual connections, gradients summed, dropout's mask), in native vector code
- * where ND4J's own loops took about 1.4 times as long in the training step. Each method returns false
+ * where ND4J's own loops took 1.2–1.7 times as long in the training step. Each method returns false
  * (or {@code null}), having done nothing, where oneDNN is not used in this process ({@link
  * Gemm#usesOneDnn}) or refuses the operation; the caller then runs its own kernel.
  */
