@@ -3,6 +3,7 @@ package dev.lora4j.autograd;
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.autograd.internal.Shapes;
 import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -17,8 +18,18 @@ final class AttentionOps {
 
     private AttentionOps() {}
 
-    static Tensor multiHead(Tensor q, Tensor k, Tensor v, int heads, boolean causal, INDArray keyMask) {
+    /** The attention of {@code [batch, time, features]} projections with a causal mask and a key mask, as asked. */
+    static Tensor multiHead(Tensor q, Tensor k, Tensor v, int heads, boolean causal, @Nullable INDArray keyMask) {
         check(q, k, v, heads);
+        return multiHead(q, k, v, heads,
+                Functional.attentionMasks(q.size(1), k.size(1), q.dataType(), causal, keyMask));
+    }
+
+    /**
+     * The attention of {@code [batch, time, features]} projections, already {@linkplain #check
+     * checked}; {@code masks} are added to the scores.
+     */
+    static Tensor multiHead(Tensor q, Tensor k, Tensor v, int heads, INDArray[] masks) {
         long batch = q.size(0);
         long time = q.size(1);
         long keys = k.size(1);
@@ -27,7 +38,6 @@ final class AttentionOps {
         INDArray qh = heads(q.value(), heads);
         INDArray kh = heads(k.value(), heads);
         INDArray vh = heads(v.value(), heads);
-        INDArray[] masks = Functional.attentionMasks(time, keys, q.dataType(), causal, keyMask);
         double scale = 1.0 / Math.sqrt(headDim);
         // [batch, heads, time, keys]: the scaled scores, masked and normalised in place
         INDArray probabilities = Nd4j.createUninitialized(q.dataType(), batch, heads, time, keys);
@@ -68,7 +78,7 @@ final class AttentionOps {
         return plain.reshape('c', plain.size(0), plain.size(1), heads, plain.size(2) / heads).permute(0, 2, 1, 3);
     }
 
-    private static void check(Tensor q, Tensor k, Tensor v, int heads) {
+    static void check(Tensor q, Tensor k, Tensor v, int heads) {
         if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3) {
             throw new IllegalArgumentException("multi-head attention takes [batch, time, features] projections, got "
                     + Arrays.toString(q.shape()) + ", " + Arrays.toString(k.shape()) + ", " + Arrays.toString(v.shape()));
