@@ -1,7 +1,7 @@
 package dev.lora4j.samples.minilm;
 
 import dev.lora4j.api.LoRA;
-import dev.lora4j.autograd.Functional;
+import dev.lora4j.autograd.PackedTokens;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.nn.Dropout;
 import dev.lora4j.nn.Embedding;
@@ -77,18 +77,16 @@ public final class MiniLm extends Module {
             this.dropout = new Dropout(c.hiddenDropout());
         }
 
-        Tensor forward(INDArray inputIds, INDArray tokenTypeIds) {
-            long batch = inputIds.size(0);
+        Tensor forward(INDArray inputIds, INDArray tokenTypeIds, PackedTokens tokens) {
             long time = inputIds.size(1);
             if (time > position_embeddings.vocabulary()) {
                 throw new IllegalArgumentException("sequence of " + time + " tokens, the model has "
                         + position_embeddings.vocabulary() + " positions");
             }
-            INDArray positionIds = Nd4j.arange(time).castTo(DataType.INT32).reshape(1, time).repeat(0, batch);
-            INDArray types = tokenTypeIds != null ? tokenTypeIds : Nd4j.zeros(DataType.INT32, batch, time);
-            Tensor x = word_embeddings.forward(inputIds)
-                    .add(token_type_embeddings.forward(types))
-                    .add(position_embeddings.forward(positionIds));
+            INDArray types = tokenTypeIds != null ? tokenTypeIds : Nd4j.zeros(DataType.INT32, inputIds.size(0), time);
+            Tensor x = word_embeddings.forward(tokens.perToken(inputIds))
+                    .add(token_type_embeddings.forward(tokens.perToken(types)))
+                    .add(position_embeddings.forward(tokens.positions()));
             return dropout.forward(LayerNorm.forward(x));
         }
     }
@@ -109,9 +107,8 @@ public final class MiniLm extends Module {
             this.heads = c.heads();
         }
 
-        Tensor forward(Tensor x, INDArray attentionMask) {
-            return Functional.multiHeadAttention(query.forward(x), key.forward(x), value.forward(x), heads, false,
-                    attentionMask);
+        Tensor forward(Tensor x, PackedTokens tokens) {
+            return tokens.multiHeadAttention(query.forward(x), key.forward(x), value.forward(x), heads, false);
         }
     }
 
@@ -142,8 +139,8 @@ public final class MiniLm extends Module {
             this.output = new ResidualOutput(path + ".output", c.hidden(), c, w);
         }
 
-        Tensor forward(Tensor x, INDArray attentionMask) {
-            return output.forward(self.forward(x, attentionMask), x);
+        Tensor forward(Tensor x, PackedTokens tokens) {
+            return output.forward(self.forward(x, tokens), x);
         }
     }
 
@@ -172,8 +169,8 @@ public final class MiniLm extends Module {
             this.output = new ResidualOutput(path + ".output", c.intermediate(), c, w);
         }
 
-        Tensor forward(Tensor x, INDArray attentionMask) {
-            Tensor attended = attention.forward(x, attentionMask);
+        Tensor forward(Tensor x, PackedTokens tokens) {
+            Tensor attended = attention.forward(x, tokens);
             return output.forward(intermediate.forward(attended), attended);
         }
     }
@@ -188,9 +185,9 @@ public final class MiniLm extends Module {
             }
         }
 
-        Tensor forward(Tensor x, INDArray attentionMask) {
+        Tensor forward(Tensor x, PackedTokens tokens) {
             for (BertLayer l : layer) {
-                x = l.forward(x, attentionMask);
+                x = l.forward(x, tokens);
             }
             return x;
         }
@@ -284,6 +281,33 @@ public final class MiniLm extends Module {
      * @param tokenTypeIds {@code [batch, time]} segment ids, or {@code null} for all zeros
      */
     public Tensor forward(INDArray inputIds, INDArray attentionMask, INDArray tokenTypeIds) {
+        check(inputIds, attentionMask);
+        return run(inputIds, tokenTypeIds, PackedTokens.everyPosition(inputIds.size(0), inputIds.size(1), attentionMask));
+    }
+
+    /**
+     * The sentence embeddings {@code [batch, hidden]} of sentence-transformers: {@link #meanPool}
+     * of the last hidden state, computed for the real tokens only (packed, {@link PackedTokens}):
+     * the same values as {@code meanPool(forward(inputIds, attentionMask), attentionMask)} up to
+     * float rounding, without the work for padding.
+     *
+     * @param attentionMask {@code [batch, time]}, 1 for tokens and 0 for padding; {@code null}
+     *     when nothing is padded
+     */
+    public Tensor sentenceEmbeddings(INDArray inputIds, INDArray attentionMask) {
+        check(inputIds, attentionMask);
+        if (attentionMask == null) {
+            return meanPool(forward(inputIds, null), null);
+        }
+        PackedTokens tokens = PackedTokens.realTokens(attentionMask);
+        return meanPool(tokens.unpack(run(inputIds, null, tokens)), attentionMask);
+    }
+
+    private Tensor run(INDArray inputIds, INDArray tokenTypeIds, PackedTokens tokens) {
+        return encoder.forward(embeddings.forward(inputIds, tokenTypeIds, tokens), tokens);
+    }
+
+    private static void check(INDArray inputIds, INDArray attentionMask) {
         if (inputIds.rank() != 2) {
             throw new IllegalArgumentException("input ids must be [batch, time], got " + Arrays.toString(inputIds.shape()));
         }
@@ -291,7 +315,6 @@ public final class MiniLm extends Module {
             throw new IllegalArgumentException("attention mask " + Arrays.toString(attentionMask.shape())
                     + " does not match the input ids " + Arrays.toString(inputIds.shape()));
         }
-        return encoder.forward(embeddings.forward(inputIds, tokenTypeIds), attentionMask);
     }
 
     /**

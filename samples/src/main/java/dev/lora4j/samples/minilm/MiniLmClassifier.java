@@ -81,6 +81,6 @@ public final class MiniLmClassifier extends Module {
      * @param attentionMask {@code [batch, time]}, 1 for tokens and 0 for padding, or {@code null}
      */
     public Tensor forward(INDArray inputIds, INDArray attentionMask) {
-        return classifier.forward(MiniLm.meanPool(encoder.forward(inputIds, attentionMask), attentionMask));
+        return classifier.forward(encoder.sentenceEmbeddings(inputIds, attentionMask));
     }
 }

@@ -70,6 +70,45 @@ class MiniLmTest {
     }
 
     @Test
+    void sentenceEmbeddingsOfThePackedRealTokensAreTheMeanPooledHiddenStatesValuesAndGradients() {
+        INDArray ids = Nd4j.createFromArray(new long[][] {{1, 5, 9, 2, 0, 0}, {1, 7, 3, 4, 2, 6}, {1, 8, 0, 0, 0, 0}});
+        INDArray mask = Nd4j.createFromArray(new long[][] {{1, 1, 1, 1, 0, 0}, {1, 1, 1, 1, 1, 1}, {1, 1, 0, 0, 0, 0}});
+        INDArray upstream = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 3, TINY.hidden());
+        INDArray[] padded = embeddingAndAdapterGradients(ids, mask, upstream, false);
+        INDArray[] packed = embeddingAndAdapterGradients(ids, mask, upstream, true);
+        // float32, the same arithmetic on fewer rows: equal up to float rounding, 1e-4 of the largest
+        // entry (the gradients are ~1e-5 in size: an absolute bound would pass anything)
+        int reached = 0;
+        for (int i = 0; i < padded.length; i++) {
+            double scale = padded[i].amaxNumber().doubleValue();
+            double error = padded[i].sub(packed[i]).amaxNumber().doubleValue();
+            assertTrue(error <= 1e-4 * scale, (i == 0 ? "embeddings" : "adapter gradient " + i) + ": " + padded[i]
+                    + " vs " + packed[i]);
+            reached += i > 0 && scale > 0 ? 1 : 0;
+        }
+        assertEquals(2 * TINY.layers(), reached, "every lora_B gets a non-zero gradient (lora_A's are 0 while B is)");
+    }
+
+    /** The sentence embeddings and every adapter's B gradient, computed over every position or packed. */
+    private static INDArray[] embeddingAndAdapterGradients(INDArray ids, INDArray mask, INDArray upstream,
+            boolean packed) {
+        MiniLm model = MiniLm.random(TINY, 11);
+        Lora.wrap(model, LoraConfig.builder().rank(2).targetModules("query", "value").seed(3).build());
+        model.eval(); // no dropout: the two ways draw their masks differently outside a data-parallel step
+        Tensor embeddings = packed ? model.sentenceEmbeddings(ids, mask)
+                : MiniLm.meanPool(model.forward(ids, mask), mask);
+        embeddings.backward(upstream);
+        java.util.List<INDArray> out = new java.util.ArrayList<>();
+        out.add(embeddings.value().dup());
+        model.namedParameters().forEach((name, p) -> {
+            if (name.contains("lora_")) {
+                out.add(p.grad().dup());
+            }
+        });
+        return out.toArray(INDArray[]::new);
+    }
+
+    @Test
     void pretrainedModelStartsInEvaluationModeAndRandomOnesInTraining() {
         assertTrue(!Pretrained.model().isTraining(), "dropout off, as from_pretrained leaves a model");
         assertTrue(MiniLm.random(TINY, 1).isTraining());
