@@ -2,11 +2,13 @@ package dev.lora4j.it.bench;
 
 /**
  * The model FLOPs of one LoRA training step of a BERT encoder with a mean-pooled classifier head,
- * counted as the GEMMs the step needs (a multiply-add is 2 FLOPs; element-wise work, softmax,
- * LayerNorm and the optimizer are not counted), over the padded length, since padded positions are
- * computed too.
+ * counted as the GEMMs the step computes (a multiply-add is 2 FLOPs; element-wise work, softmax,
+ * LayerNorm and the optimizer are not counted). A model that computes every padded position (PyTorch's
+ * peer) has {@code T = batch·length} token positions; one that packs the real tokens (lora4j's
+ * MiniLM, {@code PackedTokens}) computes its token-wise GEMMs for the real tokens only, {@code T} of
+ * them, and attention still over the padded length.
  *
- * <p>With {@code T = batch·length} token positions, hidden {@code H}, feed-forward {@code F},
+ * <p>With {@code T} computed token positions, hidden {@code H}, feed-forward {@code F},
  * adapter rank {@code r} on {@code adapted} of the four attention projections, {@code C} classes:
  * <ul>
  *   <li><b>forward</b>, per layer: {@code 2·T·H·(4H + 2F)} for the projections and the
@@ -46,9 +48,17 @@ public record EncoderFlops(int layers, long hidden, long intermediate, long rank
         }
     }
 
-    /** The step's FLOPs for a batch of {@code batch} sequences padded to {@code length}. */
+    /** The step's FLOPs for a batch of {@code batch} sequences padded to {@code length}, every position computed. */
     public Count count(long batch, long length) {
-        double t = (double) batch * length;
+        return count(batch, length, batch * length);
+    }
+
+    /**
+     * The step's FLOPs for a batch of {@code batch} sequences padded to {@code length} whose
+     * token-wise GEMMs are computed for {@code tokens} positions (the real tokens, when packed).
+     */
+    public Count count(long batch, long length, long tokens) {
+        double t = tokens;
         double h = hidden;
         double projections = 2 * t * h * 4 * h;
         double feedForward = 2 * t * h * 2 * intermediate;

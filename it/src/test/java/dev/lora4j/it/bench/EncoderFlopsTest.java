@@ -25,4 +25,19 @@ class EncoderFlopsTest {
         // 6 · (2 layers × (4·16 + 2·32) + 4·2) · 2 positions
         assertEquals(6.0 * (256 + 8) * 2, new EncoderFlops(2, 4, 8, 1, 2, 2).conventional(1, 2), 0);
     }
+
+    @Test
+    void packedTokensCountTheirTokenWiseGemmsForTheRealTokensAndAttentionOverThePaddedLength() {
+        EncoderFlops tiny = new EncoderFlops(2, 4, 8, 1, 2, 2);
+        // batch 2 of length 3, 4 real tokens: attention as for 6 positions (2·2·3·3·4 = 144 a product),
+        // everything else as for 4
+        EncoderFlops.Count packed = tiny.count(2, 3, 4);
+        EncoderFlops.Count padded = tiny.count(2, 3);
+        // per layer, token-wise: 4 projections 2·T·H·H·4 + feed-forward 2·T·H·F·2 + 2 adapters × 2 × 2·T·H·r
+        double tokenWisePerPosition = 4 * 32 + 2 * 64 + 2 * 2 * 8;
+        assertEquals(padded.forward() - 2 * tokenWisePerPosition * (6 - 4), packed.forward(), 0);
+        assertEquals(2 * (2 * 2.0 * 2 * 3 * 3 * 4 + tokenWisePerPosition * 4) + 2 * 2 * 4 * 2, packed.forward(), 0);
+        assertEquals(padded.weightGradients() - 2 * 2 * 2 * 8 * (6 - 4), packed.weightGradients(), 0);
+        assertEquals(tiny.count(2, 3).total(), tiny.count(2, 3, 6).total(), 0);
+    }
 }

@@ -20,7 +20,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * output) and, when {@code /usr/bin/python3} has torch, with the {@link TorchPeer} doing the same
  * step on one thread and its own ceiling ({@code torch.mm}, the same products). Each round's ratio
  * compares two settings under the same machine load. MFU = (counted model FLOPs of the steps ÷
- * their time) ÷ (GEMM FLOPs ÷ their time), per round, against each framework's own ceiling.
+ * their time) ÷ (GEMM FLOPs ÷ their time), per round, against each framework's own ceiling, the
+ * FLOPs those of the padded step for both sides ({@link EncoderFlops}); lora4j packs the real
+ * tokens and computes fewer, so its share of the FLOPs it does compute is given beside it.
  */
 public final class MainJobBenchmark {
 
@@ -42,13 +44,15 @@ public final class MainJobBenchmark {
      * @param steps training steps per round
      * @param realTokens real tokens per round
      * @param paddedTokens token positions per round, padding included
-     * @param flops counted model FLOPs per round
+     * @param flops counted model FLOPs per round, the padded step's (every position; what PyTorch computes)
+     * @param lora4jFlops the FLOPs per round lora4j computes (real tokens packed)
      * @param conventionalFlops {@code 6·N·tokens} per round
      * @param gemmFlops FLOPs of the GEMMs of one round
      * @param peerSkipped why the PyTorch peer did not run, or {@code null} when it did
      */
     public record Result(Map<String, double[]> times, int steps, long realTokens, long paddedTokens,
-            EncoderFlops.Count flops, double conventionalFlops, double gemmFlops, String peerSkipped) {
+            EncoderFlops.Count flops, EncoderFlops.Count lora4jFlops, double conventionalFlops, double gemmFlops,
+            String peerSkipped) {
 
         /** The quantile q of the per-round MFU of a setting against a ceiling. */
         public double mfu(String setting, String ceiling, double q) {
@@ -59,6 +63,11 @@ public final class MainJobBenchmark {
                 ratio[r] = (flops.total() / step[r]) / (gemmFlops / gemm[r]);
             }
             return WorkerComparison.quantile(ratio, q);
+        }
+
+        /** The quantile q of lora4j's per-round share of its ceiling in the FLOPs it computes (real tokens packed). */
+        public double computedShare(double q) {
+            return mfu(LORA4J, LORA4J_CEILING, q) * lora4jFlops.total() / flops.total();
         }
 
         /** lora4j's median MFU. */
@@ -92,13 +101,15 @@ public final class MainJobBenchmark {
             String lora4j = String.format(Locale.ROOT,
                     "MiniLM LoRA training, %s: MFU %.1f%% (IQR %.1f–%.1f%%) over %d rounds of %d steps; %.0f ms/step, "
                             + "%.0f real tokens/s, %.0f padded tokens/s, %.1f sentences/s; %.2f GFLOP/step counted "
-                            + "(%.2f fwd, %.2f input grads, %.3f weight grads); %s in these rounds %.1f GFLOP/s; "
+                            + "(%.2f fwd, %.2f input grads, %.3f weight grads); of the %.2f GFLOP/step it computes "
+                            + "(real tokens packed) %.1f%% (IQR %.1f–%.1f%%); %s in these rounds %.1f GFLOP/s; "
                             + "6·N·tokens would say %.2f GFLOP/step",
                     LORA4J, 100 * mfu(), 100 * mfu(LORA4J, LORA4J_CEILING, 0.25), 100 * mfu(LORA4J, LORA4J_CEILING, 0.75),
                     rounds, steps, seconds * 1e3 / steps, realTokens / seconds, paddedTokens / seconds,
                     MiniLmTraining.BATCH * steps / seconds, flops.total() / steps / 1e9, flops.forward() / steps / 1e9,
-                    flops.inputGradients() / steps / 1e9, flops.weightGradients() / steps / 1e9, LORA4J_CEILING,
-                    gflops(LORA4J_CEILING), conventionalFlops / steps / 1e9);
+                    flops.inputGradients() / steps / 1e9, flops.weightGradients() / steps / 1e9,
+                    lora4jFlops.total() / steps / 1e9, 100 * computedShare(0.5), 100 * computedShare(0.25),
+                    100 * computedShare(0.75), LORA4J_CEILING, gflops(LORA4J_CEILING), conventionalFlops / steps / 1e9);
             if (peerSkipped != null) {
                 return lora4j + "\nPyTorch peer skipped: " + peerSkipped;
             }
@@ -129,11 +140,12 @@ public final class MainJobBenchmark {
                     "{\"name\": \"MiniLM LoRA training, one core\", \"rounds\": %d, \"steps_per_round\": %d, "
                             + "\"mfu\": %.4f, \"mfu_q1\": %.4f, \"mfu_q3\": %.4f, \"ms_per_step\": %.1f, "
                             + "\"real_tokens_per_s\": %.1f, \"padded_tokens_per_s\": %.1f, \"gflop_per_step\": %.3f, "
+                            + "\"computed_gflop_per_step\": %.3f, \"computed_share\": %.4f, "
                             + "\"conventional_gflop_per_step\": %.3f, \"ceiling_gflops\": %.2f, %s}",
                     times.get(LORA4J).length, steps, mfu(), mfu(LORA4J, LORA4J_CEILING, 0.25),
                     mfu(LORA4J, LORA4J_CEILING, 0.75), seconds * 1e3 / steps, realTokens / seconds,
-                    paddedTokens / seconds, flops.total() / steps / 1e9, conventionalFlops / steps / 1e9,
-                    gflops(LORA4J_CEILING), torch);
+                    paddedTokens / seconds, flops.total() / steps / 1e9, lora4jFlops.total() / steps / 1e9,
+                    computedShare(0.5), conventionalFlops / steps / 1e9, gflops(LORA4J_CEILING), torch);
         }
     }
 
@@ -157,7 +169,8 @@ public final class MainJobBenchmark {
         }
         EncoderFlops counter = training.counter();
         return new Result(times, training.batches().size(), training.realTokens(), training.paddedTokens(),
-                training.flops(counter), training.conventionalFlops(counter), gemms * 2.0 * n * n * n,
+                training.flops(counter), training.packedFlops(counter), training.conventionalFlops(counter),
+                gemms * 2.0 * n * n * n,
                 missing.orElse(null));
     }
 

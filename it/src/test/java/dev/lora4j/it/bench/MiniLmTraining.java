@@ -121,13 +121,26 @@ public final class MiniLmTraining {
         return batches.stream().mapToLong(b -> b.attentionMask().sumNumber().longValue()).sum();
     }
 
-    /** The model FLOPs of one round, counted by {@code flops}. */
+    /** The model FLOPs of one round with every padded position computed (PyTorch's peer), counted by {@code flops}. */
     public EncoderFlops.Count flops(EncoderFlops flops) {
+        return flops(flops, false);
+    }
+
+    /**
+     * The model FLOPs of one round as lora4j's MiniLM computes them (the token-wise GEMMs for the
+     * real tokens only), counted by {@code flops}.
+     */
+    public EncoderFlops.Count packedFlops(EncoderFlops flops) {
+        return flops(flops, true);
+    }
+
+    private EncoderFlops.Count flops(EncoderFlops flops, boolean packed) {
         double forward = 0;
         double input = 0;
         double weight = 0;
         for (GenreData.Batch b : batches) {
-            EncoderFlops.Count c = flops.count(b.size(), b.length());
+            long tokens = packed ? b.attentionMask().sumNumber().longValue() : b.size() * b.length();
+            EncoderFlops.Count c = flops.count(b.size(), b.length(), tokens);
             forward += c.forward();
             input += c.inputGradients();
             weight += c.weightGradients();

@@ -68,7 +68,7 @@ public final class PeerComparison {
             EncoderFlops counter = training.counter();
             MainJobBenchmark.Result perCoreResult = new MainJobBenchmark.Result(times, lengths.size(),
                     training.realTokens(), training.paddedTokens(), training.flops(counter),
-                    training.conventionalFlops(counter), 16 * 2.0 * 2048 * 2048 * 2048, null);
+                    training.packedFlops(counter), training.conventionalFlops(counter), 16 * 2.0 * 2048 * 2048 * 2048, null);
             System.out.println(perCoreResult.line());
         } finally {
             peers.forEach(TorchPeer::close);
