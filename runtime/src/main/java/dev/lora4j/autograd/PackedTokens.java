@@ -168,11 +168,6 @@ public final class PackedTokens {
         return exampleOfRow != null ? exampleOfRow.length : batch * time;
     }
 
-    /** The attention mask, or {@code null} when nothing is padded. */
-    public @Nullable INDArray attentionMask() {
-        return attentionMask;
-    }
-
     /**
      * The entries of a {@code [batch, time]} array (token ids, token types) at the computed
      * positions: {@code [tokens]} when packed, else the array itself.
