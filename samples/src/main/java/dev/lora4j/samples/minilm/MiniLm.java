@@ -296,8 +296,9 @@ public final class MiniLm extends Module {
      */
     public Tensor sentenceEmbeddings(INDArray inputIds, INDArray attentionMask) {
         check(inputIds, attentionMask);
-        if (attentionMask == null) {
-            return meanPool(forward(inputIds, null), null);
+        if (attentionMask == null || attentionMask.minNumber().doubleValue() == 1) {
+            // nothing padded: packing would only copy the projections in and out of attention
+            return meanPool(forward(inputIds, attentionMask), attentionMask);
         }
         PackedTokens tokens = PackedTokens.realTokens(attentionMask);
         return meanPool(tokens.unpack(run(inputIds, null, tokens)), attentionMask);

@@ -89,6 +89,17 @@ class MiniLmTest {
         assertEquals(2 * TINY.layers(), reached, "every lora_B gets a non-zero gradient (lora_A's are 0 while B is)");
     }
 
+    @Test
+    void aBatchWithoutPaddingIsNotPacked() {
+        INDArray ids = Nd4j.createFromArray(new long[][] {{1, 5, 9, 2}, {1, 7, 3, 4}});
+        INDArray mask = Nd4j.ones(org.nd4j.linalg.api.buffer.DataType.INT64, 2, 4);
+        MiniLm model = MiniLm.random(TINY, 5);
+        model.eval();
+        // the same layers over the same layout: the same floats
+        assertArrayEquals(MiniLm.meanPool(model.forward(ids, mask), mask).value().dup('c').data().asFloat(),
+                model.sentenceEmbeddings(ids, mask).value().dup('c').data().asFloat());
+    }
+
     /** The sentence embeddings and every adapter's B gradient, computed over every position or packed. */
     private static INDArray[] embeddingAndAdapterGradients(INDArray ids, INDArray mask, INDArray upstream,
             boolean packed) {
