@@ -444,12 +444,17 @@ public final class Functional {
     /** The additive masks of attention's scores: causal {@code [time, keys]} and padding {@code [batch, 1, 1, keys]}, as asked. */
     static INDArray[] attentionMasks(long time, long keys, DataType type, boolean causal,
             @Nullable INDArray keyMask) {
+        return maskList(time, keys, type, causal, keyMask == null ? null : paddingMask(keyMask, type));
+    }
+
+    /** The causal mask {@code [time, keys]} if asked, then {@code padding} (a made {@link #paddingMask}) if any. */
+    static INDArray[] maskList(long time, long keys, DataType type, boolean causal, @Nullable INDArray padding) {
         List<INDArray> masks = new ArrayList<>(2);
         if (causal) {
             masks.add(causalMask(time, keys, type));
         }
-        if (keyMask != null) {
-            masks.add(paddingMask(keyMask, type));
+        if (padding != null) {
+            masks.add(padding);
         }
         return masks.toArray(INDArray[]::new);
     }

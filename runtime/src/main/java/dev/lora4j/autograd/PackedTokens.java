@@ -2,10 +2,8 @@ package dev.lora4j.autograd;
 
 import dev.lora4j.autograd.internal.ExampleDropout;
 import dev.lora4j.autograd.internal.Shapes;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
@@ -237,14 +235,7 @@ public final class PackedTokens {
      * @param causal whether a position may only attend to positions at or before it
      */
     public Tensor multiHeadAttention(Tensor q, Tensor k, Tensor v, int heads, boolean causal) {
-        INDArray padding = paddingMask(q.dataType());
-        List<INDArray> masks = new ArrayList<>(2);
-        if (causal) {
-            masks.add(Functional.causalMask(time, time, q.dataType()));
-        }
-        if (padding != null) {
-            masks.add(padding);
-        }
+        INDArray[] masks = Functional.maskList(time, time, q.dataType(), causal, paddingMask(q.dataType()));
         Tensor q3 = unpack(q);
         Tensor k3 = unpack(k);
         Tensor v3 = unpack(v);
@@ -253,7 +244,7 @@ public final class PackedTokens {
             throw new IllegalArgumentException("multi-head attention over " + batch + " x " + time
                     + " positions got projections " + Arrays.toString(q3.shape()) + ", " + Arrays.toString(k3.shape()));
         }
-        return pack(AttentionOps.multiHead(q3, k3, v3, heads, masks.toArray(INDArray[]::new)));
+        return pack(AttentionOps.multiHead(q3, k3, v3, heads, masks));
     }
 
     /** Attention's additive padding mask {@code [batch, 1, 1, time]}, made once per type; null when nothing is padded. */
