@@ -1,6 +1,7 @@
 package dev.lora4j.cli;
 
 import dev.lora4j.cli.internal.Errors;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,8 +30,12 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Runs the tool and exits the JVM with its exit code. */
+    /**
+     * Runs the tool and exits the JVM with its exit code; first applies the {@linkplain
+     * ProcessDefaults process defaults}, so call it before anything in the process loads ND4J.
+     */
     public static void main(String[] args) {
+        ProcessDefaults.apply();
         System.exit(commandLine().execute(args));
     }
 
