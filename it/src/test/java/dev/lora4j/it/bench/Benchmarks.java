@@ -3,6 +3,7 @@ package dev.lora4j.it.bench;
 import dev.lora4j.autograd.internal.Gemm;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.autograd.GradMode;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +43,7 @@ public final class Benchmarks {
 
     /** Runs the suite. */
     public static void main(String[] args) throws Exception {
+        ProcessDefaults.apply(); // as the command line runs the main job, before ND4J loads
         boolean smoke = List.of(args).contains("--smoke");
         int rounds = smoke ? 3 : 40;
         for (int i = 0; i + 1 < args.length; i++) {
@@ -88,7 +90,9 @@ public final class Benchmarks {
             return;
         }
         double loadStart = ThreadComparison.load();
+        System.out.println("Machine: " + MachineDescription.describe());
         List<String> json = new ArrayList<>();
+        json.add(MachineDescription.json());
         MiniLmTraining training = new MiniLmTraining(smoke ? 1 : 4);
         if ("mfu".equals(only)) {
             MainJobBenchmark.Result mfu = MainJobBenchmark.run(training, 2048, 16, Math.max(3, rounds / 5), rounds);

@@ -2,6 +2,7 @@ package dev.lora4j.it.bench;
 
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import dev.lora4j.samples.tiny.TinyLm;
 import java.lang.management.ManagementFactory;
 import org.nd4j.linalg.factory.Nd4j;
@@ -17,6 +18,7 @@ public final class FirstForward {
 
     /** Prints {@code first-forward-ms <n>}. */
     public static void main(String[] args) {
+        ProcessDefaults.apply(); // as the command line runs the main job, before ND4J loads
         TinyLm model = new TinyLm(64, 64, 4, 2, 32);
         if (LoraAgent.installation().isPresent()) {
             Lora.adopt(model);

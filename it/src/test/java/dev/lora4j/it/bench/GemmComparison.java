@@ -1,6 +1,7 @@
 package dev.lora4j.it.bench;
 
 import dev.lora4j.autograd.internal.Gemm;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -28,6 +29,7 @@ public final class GemmComparison {
     private GemmComparison() {}
 
     public static void main(String[] args) {
+        ProcessDefaults.apply(); // as the command line runs the main job, before ND4J loads
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 8;
         System.out.printf(Locale.ROOT, "oneDNN loaded: %s; %d rounds, alternating%n", Gemm.usesOneDnn(), rounds);
         System.out.println("| m × n × k (b transposed) | Nd4j.gemm GFLOP/s | lora4j Gemm GFLOP/s | ratio |");

@@ -133,9 +133,10 @@ public final class MainJobBenchmark {
                     : String.format(Locale.ROOT,
                             "\"torch_mfu\": %.4f, \"torch_ms_per_step\": %.1f, \"torch_ceiling_gflops\": %.2f, "
                                     + "\"lora4j_over_torch\": %.4f, \"lora4j_over_torch_q1\": %.4f, "
-                                    + "\"lora4j_over_torch_q3\": %.4f",
+                                    + "\"lora4j_over_torch_q3\": %.4f, \"torch_openblas_coretype\": \"%s\"",
                             mfu(TORCH, TORCH_CEILING, 0.5), seconds(TORCH) * 1e3 / steps, gflops(TORCH_CEILING),
-                            speedOverTorch(0.5), speedOverTorch(0.25), speedOverTorch(0.75));
+                            speedOverTorch(0.5), speedOverTorch(0.25), speedOverTorch(0.75),
+                            TorchPeer.openBlasCoreType().orElse("OpenBLAS's own choice"));
             return String.format(Locale.ROOT,
                     "{\"name\": \"MiniLM LoRA training, one core\", \"rounds\": %d, \"steps_per_round\": %d, "
                             + "\"mfu\": %.4f, \"mfu_q1\": %.4f, \"mfu_q3\": %.4f, \"ms_per_step\": %.1f, "

@@ -2,6 +2,7 @@ package dev.lora4j.it.bench;
 
 import dev.lora4j.NativeThreads;
 import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import dev.lora4j.samples.minilm.GenreData;
 import dev.lora4j.train.internal.DataParallel;
 import java.nio.file.Path;
@@ -30,6 +31,7 @@ public final class PeerComparison {
 
     /** Runs the comparison with {@code args[0]} rounds (default 10) and prints it. */
     public static void main(String[] args) {
+        ProcessDefaults.apply(); // as the command line runs the main job, before ND4J loads
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         Optional<String> missing = TorchPeer.unavailable();
         if (missing.isPresent()) {

@@ -3,6 +3,7 @@ package dev.lora4j.it.bench;
 import dev.lora4j.Lora;
 import dev.lora4j.agent.LoraAgent;
 import dev.lora4j.api.TrainingListener;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import dev.lora4j.guice.Lora4j;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.samples.minilm.GenreBatchJob;
@@ -145,6 +146,7 @@ public final class SparkComparison {
 
     /** Runs {@code args[0]} rounds (default 5) and prints the comparison. */
     public static void main(String[] args) {
+        ProcessDefaults.apply(); // as the command line runs the main job, before ND4J loads
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         LoraAgent.install();
         int n = 2;

@@ -1,6 +1,7 @@
 package dev.lora4j.it.bench;
 
 import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import dev.lora4j.samples.minilm.GenreData;
 import dev.lora4j.train.internal.DataParallel;
 import java.io.IOException;
@@ -47,6 +48,7 @@ public final class StepProfile {
 
     /** Profiles {@code args[0]} rounds (default 8) of each side and prints both breakdowns. */
     public static void main(String[] args) throws IOException {
+        ProcessDefaults.apply(); // as the command line runs the main job, before ND4J loads
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 8;
         LoraAgent.install();
         MiniLmTraining training = new MiniLmTraining(4);

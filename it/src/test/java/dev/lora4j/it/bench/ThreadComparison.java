@@ -2,6 +2,7 @@ package dev.lora4j.it.bench;
 
 import dev.lora4j.NativeThreads;
 import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import java.io.File;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -79,6 +80,7 @@ public final class ThreadComparison {
 
     /** The child: {@code rounds} timed rounds after a fifth as many untimed ones. */
     public static void main(String[] args) {
+        ProcessDefaults.apply(); // as the command line runs the main job, before ND4J loads
         int rounds = Integer.parseInt(args[0]);
         LoraAgent.install();
         MiniLmTraining training = new MiniLmTraining(4);

@@ -64,6 +64,7 @@ public final class TorchPeer implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(PYTHON.toString(), script.toString(), Integer.toString(batch)));
         lengths.forEach(l -> command.add(Long.toString(l)));
         ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+        builder.environment().remove("OPENBLAS_CORETYPE");
         openBlasCoreType().ifPresent(core -> builder.environment().put("OPENBLAS_CORETYPE", core));
         builder.environment().putAll(threads);
         try {
@@ -78,16 +79,24 @@ public final class TorchPeer implements AutoCloseable {
         }
     }
 
+    /** The system property that names the OpenBLAS kernels the peer uses, overriding the choice from the CPU. */
+    public static final String CORE_TYPE_PROPERTY = "lora4j.peer.openblasCoreType";
+
     /**
-     * The OpenBLAS kernels the peer is told to use, from this CPU's instruction sets, unless
-     * {@code OPENBLAS_CORETYPE} is set already: OpenBLAS picks its kernels from the CPU model and runs
-     * generic ones on a model it does not know (Debian's 0.3.21 on a family 6, model 207 Xeon: 25
-     * against 130 GFLOP/s on one thread, BENCHMARKS.md "oneDNN GEMMs"). The peer is PyTorch at its
-     * best on this machine, not PyTorch slowed by a detection gap.
+     * The OpenBLAS kernels the peer is told to use: those the system property
+     * {@value #CORE_TYPE_PROPERTY} names, or else the best this CPU's instruction sets run. OpenBLAS
+     * picks its kernels from the CPU model and runs generic ones on a model it does not know
+     * (Debian's 0.3.21 on a family 6, model 207 Xeon: 25 against 130 GFLOP/s on one thread,
+     * BENCHMARKS.md "oneDNN GEMMs"), and an {@code OPENBLAS_CORETYPE} inherited from the machine's
+     * environment is not a choice made for this benchmark (one development machine sets
+     * {@code Haswell} for every process, which halves the peer's GEMMs on an AVX-512 core), so the
+     * peer ignores it. The peer is PyTorch at its best on this machine, not PyTorch slowed by a
+     * detection gap or by an unrelated setting.
      */
     public static Optional<String> openBlasCoreType() {
-        if (System.getenv("OPENBLAS_CORETYPE") != null) {
-            return Optional.empty();
+        String chosen = System.getProperty(CORE_TYPE_PROPERTY);
+        if (chosen != null && !chosen.isBlank()) {
+            return Optional.of(chosen.strip());
         }
         try {
             String cpu = Files.readString(Path.of("/proc/cpuinfo"));

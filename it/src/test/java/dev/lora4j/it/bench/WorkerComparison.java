@@ -2,6 +2,7 @@ package dev.lora4j.it.bench;
 
 import dev.lora4j.NativeThreads;
 import dev.lora4j.agent.LoraAgent;
+import dev.lora4j.cli.internal.ProcessDefaults;
 import dev.lora4j.samples.minilm.GenreData;
 import dev.lora4j.train.internal.DataParallel;
 import java.util.ArrayList;
@@ -127,6 +128,7 @@ public final class WorkerComparison {
 
     /** Runs the comparison with {@code args[0]} rounds (default 10) and prints it. */
     public static void main(String[] args) {
+        ProcessDefaults.apply(); // as the command line runs the main job, before ND4J loads
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         LoraAgent.install();
         MiniLmTraining training = new MiniLmTraining(4);
