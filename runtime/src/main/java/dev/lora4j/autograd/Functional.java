@@ -125,7 +125,7 @@ public final class Functional {
                 x.accumulateGradient(Gemm.product(gh, a.value(), false, false).reshape(x.shape()));
             }
         };
-        return Tensor.result(y.reshape(outShape), step, x, a, b);
+        return Tensor.result(Shapes.reshape(y, outShape), step, x, a, b);
     }
 
     /**
@@ -241,11 +241,11 @@ public final class Functional {
                 beta.accumulateGradient(Nd4j.createFromArray(dBeta).castTo(beta.dataType()).reshape(beta.shape()));
             }
             if (dx != null) {
-                x.accumulateGradient(as(dx, x.dataType()).reshape(shape));
+                x.accumulateGradient(Shapes.reshape(as(dx, x.dataType()), shape));
             }
         };
         Tensor[] inputs = beta == null ? new Tensor[] {x, gamma} : new Tensor[] {x, gamma, beta};
-        return Tensor.result(as(y, x.dataType()).reshape(shape), step, inputs);
+        return Tensor.result(Shapes.reshape(as(y, x.dataType()), shape), step, inputs);
     }
 
     /** {@link #layerNorm} in float32 by oneDNN's primitives, or {@code null} where oneDNN is not used. */
@@ -279,11 +279,11 @@ public final class Functional {
                 beta.accumulateGradient(as(dBeta, beta.dataType()).reshape(beta.shape()));
             }
             if (x.requiresGrad()) {
-                x.accumulateGradient(as(dx, x.dataType()).reshape(shape));
+                x.accumulateGradient(Shapes.reshape(as(dx, x.dataType()), shape));
             }
         };
         Tensor[] inputs = beta == null ? new Tensor[] {x, gamma} : new Tensor[] {x, gamma, beta};
-        return Tensor.result(as(y, x.dataType()).reshape(shape), step, inputs);
+        return Tensor.result(Shapes.reshape(as(y, x.dataType()), shape), step, inputs);
     }
 
     /** {@code a} itself when it has the type, else a copy cast to it. */

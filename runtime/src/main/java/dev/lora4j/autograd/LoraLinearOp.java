@@ -92,7 +92,7 @@ final class LoraLinearOp {
                 }
             }
             if (dx != null && sum == null) {
-                x.accumulateGradient(dx.reshape(x.shape()));
+                x.accumulateGradient(Shapes.reshape(dx, x.shape()));
             }
         };
         Tensor[] all = new Tensor[3 + 3 * n];
@@ -105,7 +105,7 @@ final class LoraLinearOp {
             all[k++] = a[i];
             all[k++] = b[i];
         }
-        return Tensor.result(y.reshape(Shapes.withLast(x.shape(), out)), step, all);
+        return Tensor.result(Shapes.reshape(y, Shapes.withLast(x.shape(), out)), step, all);
     }
 
     /**

@@ -43,10 +43,10 @@ final class MatrixOps {
         INDArray rows = Shapes.asRows(a.value());
         INDArray out = Gemm.product(rows, b.value(), false, transposeB);
         long[] outShape = Shapes.withLast(a.shape(), outer);
-        return Tensor.result(out.reshape(outShape), g -> {
+        return Tensor.result(Shapes.reshape(out, outShape), g -> {
             INDArray gRows = Shapes.asRows(g);
             if (a.requiresGrad()) {
-                a.accumulateGradient(Gemm.product(gRows, b.value(), false, !transposeB).reshape(a.shape()));
+                a.accumulateGradient(Shapes.reshape(Gemm.product(gRows, b.value(), false, !transposeB), a.shape()));
             }
             if (b.requiresGrad()) {
                 b.accumulateGradient(transposeB

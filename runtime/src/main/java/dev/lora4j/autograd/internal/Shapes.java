@@ -25,11 +25,26 @@ public final class Shapes {
         return shape[shape.length - 1];
     }
 
-    /** The array viewed (or copied, when not contiguous) as a matrix [rows, last dimension]. */
+    /**
+     * The array viewed (or copied, when not contiguous) as a matrix [rows, last dimension]; a
+     * row-major matrix is returned as it is (a view costs ND4J several microseconds, and a training
+     * step asks for thousands).
+     */
     public static INDArray asRows(INDArray array) {
+        if (array.rank() == 2 && array.ordering() == 'c' && array.stride(1) == 1 && array.stride(0) == array.size(1)) {
+            return array;
+        }
         long cols = last(array.shape());
         long rows = cols == 0 ? 0 : array.length() / cols;
         return array.reshape('c', rows, cols);
+    }
+
+    /**
+     * {@code array.reshape('c', shape)}, or the array itself when it has that shape already (the
+     * same elements either way; ND4J would make a new view, which costs microseconds).
+     */
+    public static INDArray reshape(INDArray array, long... shape) {
+        return Arrays.equals(array.shape(), shape) ? array : array.reshape('c', shape);
     }
 
     /** {@code shape} with its last dimension replaced. */
