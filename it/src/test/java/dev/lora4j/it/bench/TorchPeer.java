@@ -26,6 +26,9 @@ public final class TorchPeer implements AutoCloseable {
     /** Debian's python3, which {@code apt-get install python3-torch} serves. */
     public static final Path PYTHON = Path.of("/usr/bin/python3");
 
+    /** The system property that names the OpenBLAS kernels the peer uses, overriding the choice from the CPU. */
+    public static final String CORE_TYPE_PROPERTY = "lora4j.peer.openblasCoreType";
+
     private final Process process;
     private final Writer commands;
     private final BufferedReader replies;
@@ -79,9 +82,6 @@ public final class TorchPeer implements AutoCloseable {
         }
     }
 
-    /** The system property that names the OpenBLAS kernels the peer uses, overriding the choice from the CPU. */
-    public static final String CORE_TYPE_PROPERTY = "lora4j.peer.openblasCoreType";
-
     /**
      * The OpenBLAS kernels the peer is told to use: those the system property
      * {@value #CORE_TYPE_PROPERTY} names, or else the best this CPU's instruction sets run. OpenBLAS
@@ -98,16 +98,11 @@ public final class TorchPeer implements AutoCloseable {
         if (chosen != null && !chosen.isBlank()) {
             return Optional.of(chosen.strip());
         }
-        try {
-            String cpu = Files.readString(Path.of("/proc/cpuinfo"));
-            String flags = cpu.lines().filter(l -> l.startsWith("flags")).findFirst().orElse("") + " ";
-            if (flags.contains(" avx512f ")) {
-                return Optional.of("SkylakeX");
-            }
-            return flags.contains(" avx2 ") ? Optional.of("Haswell") : Optional.empty();
-        } catch (IOException e) {
-            return Optional.empty();
-        }
+        return MachineDescription.vectorInstructions().flatMap(v -> switch (v) {
+            case AVX512 -> Optional.of("SkylakeX");
+            case AVX2 -> Optional.of("Haswell");
+            case OLDER -> Optional.empty();
+        });
     }
 
     /** One round (a training step per batch) in the peer; the milliseconds it reported. */
