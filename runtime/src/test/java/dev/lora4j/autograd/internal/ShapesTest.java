@@ -44,4 +44,13 @@ class ShapesTest {
         assertEquals(9f, columnRows.getFloat(2, 0), 0f);
         assertEquals(10f, columnRows.getFloat(2, 1), 0f);
     }
+
+    @Test
+    void reshapeKeepsAnArrayOfTheAskedShapeAndReshapesOthers() {
+        INDArray matrix = Nd4j.linspace(DataType.FLOAT, 1, 12, 1).reshape('c', 3, 4);
+        assertSame(matrix, Shapes.reshape(matrix, 3, 4));
+        INDArray cube = Shapes.reshape(matrix, 3, 2, 2);
+        assertArrayEquals(new long[] {3, 2, 2}, cube.shape());
+        assertEquals(matrix.getFloat(2, 3), cube.getFloat(2, 1, 1), 0f);
+    }
 }
