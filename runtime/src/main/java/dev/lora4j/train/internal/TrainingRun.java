@@ -57,6 +57,7 @@ public final class TrainingRun<B> {
     private final BestMetricTracker tracker;
     private final WeightSnapshot bestWeights;
     private final Throughput throughput = new Throughput();
+    private final HeapRelease heapRelease = new HeapRelease();
     private final StepGradients<B> parallel;
 
     private final List<Double> losses = new ArrayList<>();
@@ -195,6 +196,7 @@ public final class TrainingRun<B> {
                 }
                 int index = order.get(position++);
                 NonFiniteEvent event = trainStep(training.get(index), epoch);
+                heapRelease.afterStep();
                 if (event != null && config.nonFinitePolicy() == NonFinitePolicy.STOP) {
                     return StopReason.NON_FINITE;
                 }
