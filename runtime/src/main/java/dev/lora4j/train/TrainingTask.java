@@ -41,7 +41,9 @@ public final class TrainingTask<B> {
      * A task.
      *
      * @param loss the scalar loss of a batch, a mean over its examples (the validation loss is the
-     *     batch-size-weighted mean of these)
+     *     batch-size-weighted mean of these). It runs in a training step's memory: every array it
+     *     creates is freed when the step ends, so it must not keep one for later (update a model's
+     *     own arrays in place, as {@code BatchNorm} does its running statistics)
      * @param batchSize the number of examples in a batch, for examples/s and the validation mean
      */
     public static <B> TrainingTask<B> of(Function<B, Tensor> loss, ToIntFunction<B> batchSize) {

@@ -7,6 +7,7 @@ import dev.lora4j.api.TrainingListener.TrainingEnd;
 import dev.lora4j.api.TrainingListener.TrainingStart;
 import dev.lora4j.api.TrainingListener;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.nn.CheckpointableRandom;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
@@ -34,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -373,17 +375,25 @@ public final class TrainingRun<B> {
         return event;
     }
 
-    /** The batch's loss; its gradient is in the parameters' buffers when the loss is finite. */
+    /**
+     * The batch's loss; its gradient is in the parameters' buffers when the loss is finite. The
+     * step's arrays live in the thread's {@link StepMemory} on either path: freed when the step
+     * ends, not when Java next collects garbage (a CNN fine-tune without it grew past 13 GB
+     * resident with {@code -Xmx1g}).
+     */
+    @SuppressWarnings("try") // the scope is used only for its close()
     private double lossAndGradients(B batch) {
         if (parallel != null) {
             return parallel.lossAndGradients(batch, task.batchSize(batch), step);
         }
-        Tensor loss = task.loss(batch);
-        double value = loss.item();
-        if (Double.isFinite(value)) {
-            loss.backward();
+        try (MemoryWorkspace memory = StepMemory.open()) {
+            Tensor loss = task.loss(batch);
+            double value = loss.item();
+            if (Double.isFinite(value)) {
+                loss.backward();
+            }
+            return value;
         }
-        return value;
     }
 
     /** Runs a validation pass if there is validation data; returns whether early stopping fires. */

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -49,7 +50,7 @@ public final class Validator<B> {
             Predictor<B> predictor = task.predictor();
             List<Piece<B>> pieces = pieces(predictor != null);
             List<double[]> perPiece = parallel == null
-                    ? pieces.stream().map(piece -> measure(piece, predictor)).toList()
+                    ? onCaller(pieces, piece -> measure(piece, predictor))
                     : parallel.evaluate(pieces, piece -> measure(piece, predictor));
             double lossSum = 0;
             long examples = 0;
@@ -71,6 +72,17 @@ public final class Validator<B> {
             return metrics;
         } finally {
             model.setTraining(wasTraining);
+        }
+    }
+
+    /**
+     * {@code f} of every piece on the calling thread, each in the thread's step memory as on the
+     * workers ({@link WorkerPool#evaluate}): a piece's arrays are freed when it is measured, not when
+     * Java next collects garbage.
+     */
+    private static <T> List<double[]> onCaller(List<T> pieces, Function<T, double[]> f) {
+        try (WorkerPool caller = new WorkerPool(1)) {
+            return caller.evaluate(pieces, f);
         }
     }
 
