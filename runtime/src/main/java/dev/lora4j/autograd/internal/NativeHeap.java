@@ -27,7 +27,7 @@ public final class NativeHeap {
         }
         try {
             return NativeLibrary.getInstance(Platform.C_LIBRARY_NAME).getFunction("malloc_trim");
-        } catch (UnsatisfiedLinkError e) { // musl and others without it, or JNA's own library not loadable
+        } catch (LinkageError e) { // musl and others without it, or JNA's own library not loadable
             return null;
         }
     }
