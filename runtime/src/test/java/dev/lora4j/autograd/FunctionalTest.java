@@ -622,6 +622,33 @@ class FunctionalTest {
     }
 
     @Test
+    void multiHeadCrossAttentionOverMoreKeysThanQueriesIsSplitAttendMerge() {
+        for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+            // 5 queries over 7 keys; tolerances as above
+            double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-5;
+            INDArray qa = TestArrays.normal(158, 2, 5, 6).castTo(type);
+            INDArray ka = TestArrays.normal(159, 2, 7, 6).castTo(type);
+            INDArray va = TestArrays.normal(160, 2, 7, 6).castTo(type);
+            INDArray upstream = TestArrays.normal(161, 2, 5, 6).castTo(type);
+            Tensor q1 = Tensor.variable(qa.dup());
+            Tensor k1 = Tensor.variable(ka.dup());
+            Tensor v1 = Tensor.variable(va.dup());
+            Tensor fused = Functional.multiHeadAttention(q1, k1, v1, 3, false, null);
+            fused.backward(upstream);
+            Tensor q2 = Tensor.variable(qa.dup());
+            Tensor k2 = Tensor.variable(ka.dup());
+            Tensor v2 = Tensor.variable(va.dup());
+            Tensor copied = Functional.attention(split(q2, 3), split(k2, 3), split(v2, 3), false, null)
+                    .permute(0, 2, 1, 3).reshape(2, 5, 6);
+            copied.backward(upstream);
+            assertTrue(copied.value().equalsWithEps(fused.value(), tolerance), type + " output");
+            assertTrue(q2.grad().equalsWithEps(q1.grad(), tolerance), type + " dq");
+            assertTrue(k2.grad().equalsWithEps(k1.grad(), tolerance), type + " dk");
+            assertTrue(v2.grad().equalsWithEps(v1.grad(), tolerance), type + " dv");
+        }
+    }
+
+    @Test
     void multiHeadAttentionRefusesFeaturesThatDoNotSplit() {
         Tensor x = Tensor.constant(TestArrays.normal(158, 1, 2, 6));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
