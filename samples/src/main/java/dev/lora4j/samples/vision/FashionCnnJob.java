@@ -1,6 +1,5 @@
 package dev.lora4j.samples.vision;
 
-import dev.lora4j.autograd.GradMode;
 import dev.lora4j.autograd.Tensor;
 import dev.lora4j.io.ModelCheckpoint;
 import dev.lora4j.io.SafetensorsFile;
@@ -11,6 +10,7 @@ import dev.lora4j.pipeline.FineTuneJob;
 import dev.lora4j.pipeline.FineTuneMode;
 import dev.lora4j.pipeline.FineTuneOptions;
 import dev.lora4j.train.ConsoleProgress;
+import dev.lora4j.train.Inference;
 import dev.lora4j.train.MetricGoal;
 import dev.lora4j.train.TrainingConfig;
 import java.io.IOException;
@@ -46,7 +46,12 @@ public final class FashionCnnJob implements FineTuneJob<SmallCnn, FashionData.Ba
 
     private static final int DEFAULT_PRETRAIN_STEPS = 500;
     private static final Path DEFAULT_PRETRAINED_DIR = Path.of("target", "fashion-cnn-pretrained");
-    private static final int EVAL_BATCH = 500;
+    /**
+     * Images per validation and test batch: each is evaluated whole, in one worker's step memory,
+     * so the batch sets that memory's size (whole 500- and 1 000-image batches made it grow past
+     * 1 GB).
+     */
+    private static final int EVAL_BATCH = 100;
 
     private @Nullable FashionTasks tasks;
 
@@ -104,7 +109,7 @@ public final class FashionCnnJob implements FineTuneJob<SmallCnn, FashionData.Ba
     public FineTuneData<FashionData.Batch> data(FineTuneOptions options) {
         FashionTasks t = tasks();
         return new FineTuneData<>(FashionData.batches(t.trainB(), options.batchSize()),
-                FashionData.batches(t.validationB(), EVAL_BATCH), FashionData.batches(t.testB(), t.testB().count()));
+                FashionData.batches(t.validationB(), EVAL_BATCH), FashionData.batches(t.testB(), EVAL_BATCH));
     }
 
     @Override
@@ -198,16 +203,20 @@ public final class FashionCnnJob implements FineTuneJob<SmallCnn, FashionData.Ba
                 .seed(seed).build();
     }
 
-    /** The fraction of {@code images} the model classifies correctly (evaluation mode). */
+    /**
+     * The fraction of {@code images} the model classifies correctly: evaluation mode, batches of
+     * {@value #EVAL_BATCH} spread over the cores ({@link Inference}).
+     */
     public static double accuracy(SmallCnn model, FashionData.Images images) {
+        List<FashionData.Batch> batches = FashionData.batches(images, EVAL_BATCH);
+        List<INDArray> logits = Inference.outputs(model, batches, b -> model.forward(Tensor.constant(b.images())),
+                TrainingConfig.AUTO_WORKERS);
         long correct = 0;
-        model.eval();
-        try (GradMode.Scope ignored = GradMode.disable()) {
-            for (FashionData.Batch b : FashionData.batches(images, EVAL_BATCH)) {
-                INDArray predicted = model.forward(Tensor.constant(b.images())).value().argMax(1);
-                for (int i = 0; i < b.size(); i++) {
-                    correct += predicted.getInt(i) == b.labels()[i] ? 1 : 0;
-                }
+        for (int k = 0; k < batches.size(); k++) {
+            int[] predicted = logits.get(k).argMax(1).toIntVector();
+            int[] labels = batches.get(k).labels();
+            for (int i = 0; i < labels.length; i++) {
+                correct += predicted[i] == labels[i] ? 1 : 0;
             }
         }
         return (double) correct / images.count();
