@@ -1,6 +1,5 @@
 package dev.lora4j.train.internal;
 
-import dev.lora4j.autograd.Tensor;
 import dev.lora4j.autograd.internal.ExampleDropout;
 import dev.lora4j.autograd.internal.GradientSink;
 import dev.lora4j.autograd.internal.StepMemory;
@@ -12,7 +11,6 @@ import dev.lora4j.train.TrainingTask;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -116,21 +114,11 @@ public final class DataParallel<B> implements StepGradients<B> {
      * it is finite. Dropout masks are drawn per example of the whole batch, its activations live in
      * the thread's {@link StepMemory}.
      */
-    @SuppressWarnings("try") // the scopes are used only for their close()
+    @SuppressWarnings("try") // the scope is used only for its close()
     public static <B> double shardLoss(TrainingTask<B> task, B shard, long seed, long step, int from, int count,
             double share) {
-        try (MemoryWorkspace memory = StepMemory.open();
-                ExampleDropout ignored = ExampleDropout.open(seed, step, from, count)) {
-            Tensor loss = task.loss(shard);
-            double value = loss.item();
-            if (Double.isFinite(value)) {
-                if (share == 1.0) {
-                    loss.backward();
-                } else {
-                    loss.backward(loss.value().ulike().assign(share));
-                }
-            }
-            return value;
+        try (ExampleDropout ignored = ExampleDropout.open(seed, step, from, count)) {
+            return StepLoss.backward(task, shard, share);
         }
     }
 

@@ -6,8 +6,6 @@ import dev.lora4j.api.TrainingListener.StepReport;
 import dev.lora4j.api.TrainingListener.TrainingEnd;
 import dev.lora4j.api.TrainingListener.TrainingStart;
 import dev.lora4j.api.TrainingListener;
-import dev.lora4j.autograd.Tensor;
-import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.nn.CheckpointableRandom;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
@@ -35,7 +33,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -377,23 +374,13 @@ public final class TrainingRun<B> {
 
     /**
      * The batch's loss; its gradient is in the parameters' buffers when the loss is finite. The
-     * step's arrays live in the thread's {@link StepMemory} on either path: freed when the step
-     * ends, not when Java next collects garbage (a CNN fine-tune without it grew past 13 GB
-     * resident with {@code -Xmx1g}).
+     * step's arrays live in the thread's step memory on either path ({@link StepLoss}).
      */
-    @SuppressWarnings("try") // the scope is used only for its close()
     private double lossAndGradients(B batch) {
         if (parallel != null) {
             return parallel.lossAndGradients(batch, task.batchSize(batch), step);
         }
-        try (MemoryWorkspace memory = StepMemory.open()) {
-            Tensor loss = task.loss(batch);
-            double value = loss.item();
-            if (Double.isFinite(value)) {
-                loss.backward();
-            }
-            return value;
-        }
+        return StepLoss.backward(task, batch, 1.0);
     }
 
     /** Runs a validation pass if there is validation data; returns whether early stopping fires. */
