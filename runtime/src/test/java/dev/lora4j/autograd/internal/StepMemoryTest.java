@@ -66,29 +66,48 @@ class StepMemoryTest {
     @Test
     void anEmptyingKeepsThePendingArraysWhateverTheirLayoutTypeAndSize() {
         try (MemoryWorkspace step = StepMemory.open(); BackwardMemory memory = BackwardMemory.open()) {
-            for (int round = 1; round <= 3; round++) { // three emptyings, each frontier larger
+            INDArray[] previous = null;
+            INDArray[] previousExpected = null;
+            for (int round = 1; round <= 4; round++) { // four emptyings, each frontier larger
                 INDArray plain = Nd4j.rand(DataType.FLOAT, 40 * round, 30);
                 INDArray transposed = Nd4j.rand(DataType.FLOAT, 20, 10 * round).transpose();
                 INDArray rows = Nd4j.rand(DataType.FLOAT, 50, 8).get(NDArrayIndex.interval(10, 10 + 5 * round),
                         NDArrayIndex.all());
                 INDArray wide = Nd4j.rand(DataType.DOUBLE, 6, 7 * round);
-                INDArray[] pending = {plain, transposed, rows, wide, plain};
+                INDArray scalar = Nd4j.scalar(DataType.FLOAT, 1.5f * round);
+                INDArray half = Nd4j.rand(DataType.FLOAT, 4, round).castTo(DataType.HALF);
+                // the last emptying's copies, still pending, go through this one too
+                INDArray carried = previous == null ? Nd4j.rand(DataType.FLOAT, 3, 3) : previous[0];
+                INDArray[] pending = {plain, transposed, rows, wide, plain, scalar, half, carried};
                 INDArray[] expected = new INDArray[pending.length];
                 try (MemoryWorkspace outside = StepMemory.outside()) {
                     for (int i = 0; i < pending.length; i++) {
                         expected[i] = pending[i].dup('c');
                     }
                 }
+                if (previous != null) {
+                    assertEquals(previousExpected[0], carried, "round " + round + ": the carried copy is intact");
+                }
                 INDArray[] kept = memory.empty(pending);
                 assertEquals(pending.length, kept.length);
                 for (int i = 0; i < kept.length; i++) {
                     assertEquals(expected[i], kept[i], "round " + round + ", array " + i + " kept bit for bit");
                     assertTrue(Shapes.isPlain(kept[i]), "round " + round + ", array " + i + " is plain");
-                    assertTrue(kept[i].isAttached(), "round " + round + ", array " + i + " is in the scratch");
+                    if (kept[i].dataType() == DataType.FLOAT) { // the Java kernels read the buffer from its start
+                        assertEquals(expected[i].getFloat(0), kept[i].data().asNioFloat().get(0), 0f,
+                                "round " + round + ", array " + i + ": its buffer starts at its first element");
+                    }
+                    assertFalse(kept[i].isAttached(), "round " + round + ", array " + i + " is outside the workspaces");
                 }
                 assertTrue(kept[0] != kept[4], "a repeated array is kept as two arrays of its own");
                 kept[0].addi(1.0f);
                 assertEquals(expected[4], kept[4], "changing one copy leaves the other");
+                expected[0].addi(1.0f);
+                for (int i = 0; i < kept.length; i++) {
+                    assertEquals(expected[i], kept[i], "round " + round + ", array " + i + " after the change");
+                }
+                previous = kept;
+                previousExpected = expected;
             }
         }
     }
