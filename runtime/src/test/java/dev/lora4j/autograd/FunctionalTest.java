@@ -594,52 +594,38 @@ class FunctionalTest {
 
     @Test
     void multiHeadAttentionIsSplitAttendMergeInFloat64AndFloat32() {
-        for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
-            // float64: the same arithmetic (1e-12); float32: oneDNN reading strided heads and writing
-            // into the merged layout, against the copying version (float rounding, 1e-5)
-            double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-5;
-            INDArray qa = TestArrays.normal(154, 3, 5, 8).castTo(type);
-            INDArray ka = TestArrays.normal(155, 3, 5, 8).castTo(type);
-            INDArray va = TestArrays.normal(156, 3, 5, 8).castTo(type);
-            INDArray mask = Nd4j.createFromArray(new int[][] {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}, {1, 0, 0, 0, 0}});
-            INDArray upstream = TestArrays.normal(157, 3, 5, 8).castTo(type);
-            Tensor q1 = Tensor.variable(qa.dup());
-            Tensor k1 = Tensor.variable(ka.dup());
-            Tensor v1 = Tensor.variable(va.dup());
-            Tensor fused = Functional.multiHeadAttention(q1, k1, v1, 4, false, mask);
-            fused.backward(upstream);
-            Tensor q2 = Tensor.variable(qa.dup());
-            Tensor k2 = Tensor.variable(ka.dup());
-            Tensor v2 = Tensor.variable(va.dup());
-            Tensor copied = Functional.attention(split(q2, 4), split(k2, 4), split(v2, 4), false, mask)
-                    .permute(0, 2, 1, 3).reshape(3, 5, 8);
-            copied.backward(upstream);
-            assertTrue(copied.value().equalsWithEps(fused.value(), tolerance), type + " output");
-            assertTrue(q2.grad().equalsWithEps(q1.grad(), tolerance), type + " dq");
-            assertTrue(k2.grad().equalsWithEps(k1.grad(), tolerance), type + " dk");
-            assertTrue(v2.grad().equalsWithEps(v1.grad(), tolerance), type + " dv");
-        }
+        INDArray mask = Nd4j.createFromArray(new int[][] {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}, {1, 0, 0, 0, 0}});
+        assertSplitAttendMerge(new long[] {3, 5, 8}, new long[] {3, 5, 8}, 4, mask, 154);
     }
 
     @Test
     void multiHeadCrossAttentionOverMoreKeysThanQueriesIsSplitAttendMerge() {
+        assertSplitAttendMerge(new long[] {2, 5, 6}, new long[] {2, 7, 6}, 3, null, 158);
+    }
+
+    /**
+     * The fused multi-head attention of random queries and keys (and values) of these shapes against
+     * the heads split, attended and merged with copies, values and gradients: float64, the same
+     * arithmetic (1e-12); float32, oneDNN reading strided heads and writing into the merged layout
+     * (float rounding, 1e-5).
+     */
+    private static void assertSplitAttendMerge(long[] queries, long[] keys, int heads, INDArray mask, long seed) {
         for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
-            // 5 queries over 7 keys; tolerances as above
             double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-5;
-            INDArray qa = TestArrays.normal(158, 2, 5, 6).castTo(type);
-            INDArray ka = TestArrays.normal(159, 2, 7, 6).castTo(type);
-            INDArray va = TestArrays.normal(160, 2, 7, 6).castTo(type);
-            INDArray upstream = TestArrays.normal(161, 2, 5, 6).castTo(type);
+            INDArray qa = TestArrays.normal(seed, queries).castTo(type);
+            INDArray ka = TestArrays.normal(seed + 1, keys).castTo(type);
+            INDArray va = TestArrays.normal(seed + 2, keys).castTo(type);
+            INDArray upstream = TestArrays.normal(seed + 3, queries).castTo(type);
             Tensor q1 = Tensor.variable(qa.dup());
             Tensor k1 = Tensor.variable(ka.dup());
             Tensor v1 = Tensor.variable(va.dup());
-            Tensor fused = Functional.multiHeadAttention(q1, k1, v1, 3, false, null);
+            Tensor fused = Functional.multiHeadAttention(q1, k1, v1, heads, false, mask);
             fused.backward(upstream);
             Tensor q2 = Tensor.variable(qa.dup());
             Tensor k2 = Tensor.variable(ka.dup());
             Tensor v2 = Tensor.variable(va.dup());
-            Tensor copied = Functional.attention(split(q2, 3), split(k2, 3), split(v2, 3), false, null)
-                    .permute(0, 2, 1, 3).reshape(2, 5, 6);
+            Tensor copied = Functional.attention(split(q2, heads), split(k2, heads), split(v2, heads), false, mask)
+                    .permute(0, 2, 1, 3).reshape(queries);
             copied.backward(upstream);
             assertTrue(copied.value().equalsWithEps(fused.value(), tolerance), type + " output");
             assertTrue(q2.grad().equalsWithEps(q1.grad(), tolerance), type + " dq");
