@@ -63,9 +63,8 @@ public final class BackwardMemory implements AutoCloseable {
      * the scratch may be used afterwards, nor the arrays an earlier emptying returned. The copies
      * live outside the workspaces, in one of two areas of the thread's that take turns: each
      * emptying copies the frontier once, into memory used before (copying it out into fresh arrays
-     * and back into the scratch took 1.4% of a main-job step, page faults included).
+     * and back into the scratch took 1.9% of a one-worker main-job step, page faults included).
      */
-    @SuppressWarnings("try") // the scope is used only for its close()
     public INDArray[] empty(INDArray[] pending) {
         if (scope == null) {
             return pending;

@@ -20,7 +20,7 @@ import java.util.function.LongSupplier;
  *       a step's arrays outlive young collections in numbers, old-generation garbage builds up
  *       (2.7 MB/s in the main job) and G1 grows a large heap to hold it (460 MB committed with
  *       {@code -Xmx16g} against 275 MB with {@code -Xmx2g}); a full collection frees it and lets
- *       the heap shrink (100–190 ms in the main job);</li>
+ *       the heap shrink (89–190 ms in the main job);</li>
  *   <li>the C heap's free pages, ND4J's freed buffers among them ({@link NativeHeap#releaseFree()},
  *       ~26 ms).</li>
  * </ol>
