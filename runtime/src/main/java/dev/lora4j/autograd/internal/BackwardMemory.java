@@ -124,7 +124,7 @@ public final class BackwardMemory implements AutoCloseable {
                     long offset = next.get(a.dataType());
                     next.put(a.dataType(), offset + aligned(a.length()));
                     DataBuffer place = slice(areas.get(a.dataType())[turn], offset, a.length());
-                    kept[i] = copy(a, Nd4j.create(place, a.shape(), rowMajorStrides(a.shape()), 0, 'c'));
+                    kept[i] = copy(a, Nd4j.create(place, a.shape(), Nd4j.getStrides(a.shape(), 'c'), 0, 'c'));
                 }
             }
             return kept;
@@ -151,16 +151,6 @@ public final class BackwardMemory implements AutoCloseable {
 
         private static long aligned(long length) {
             return (Math.max(1, length) + ALIGN - 1) / ALIGN * ALIGN;
-        }
-
-        private static long[] rowMajorStrides(long[] shape) {
-            long[] strides = new long[shape.length];
-            long s = 1;
-            for (int d = shape.length - 1; d >= 0; d--) {
-                strides[d] = s;
-                s *= Math.max(1, shape[d]);
-            }
-            return strides;
         }
     }
 

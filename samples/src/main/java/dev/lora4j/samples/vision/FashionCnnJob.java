@@ -207,10 +207,9 @@ public final class FashionCnnJob implements FineTuneJob<SmallCnn, FashionData.Ba
      * The fraction of {@code images} the model classifies correctly: evaluation mode, batches of
      * {@value #EVAL_BATCH} spread over the cores ({@link Inference}).
      */
-    public static double accuracy(SmallCnn model, FashionData.Images images) {
+    private double accuracy(SmallCnn model, FashionData.Images images) {
         List<FashionData.Batch> batches = FashionData.batches(images, EVAL_BATCH);
-        List<INDArray> logits = Inference.outputs(model, batches, b -> model.forward(Tensor.constant(b.images())),
-                TrainingConfig.AUTO_WORKERS);
+        List<INDArray> logits = Inference.outputs(model, batches, b -> logits(model, b), TrainingConfig.AUTO_WORKERS);
         long correct = 0;
         for (int k = 0; k < batches.size(); k++) {
             int[] predicted = logits.get(k).argMax(1).toIntVector();
