@@ -10,9 +10,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * fourteen whole-array ND4J operations the formula takes one at a time (each a native call of
  * ~10 µs, which for LoRA's small factors costs more than the arithmetic). Every element goes
  * through the same float32 operations in the same order as those whole-array operations, so the
- * result is the same bit for bit.
+ * result is the same bit for bit. The pass copies a chunk of each array onto the Java heap at a
+ * time ({@link Chunk}), where the update loop compiles to vector instructions.
  */
 public final class AdamWKernel {
+
+    private static final int CHUNK = 1024;
+    private static final ThreadLocal<Chunk> CHUNKS = ThreadLocal.withInitial(Chunk::new);
 
     private AdamWKernel() {}
 
@@ -37,24 +41,51 @@ public final class AdamWKernel {
         FloatBuffer gb = g.data().asNioFloat();
         FloatBuffer mb = m.data().asNioFloat();
         FloatBuffer vb = v.data().asNioFloat();
-        float kp = (float) keep;
-        float b1 = (float) beta1;
-        float b2 = (float) beta2;
-        float c2 = (float) correction2;
-        float eps = (float) epsilon;
-        float size = (float) stepSize;
-        boolean decay = keep != 1.0;
-        for (int i = 0; i < (int) n; i++) {
-            float gi = gb.get(i);
-            float pi = decay ? pb.get(i) * kp : pb.get(i);
-            float mi = (mb.get(i) - gi) * b1 + gi;
-            float sq = gi * gi;
-            float vi = (vb.get(i) - sq) * b2 + sq;
-            float denominator = (float) Math.sqrt(vi) / c2 + eps;
-            mb.put(i, mi);
-            vb.put(i, vi);
-            pb.put(i, pi - (mi / denominator) * size);
+        Chunk chunk = CHUNKS.get();
+        for (int start = 0; start < (int) n; start += CHUNK) {
+            int count = Math.min(CHUNK, (int) n - start);
+            pb.get(start, chunk.p, 0, count);
+            gb.get(start, chunk.g, 0, count);
+            mb.get(start, chunk.m, 0, count);
+            vb.get(start, chunk.v, 0, count);
+            chunk.update(count, keep != 1.0, (float) keep, (float) beta1, (float) beta2, (float) correction2, (float) epsilon,
+                    (float) stepSize);
+            pb.put(start, chunk.p, 0, count);
+            mb.put(start, chunk.m, 0, count);
+            vb.put(start, chunk.v, 0, count);
         }
         return true;
+    }
+
+    /**
+     * A chunk of the four arrays on the Java heap, made once per thread: loops over Java arrays
+     * compile to vector instructions, element-by-element calls on the native buffers do not
+     * (measured on 25 arrays of 3 072 elements, one thread: 13 ns an element through the buffers,
+     * 1.7 ns through the chunks).
+     */
+    private static final class Chunk {
+        final float[] p = new float[CHUNK];
+        final float[] g = new float[CHUNK];
+        final float[] m = new float[CHUNK];
+        final float[] v = new float[CHUNK];
+
+        void update(int count, boolean decay, float keep, float beta1, float beta2, float correction2, float epsilon,
+                float stepSize) {
+            if (decay) {
+                for (int i = 0; i < count; i++) {
+                    p[i] = p[i] * keep;
+                }
+            }
+            for (int i = 0; i < count; i++) {
+                float gi = g[i];
+                float mi = (m[i] - gi) * beta1 + gi;
+                float sq = gi * gi;
+                float vi = (v[i] - sq) * beta2 + sq;
+                float denominator = (float) Math.sqrt(vi) / correction2 + epsilon;
+                m[i] = mi;
+                v[i] = vi;
+                p[i] = p[i] - (mi / denominator) * stepSize;
+            }
+        }
     }
 }
