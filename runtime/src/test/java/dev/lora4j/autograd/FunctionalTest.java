@@ -175,8 +175,9 @@ class FunctionalTest {
     }
 
     @Test
-    void linearWithAdaptersOnItsOwnInputIsOneProductWithTheEffectiveWeightAndKeepsEveryGradient() {
-        // every adapter reads x itself: y = x·(W + 0.75·B1·A1 + 2·B2·A2)ᵀ + b, in both weight layouts
+    void linearWithAdaptersOnItsOwnInputIsTheSumOfItsDeltasAndKeepsEveryGradient() {
+        // every adapter reads x itself (x's gradient through them is added into the base product's):
+        // y = x·Wᵀ + b + 0.75·(x·A1ᵀ)·B1ᵀ + 2·(x·A2ᵀ)·B2ᵀ, in both weight layouts
         Tensor x = Tensor.variable(TestArrays.normal(121, 2, 3, 4));
         Tensor bias = Tensor.variable(TestArrays.normal(122, 5));
         Tensor a1 = Tensor.variable(TestArrays.normal(123, 2, 4));
