@@ -2,6 +2,7 @@ package dev.lora4j.it.bench;
 
 import dev.lora4j.Lora;
 import dev.lora4j.autograd.Tensor;
+import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.samples.minilm.GenreData;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 
 /**
  * The main job's training step, as {@code GenreFineTune} runs it by default: pretrained
@@ -73,7 +75,7 @@ public final class MiniLmTraining {
         return batches;
     }
 
-    /** One training step on each batch. */
+    /** One training step on each batch, on the calling thread ({@link #step}). */
     public void steps() {
         for (GenreData.Batch b : batches) {
             step(b);
@@ -101,14 +103,25 @@ public final class MiniLmTraining {
         }
     }
 
-    /** One training step; returns the loss. */
+    /**
+     * One training step on the calling thread, its forward and backward pass in the thread's step
+     * memory as the {@code Trainer} runs a task without a slicer (outside it, ND4J frees a step's
+     * arrays only when Java collects their objects: this loop on one worker with two native threads
+     * grew a benchmark JVM to 19 GB resident with {@code -Xmx2g} before the kernel killed it);
+     * returns the loss.
+     */
+    @SuppressWarnings("try") // the scope is used only for its close()
     public double step(GenreData.Batch b) {
         optimizer.zeroGrad();
-        Tensor loss = crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels());
-        loss.backward();
+        double value;
+        try (MemoryWorkspace memory = StepMemory.open()) {
+            Tensor loss = crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels());
+            value = loss.item();
+            loss.backward();
+        }
         GradientClipping.clipByGlobalNorm(trainable, 1.0);
         optimizer.step(1e-4);
-        return loss.item();
+        return value;
     }
 
     /** Token positions computed per round (padding included). */

@@ -20,7 +20,10 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * them under the same machine load:
  *
  * <ul>
- *   <li>{@code classic}: one thread, the step as the jobs ran it before workers (no step memory);
+ *   <li>{@code 1 thread}: the step as the {@code Trainer} runs a task without a slicer, on the
+ *       calling thread (step memory, no per-example dropout); until 2026-12-07 this row ran the
+ *       step outside step memory, as the jobs did before workers, which let the process grow by
+ *       gigabytes;
  *   <li>{@code 1 worker}: one data-parallel worker (per-example dropout, step memory), the
  *       reference of the ratios;
  *   <li>{@code N workers}: the batch split over N data-parallel workers, one native thread each;
@@ -46,7 +49,7 @@ public final class WorkerComparison {
             NativeThreads.limit(1);
             training.steps(one);
         });
-        settings.put("classic", () -> {
+        settings.put("1 thread", () -> {
             NativeThreads.limit(1);
             training.steps();
         });
