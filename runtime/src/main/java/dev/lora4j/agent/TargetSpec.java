@@ -3,7 +3,7 @@ package dev.lora4j.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.lora4j.agent.internal.LoraAgentBuilder;
+import dev.lora4j.agent.internal.LoraTransformer;
 import dev.lora4j.io.PeftAdapterConfig;
 import dev.lora4j.io.internal.StrictJsonObjects;
 import dev.lora4j.io.PeftConfigConverter;
@@ -169,7 +169,7 @@ public final class TargetSpec {
                 throw new IllegalArgumentException(prefix + "holds '" + name + "', which is not a binary class name such as "
                         + "com.acme.Encoder or com.acme.Outer$Encoder");
             }
-            if (LoraAgentBuilder.isIgnored(name)) {
+            if (LoraTransformer.isIgnored(name)) {
                 throw new IllegalArgumentException(prefix + "holds " + name + ", which is in a package the agent never instruments "
                         + "(the JDK, lora4j's runtime and its libraries); adapt it with Lora.wrap(model, config)");
             }

@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The one installer every entry point calls: the first call installs the transformer built by
- * {@link LoraAgentBuilder}, later calls return the same {@link AgentInstallation}. Target specs
+ * {@link LoraTransformer}, later calls return the same {@link AgentInstallation}. Target specs
  * given to any call are added to the one {@link TargetRegistry}.
  */
 public final class AgentInstaller {
@@ -50,7 +50,11 @@ public final class AgentInstaller {
             TARGETS.add(specs);
             TransformationListener listener = new TransformationListener();
             boolean retransform = mode != AgentInstallation.Mode.PREMAIN;
-            LoraAgentBuilder.create(instrumentation, retransform, listener, TARGETS).installOn(instrumentation);
+            LoraTransformer transformer = new LoraTransformer(instrumentation, listener, TARGETS);
+            instrumentation.addTransformer(transformer, retransform);
+            if (retransform) {
+                transformer.retransformLoaded();
+            }
             installed = new Installation(mode, instrumentation, listener, retransform, TARGETS);
             return installed;
         }

@@ -1,27 +1,27 @@
 package dev.lora4j.agent.internal;
 
-import java.security.ProtectionDomain;
-import net.bytebuddy.agent.builder.AgentBuilder;
+import java.nio.charset.StandardCharsets;
 import net.bytebuddy.description.annotation.AnnotationDescription;
 import net.bytebuddy.description.field.FieldDescription;
 import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.utility.JavaModule;
 
 /**
  * Which classes get constructor advice: those declaring a field annotated {@code
  * dev.lora4j.api.LoRA} (compared by name, from the class file: nothing is loaded) get the {@code
  * @LoRA} advice; those a {@link dev.lora4j.agent.TargetSpec} names get the target advice.
  *
- * <p>Reading the fields costs nothing measurable beside Byte Buddy's description of the class
- * file, which every non-ignored class gets anyway: loading 10 300 classes (Scala, Kotlin, Guava,
- * Spark) under the agent took the same time with this check as with a compile-time index of
- * annotated classes in its place (BENCHMARKS.md), and Kotlin classes, which the annotation
- * processor does not see, are found the same way as Java ones.
+ * <p>A class file that does not contain the annotation's descriptor anywhere cannot declare such a
+ * field, so {@link #mayMatch} rules out almost every class a program loads with a byte search,
+ * before Byte Buddy describes anything; Kotlin classes, which the annotation processor does not
+ * see, are found the same way as Java ones.
  */
-final class LoraTypeMatcher implements AgentBuilder.RawMatcher {
+final class LoraTypeMatcher {
 
     /** The annotation, by name. */
     static final String LORA = "dev.lora4j.api.LoRA";
+
+    /** The annotation's descriptor as a class file's constant pool holds it (ASCII, so modified UTF-8 alike). */
+    private static final byte[] LORA_DESCRIPTOR = ("L" + LORA.replace('.', '/') + ";").getBytes(StandardCharsets.US_ASCII);
 
     private final TargetRegistry targets;
 
@@ -29,9 +29,16 @@ final class LoraTypeMatcher implements AgentBuilder.RawMatcher {
         this.targets = targets;
     }
 
-    @Override
-    public boolean matches(TypeDescription type, ClassLoader loader, JavaModule module,
-            Class<?> classBeingRedefined, ProtectionDomain protectionDomain) {
+    /**
+     * Whether the class {@code name} (binary name) with this class file may get advice: a target
+     * spec names it, or its class file mentions {@code @LoRA}'s descriptor. False means no.
+     */
+    boolean mayMatch(String name, byte[] classFile) {
+        return targets.names(name) || contains(classFile, LORA_DESCRIPTOR);
+    }
+
+    /** Whether {@code type} gets advice: a class (not an interface) that a spec names or that declares a {@code @LoRA} field. */
+    boolean matches(TypeDescription type) {
         if (type.isInterface()) {
             return false;
         }
@@ -56,6 +63,25 @@ final class LoraTypeMatcher implements AgentBuilder.RawMatcher {
                     return true;
                 }
             }
+        }
+        return false;
+    }
+
+    /** Whether {@code bytes} contains {@code pattern}. */
+    static boolean contains(byte[] bytes, byte[] pattern) {
+        byte first = pattern[0];
+        int last = bytes.length - pattern.length;
+        outer:
+        for (int i = 0; i <= last; i++) {
+            if (bytes[i] != first) {
+                continue;
+            }
+            for (int j = 1; j < pattern.length; j++) {
+                if (bytes[i + j] != pattern[j]) {
+                    continue outer;
+                }
+            }
+            return true;
         }
         return false;
     }

@@ -42,7 +42,7 @@ class ConstructorAdviceTest {
     private static Class<?> woven(Class<?> type) {
         return new ByteBuddy()
                 .decorate(type)
-                .visit(LoraAgentBuilder.constructorExit())
+                .visit(LoraTransformer.constructorExit())
                 .make()
                 .load(type.getClassLoader(), ClassLoadingStrategy.Default.CHILD_FIRST)
                 .getLoaded();

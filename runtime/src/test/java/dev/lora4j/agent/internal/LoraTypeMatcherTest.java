@@ -8,13 +8,12 @@ import dev.lora4j.api.LoRA;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
+import dev.lora4j.testing.AgentFixtures;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.util.List;
 import java.util.logging.Level;
-import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.dynamic.ClassFileLocator;
 import net.bytebuddy.pool.TypePool;
 import org.junit.jupiter.api.Test;
 
@@ -43,7 +42,7 @@ class LoraTypeMatcherTest {
     }
 
     private final ClassLoader loader = getClass().getClassLoader();
-    private final TypePool pool = AgentBuilder.PoolStrategy.Default.FAST.typePool(ClassFileLocator.ForClassLoader.of(loader), loader);
+    private final TypePool pool = TypePool.Default.of(new ResourceLocator(loader));
 
     private TypeDescription describe(Class<?> type) {
         return pool.describe(type.getName()).resolve();
@@ -53,8 +52,8 @@ class LoraTypeMatcherTest {
     void matchesClassesDeclaringLoraFieldsFromTheirClassFilesWithoutLogging() {
         try (LogCapture log = new LogCapture()) {
             LoraTypeMatcher matcher = new LoraTypeMatcher(new TargetRegistry());
-            assertTrue(matcher.matches(describe(Annotated.class), loader, null, null, null));
-            assertTrue(matcher.matches(describe(AlsoAnnotated.class), loader, null, null, null));
+            assertTrue(matcher.matches(describe(Annotated.class)));
+            assertTrue(matcher.matches(describe(AlsoAnnotated.class)));
             assertTrue(matcher.isAnnotated(describe(Annotated.class)));
             assertFalse(matcher.isTarget(describe(Annotated.class)));
             assertTrue(log.at(Level.INFO).isEmpty(), "matching by annotation is the one path: nothing to say");
@@ -64,9 +63,9 @@ class LoraTypeMatcherTest {
     @Test
     void leavesClassesWithoutLoraFieldsAlone() {
         LoraTypeMatcher matcher = new LoraTypeMatcher(new TargetRegistry());
-        assertFalse(matcher.matches(describe(Plain.class), loader, null, null, null), "another annotation");
-        assertFalse(matcher.matches(describe(SubOfAnnotated.class), loader, null, null, null), "holds, not declares");
-        assertFalse(matcher.matches(describe(Other.class), loader, null, null, null), "an interface");
+        assertFalse(matcher.matches(describe(Plain.class)), "another annotation");
+        assertFalse(matcher.matches(describe(SubOfAnnotated.class)), "holds, not declares");
+        assertFalse(matcher.matches(describe(Other.class)), "an interface");
     }
 
     @Test
@@ -77,9 +76,23 @@ class LoraTypeMatcherTest {
         TypeDescription encoder = new net.bytebuddy.ByteBuddy().subclass(Object.class).name("com.acme.Encoder").make()
                 .getTypeDescription();
         LoraTypeMatcher matcher = new LoraTypeMatcher(targets);
-        assertTrue(matcher.matches(encoder, loader, null, null, null));
+        assertTrue(matcher.matches(encoder));
         assertTrue(matcher.isTarget(encoder));
         assertFalse(matcher.isAnnotated(encoder));
-        assertFalse(new LoraTypeMatcher(new TargetRegistry()).matches(encoder, loader, null, null, null));
+        assertFalse(new LoraTypeMatcher(new TargetRegistry()).matches(encoder));
+    }
+
+    @Test
+    void aByteSearchRulesOutClassFilesThatNeverMentionTheAnnotation() throws java.io.IOException {
+        LoraTypeMatcher matcher = new LoraTypeMatcher(new TargetRegistry());
+        assertTrue(matcher.mayMatch(Annotated.class.getName(), ResourceLocator.read(loader, Annotated.class.getName())));
+        assertFalse(matcher.mayMatch(Plain.class.getName(), ResourceLocator.read(loader, Plain.class.getName())));
+        assertFalse(matcher.mayMatch(SubOfAnnotated.class.getName(),
+                ResourceLocator.read(loader, SubOfAnnotated.class.getName())));
+        String plain = AgentFixtures.Plain.class.getName();
+        TargetRegistry targets = new TargetRegistry();
+        targets.add(List.of(TargetSpec.of(LoraConfig.builder().targetModules("q").build(), plain)));
+        assertFalse(matcher.mayMatch(plain, ResourceLocator.read(loader, plain)));
+        assertTrue(new LoraTypeMatcher(targets).mayMatch(plain, ResourceLocator.read(loader, plain)), "a spec names it");
     }
 }

@@ -53,7 +53,7 @@ class TargetConstructorAdviceTest {
         AgentInstaller.targets().add(List.of(SPEC, NOTHING));
         List<DynamicType.Unloaded<?>> types = new ArrayList<>();
         for (Class<?> named : List.of(Encoder.class, WideEncoder.class, EncoderPair.class, NotAModule.class, Mismatch.class)) {
-            types.add(new ByteBuddy().decorate(named).visit(LoraAgentBuilder.targetExit()).make());
+            types.add(new ByteBuddy().decorate(named).visit(LoraTransformer.targetExit()).make());
         }
         DynamicType.Unloaded<?> unnamed = new ByteBuddy().decorate(UnnamedSubEncoder.class).make();
         DynamicType.Loaded<?> loaded = unnamed.include(types)

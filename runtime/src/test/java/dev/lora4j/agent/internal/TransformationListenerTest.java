@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import net.bytebuddy.description.type.TypeDescription;
+import net.bytebuddy.pool.TypePool;
 import org.junit.jupiter.api.Test;
 
 class TransformationListenerTest {
@@ -17,8 +17,8 @@ class TransformationListenerTest {
     @Test
     void recordsTransformedClasses() {
         TransformationListener listener = new TransformationListener();
-        listener.onTransformation(TypeDescription.ForLoadedType.of(String.class), null, null, false, null);
-        assertEquals(Set.of("java.lang.String"), listener.transformed());
+        listener.transformed("com.example.Model");
+        assertEquals(Set.of("com.example.Model"), listener.transformed());
     }
 
     @Test
@@ -26,7 +26,7 @@ class TransformationListenerTest {
         TransformationListener listener = new TransformationListener();
         IllegalStateException error = new IllegalStateException("boom");
         try (LogCapture log = new LogCapture()) {
-            listener.onError("com.example.Model", null, null, false, error);
+            listener.failed("com.example.Model", error);
             List<LogRecord> warnings = log.at(Level.WARNING);
             assertEquals(1, warnings.size());
             assertTrue(warnings.get(0).getMessage().contains("com.example.Model"), warnings.get(0).getMessage());
@@ -39,19 +39,16 @@ class TransformationListenerTest {
     void aClassWhoseFileCannotBeReadIsSkippedWithoutAWarning() {
         TransformationListener listener = new TransformationListener();
         try (LogCapture log = new LogCapture()) {
-            listener.onError("org.example.Proxy$$1", null, null, true,
-                    new net.bytebuddy.pool.TypePool.Resolution.NoSuchTypeException("org.example.Proxy$$1"));
-            assertTrue(log.at(Level.WARNING).isEmpty(), "no warning for classes the matcher cannot read");
+            listener.failed("org.example.Proxy$$1", new TypePool.Resolution.NoSuchTypeException("org.example.Proxy$$1"));
+            assertTrue(log.at(Level.WARNING).isEmpty(), "no warning for classes whose files cannot be read");
         }
     }
 
     @Test
-    void aFailedRetransformationIsLoggedWithTheClassNameAndNotRetried() {
+    void aFailedRetransformationIsLoggedWithTheClassName() {
         TransformationListener listener = new TransformationListener();
         try (LogCapture log = new LogCapture()) {
-            Iterable<? extends List<Class<?>>> retry = listener.redefinitions().onError(
-                    0, List.of(TransformationListenerTest.class), new UnmodifiableClassException("no"), List.of());
-            assertTrue(!retry.iterator().hasNext());
+            listener.retransformFailed(TransformationListenerTest.class, new UnmodifiableClassException("no"));
             assertTrue(log.at(Level.WARNING).get(0).getMessage().contains(TransformationListenerTest.class.getName()));
         }
     }
