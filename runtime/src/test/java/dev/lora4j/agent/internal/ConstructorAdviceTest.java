@@ -6,11 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lora4j.api.LoRA;
 import dev.lora4j.lora.LoraLayers;
-import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;
-import dev.lora4j.nn.Module;
+import dev.lora4j.testing.AgentFixtures.Block;
+import dev.lora4j.testing.AgentFixtures.Unadaptable;
 import java.lang.reflect.InvocationTargetException;
 import net.bytebuddy.ByteBuddy;
 import net.bytebuddy.dynamic.loading.ClassLoadingStrategy;
@@ -18,26 +17,6 @@ import org.junit.jupiter.api.Test;
 
 /** The advice woven as the agent weaves it, but into a copy of the class in a child loader: no agent needed. */
 class ConstructorAdviceTest {
-
-    public static class Block extends Module {
-        @LoRA(rank = 2, alpha = 4)
-        public final Linear q;
-        public final Linear k;
-
-        public Block() {
-            this(6);
-        }
-
-        public Block(int dim) {
-            q = new Linear(dim, dim);
-            k = new Linear(dim, dim);
-        }
-    }
-
-    public static class Unadaptable extends Module {
-        @LoRA
-        public final LayerNorm norm = new LayerNorm(4);
-    }
 
     private static Class<?> woven(Class<?> type) {
         return new ByteBuddy()
