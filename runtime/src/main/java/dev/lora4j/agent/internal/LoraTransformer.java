@@ -58,6 +58,8 @@ public final class LoraTransformer implements ClassFileTransformer {
     private final ThreadLocal<Boolean> weaving = new ThreadLocal<>();
 
     /**
+     * A transformer for {@code instrumentation}, not yet added to it.
+     *
      * @param listener records transformed classes and logs failures
      * @param targets the target specs, consulted by name at every class load (specs added later
      *     apply to classes loaded later)
