@@ -73,11 +73,11 @@ public final class LoraTransformer implements ClassFileTransformer {
     @Override
     public byte @Nullable [] transform(Module module, @Nullable ClassLoader loader, @Nullable String internalName,
             @Nullable Class<?> classBeingRedefined, @Nullable ProtectionDomain domain, byte[] classFile) {
-        if (internalName == null || loader == null || loader == ClassLoader.getPlatformClassLoader()) {
-            return null; // the boot and platform loaders define the JDK
+        if (internalName == null) {
+            return null;
         }
         String name = internalName.replace('/', '.');
-        if (isIgnored(name) || !matcher.mayMatch(name, classFile) || weaving.get() != null) {
+        if (passedByName(loader, name) || !matcher.mayMatch(name, classFile) || weaving.get() != null) {
             return null;
         }
         weaving.set(Boolean.TRUE);
@@ -142,9 +142,8 @@ public final class LoraTransformer implements ClassFileTransformer {
 
     private boolean mayNeedAdvice(Class<?> type) {
         ClassLoader loader = type.getClassLoader();
-        if (loader == null || loader == ClassLoader.getPlatformClassLoader() || type.isArray() || type.isPrimitive()
-                || type.isInterface() || type.isHidden() || isIgnored(type.getName())
-                || !instrumentation.isModifiableClass(type)) {
+        if (passedByName(loader, type.getName()) || type.isArray() || type.isPrimitive() || type.isInterface()
+                || type.isHidden() || !instrumentation.isModifiableClass(type)) {
             return false;
         }
         try {
@@ -153,6 +152,14 @@ public final class LoraTransformer implements ClassFileTransformer {
         } catch (IOException e) {
             return false; // no class file to read: a generated class, none of the user's models
         }
+    }
+
+    /**
+     * Whether the class {@code name} of {@code loader} is passed without reading its class file: the
+     * boot and platform loaders define the JDK, and {@link #isIgnored} names the rest.
+     */
+    private static boolean passedByName(@Nullable ClassLoader loader, String name) {
+        return loader == null || loader == ClassLoader.getPlatformClassLoader() || isIgnored(name);
     }
 
     /** Whether the agent never instruments {@code className}, whatever names it. */

@@ -99,7 +99,6 @@ public final class HeapRelease {
 
             @Override
             public void collect() { // G1 gives heap back to the system after a full collection
-
                 System.gc();
             }
         };
