@@ -1,8 +1,6 @@
 package dev.lora4j.it.bench;
 
 import dev.lora4j.Lora;
-import dev.lora4j.autograd.Tensor;
-import dev.lora4j.autograd.internal.StepMemory;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.samples.minilm.GenreData;
@@ -15,11 +13,11 @@ import dev.lora4j.train.ParameterGroups;
 import dev.lora4j.train.TrainingConfig;
 import dev.lora4j.train.TrainingTask;
 import dev.lora4j.train.internal.DataParallel;
+import dev.lora4j.train.internal.StepLoss;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 
 /**
  * The main job's training step, as {@code GenreFineTune} runs it by default: pretrained
@@ -39,6 +37,8 @@ public final class MiniLmTraining {
     private final List<Parameter> trainable;
     private final AdamW optimizer;
     private final CrossEntropyLoss crossEntropy = new CrossEntropyLoss();
+    /** The step's loss as a training task, for the workers and the calling-thread step alike. */
+    private final TrainingTask<GenreData.Batch> task;
     private final List<GenreData.Batch> batches;
     private long parallelSteps;
 
@@ -58,6 +58,9 @@ public final class MiniLmTraining {
                     + trainable.size() + " trainable parameters (is the agent installed?)");
         }
         optimizer = new AdamW(ParameterGroups.standard(model, 0.0));
+        task = TrainingTask.of(
+                (GenreData.Batch b) -> crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels()),
+                GenreData.Batch::size).withSlicer(GenreData.Batch::slice);
         List<GenreData.Batch> all;
         try (MiniLmTokenizer tokenizer = MiniLmTokenizer.create(MAX_LENGTH)) {
             all = new ArrayList<>(GenreData.batches(GenreData.load(GenreData.Split.TRAIN), tokenizer, BATCH, 42));
@@ -87,9 +90,6 @@ public final class MiniLmTraining {
      * over this model; close them after use.
      */
     public DataParallel<GenreData.Batch> workers(int workers) {
-        TrainingTask<GenreData.Batch> task = TrainingTask.of(
-                (GenreData.Batch b) -> crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels()),
-                GenreData.Batch::size).withSlicer(GenreData.Batch::slice);
         return DataParallel.create(model, task, TrainingConfig.builder().workers(workers).build(), trainable);
     }
 
@@ -104,21 +104,15 @@ public final class MiniLmTraining {
     }
 
     /**
-     * One training step on the calling thread, its forward and backward pass in the thread's step
-     * memory as the {@code Trainer} runs a task without a slicer (outside it, ND4J frees a step's
-     * arrays only when Java collects their objects: this loop on one worker with two native threads
-     * grew a benchmark JVM to 19 GB resident with {@code -Xmx2g} before the kernel killed it);
-     * returns the loss.
+     * One training step on the calling thread, its forward and backward pass through {@link
+     * StepLoss} in the thread's step memory, as the {@code Trainer} runs a task without a slicer
+     * (outside it, ND4J frees a step's arrays only when Java collects their objects: this loop on
+     * one worker with two native threads grew a benchmark JVM to 19 GB resident with {@code -Xmx2g}
+     * before the kernel killed it); returns the loss.
      */
-    @SuppressWarnings("try") // the scope is used only for its close()
     public double step(GenreData.Batch b) {
         optimizer.zeroGrad();
-        double value;
-        try (MemoryWorkspace memory = StepMemory.open()) {
-            Tensor loss = crossEntropy.compute(model.forward(b.inputIds(), b.attentionMask()), b.labels());
-            value = loss.item();
-            loss.backward();
-        }
+        double value = StepLoss.backward(task, b, 1.0);
         GradientClipping.clipByGlobalNorm(trainable, 1.0);
         optimizer.step(1e-4);
         return value;

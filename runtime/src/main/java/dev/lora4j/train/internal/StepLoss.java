@@ -10,7 +10,7 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
  * calling thread's {@link StepMemory}: its arrays are freed when the pass ends, not when Java next
  * collects garbage (a CNN fine-tune outside it grew past 13 GB resident with {@code -Xmx1g}).
  */
-final class StepLoss {
+public final class StepLoss {
 
     private StepLoss() {}
 
@@ -20,7 +20,7 @@ final class StepLoss {
      * or the parameters' own).
      */
     @SuppressWarnings("try") // the scope is used only for its close()
-    static <B> double backward(TrainingTask<B> task, B batch, double share) {
+    public static <B> double backward(TrainingTask<B> task, B batch, double share) {
         try (MemoryWorkspace memory = StepMemory.open()) {
             Tensor loss = task.loss(batch);
             double value = loss.item();
